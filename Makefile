@@ -1,0 +1,39 @@
+# Two commands on a fresh Debian/Ubuntu machine with Python 3.11:
+#   make run    install everything and run the app on its default source (webcam, else the sample media)
+#   make test   install everything and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libgl1 libegl1 libgl1-mesa-dri libusb-1.0-0 libgomp1
+
+.PHONY: run test setup apt venv weights media clean
+
+run: setup
+	$(PY) app.py $(ARGS)
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" && exit 1; exit $$rc
+
+setup: apt venv weights media
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+weights: venv
+	$(PY) -m weights.fetch
+
+media: venv
+	$(PY) -m pipeline.samples --fetch
+
+clean:
+	rm -rf $(VENV) .cache
