@@ -1,0 +1,1 @@
+"""Third-party model files (BlazePose .tflite): `from weights.fetch import model_path, fetch_all, WeightsMissing`."""
