@@ -1,0 +1,438 @@
+"""Frame sources: webcam, video file, image file, folder of images, and a video replayed in real time.
+
+`open_source(spec)` picks and opens one, probing it so that every bad input fails early with ONE clear line
+(SourceError). A source is read with `read() -> Frame | None` (None at the end) until `close()`; it is also an
+iterator and a context manager. Frames are always H x W x 3 uint8 BGR (grayscale, alpha, 16-bit and float
+images are converted). A live source that stops delivering after it has delivered frames (camera unplugged)
+raises SourceLost; `reconnect()` tries to open it again.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.records import Frame
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".exr", ".hdr"}
+VIDEO_EXTS = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".ogv", ".gif"}
+FOLDER_FPS = 25.0           # timestamps for a folder of images (no clock of its own)
+WEBCAM_PROBE_TIMEOUT = 5.0  # seconds to wait for a webcam to open and deliver its first frame
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or read; the message is one line meant for the user."""
+
+
+class SourceLost(SourceError):
+    """A live source stopped delivering frames after it had delivered some (camera unplugged)."""
+
+
+def quiet_opencv() -> None:
+    """Keep OpenCV's and FFmpeg's own warnings off the console: our errors say what went wrong in one line."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:  # builds without the logging module
+        pass
+
+
+def to_bgr8(image: np.ndarray) -> np.ndarray:
+    """Any decoded image -> H x W x 3 uint8 BGR (gray -> BGR, BGRA -> BGR, 16-bit and float scaled to 8-bit)."""
+    img = np.asarray(image)
+    if img.dtype == np.uint16:
+        img = (img.astype(np.float32) * (255.0 / 65535.0) + 0.5).astype(np.uint8)
+    elif img.dtype in (np.float16, np.float32, np.float64):
+        peak = float(np.nanmax(img)) if img.size else 1.0
+        scale = 255.0 if peak <= 1.0 else 255.0 / peak  # 0..1 floats, or HDR scaled to its maximum
+        img = np.clip(np.nan_to_num(img.astype(np.float32)) * scale + 0.5, 0, 255).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        info = np.iinfo(img.dtype) if np.issubdtype(img.dtype, np.integer) else None
+        lo, hi = (info.min, info.max) if info else (0, 255)
+        img = ((img.astype(np.float64) - lo) * (255.0 / (hi - lo)) + 0.5).astype(np.uint8)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.ndim == 3 and img.shape[2] == 1:
+        img = cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    elif img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"unsupported image shape {img.shape}")
+    return np.ascontiguousarray(img)
+
+
+def read_image(path: str | Path) -> np.ndarray | None:
+    """Decode an image file (any depth, unicode paths) to 8-bit BGR; None when it is not a decodable image."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        return None
+    return to_bgr8(img)
+
+
+def _natural_key(path: Path):
+    """frame2.png sorts before frame10.png."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+class Source:
+    """Base: subclasses implement `_read() -> np.ndarray | None` and set kind, name, fps, frame_count, live."""
+
+    kind = "source"
+    live = False
+
+    def __init__(self, name: str, fps: float, frame_count: int | None):
+        self.name = name
+        self.fps = float(fps)
+        self.frame_count = frame_count   # None when unknown (webcam)
+        self.delivered = 0               # frames returned so far
+        self._t0: float | None = None
+
+    def read(self) -> Frame | None:
+        image = self._read()
+        if image is None:
+            return None
+        now = time.perf_counter()
+        if self._t0 is None:
+            self._t0 = now
+        frame = Frame(
+            index=self.delivered,
+            timestamp=self._timestamp(now),
+            image=image,
+            source=self.name,
+            captured_at=now,
+        )
+        self.delivered += 1
+        return frame
+
+    def _timestamp(self, now: float) -> float:
+        return self.delivered / self.fps if self.fps > 0 else 0.0
+
+    def _read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def reconnect(self) -> None:
+        raise SourceError(f"{self.name}: cannot reconnect a {self.kind} source")
+
+    def __iter__(self):
+        while True:
+            frame = self.read()
+            if frame is None:
+                return
+            yield frame
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def describe(self) -> str:
+        n = "?" if self.frame_count is None else str(self.frame_count)
+        return f"{self.kind} {self.name} ({n} frames, {self.fps:g} fps)"
+
+
+class ImageSource(Source):
+    kind = "image"
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        image = read_image(path)
+        if image is None:
+            raise SourceError(f"{path}: not a readable image")
+        super().__init__(str(path), FOLDER_FPS, 1)
+        self._image: np.ndarray | None = image
+        self.size = (image.shape[1], image.shape[0])
+
+    def _read(self):
+        image, self._image = self._image, None
+        return image
+
+
+class FolderSource(Source):
+    """The images of one folder in natural sort order; files that are not images are ignored, unreadable
+    images are skipped (and counted in `skipped`)."""
+
+    kind = "folder"
+
+    def __init__(self, path: str | Path, fps: float = FOLDER_FPS):
+        path = Path(path)
+        try:
+            files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS), key=_natural_key)
+        except OSError as e:
+            raise SourceError(f"{path}: cannot list the folder ({e.strerror or e})") from None
+        if not files:
+            raise SourceError(f"{path}: the folder holds no images ({', '.join(sorted(IMAGE_EXTS)[:6])}, ...)")
+        self.files = files
+        self._next = 0
+        self.skipped = 0
+        first = self._decode_next()
+        if first is None:
+            raise SourceError(f"{path}: none of the {len(files)} image files could be decoded")
+        self._pending: np.ndarray | None = first
+        super().__init__(str(path), fps, len(files) - self.skipped)
+        self.size = (first.shape[1], first.shape[0])
+
+    def _decode_next(self) -> np.ndarray | None:
+        while self._next < len(self.files):
+            image = read_image(self.files[self._next])
+            self._next += 1
+            if image is not None:
+                return image
+            self.skipped += 1
+        return None
+
+    def _read(self):
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            return image
+        image = self._decode_next()
+        if self.frame_count is not None:
+            self.frame_count = len(self.files) - self.skipped
+        return image
+
+
+class VideoSource(Source):
+    """A video file read as fast as the consumer asks. A file that ends before its header's frame count (truncated)
+    simply ends; `truncated` says so."""
+
+    kind = "video"
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        quiet_opencv()
+        cap = cv2.VideoCapture(str(path))
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(f"{path}: not a video OpenCV can open (unknown format or corrupt)")
+        ok, first = cap.read()
+        if not ok or first is None or first.size == 0:
+            cap.release()
+            raise SourceError(f"{path}: corrupt or zero-length video (no frame could be decoded)")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+            fps = 25.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        super().__init__(str(path), fps, count if count > 0 else None)
+        self._cap = cap
+        self._pending: np.ndarray | None = to_bgr8(first)
+        self.size = (first.shape[1], first.shape[0])
+        self.truncated = False
+
+    def _read(self):
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            return image
+        if self._cap is None:
+            return None
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            if self.frame_count is not None and self.delivered < self.frame_count:
+                self.truncated = True
+                self.frame_count = self.delivered
+            return None
+        return to_bgr8(image)
+
+    def close(self):
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class ReplaySource(VideoSource):
+    """A video replayed at its native frame rate, as a webcam would deliver it: `read()` waits for the next frame's
+    due time, and when the reader is late the frames whose time has passed are skipped (a camera does not queue
+    them), counted in `skipped`. Timestamps and `captured_at` are the wall-clock times the frames became due."""
+
+    kind = "replay"
+    live = True
+
+    def __init__(self, path: str | Path, speed: float = 1.0, loop: bool = False):
+        super().__init__(path)
+        self.speed = float(speed)
+        self.loop = loop
+        self.skipped = 0
+        self._pos = 0            # index of the next frame in the file
+        self._start: float | None = None
+
+    def read(self) -> Frame | None:
+        period = 1.0 / (self.fps * self.speed)
+        if self._start is None:
+            self._start = time.perf_counter()
+        # The frame a camera would be showing now; never go back, wait for the next one if we are early.
+        due_index = int((time.perf_counter() - self._start) / period)
+        while self._pos < due_index:
+            if not self._advance(decode=False):
+                return None
+            self.skipped += 1
+        due = self._start + self._pos * period
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        image = self._advance(decode=True)
+        if image is None:
+            return None
+        frame = Frame(index=self.delivered, timestamp=due - self._start, image=image, source=self.name,
+                      captured_at=due)
+        self.delivered += 1
+        return frame
+
+    def _advance(self, decode: bool):
+        """Move one frame on (rewinding when looping); the decoded image, True when only grabbed, None at the end."""
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            self._pos += 1
+            return image if decode else True
+        if self._cap is None:
+            return None
+        for attempt in range(2):
+            if decode:
+                ok, image = self._cap.read()
+            else:
+                ok, image = self._cap.grab(), True
+            if ok and image is not None:
+                self._pos += 1
+                return to_bgr8(image) if decode else True
+            if not self.loop or attempt:
+                return None
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        return None
+
+
+class WebcamSource(Source):
+    """A camera by index. Opening probes it (open + one read) in a helper thread with a timeout, because some
+    drivers block forever on a missing device."""
+
+    kind = "webcam"
+    live = True
+
+    def __init__(self, index: int, timeout: float = WEBCAM_PROBE_TIMEOUT, width: int | None = None,
+                 height: int | None = None):
+        self.index = int(index)
+        self.timeout = timeout
+        self._want = (width, height)
+        self._cap, first = self._open()
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        super().__init__(f"webcam {self.index}", fps if 0 < fps < 1000 else 30.0, None)
+        self._pending: np.ndarray | None = first
+        self.size = (first.shape[1], first.shape[0])
+
+    def _open(self):
+        quiet_opencv()
+        result: dict = {}
+
+        def probe():
+            cap = cv2.VideoCapture(self.index)
+            try:
+                if cap.isOpened():
+                    w, h = self._want
+                    if w and h:
+                        cap.set(cv2.CAP_PROP_FRAME_WIDTH, w)
+                        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, h)
+                    ok, image = cap.read()
+                    if ok and image is not None and image.size:
+                        result["cap"], result["image"] = cap, image
+                        return
+                    result["why"] = "opened but delivered no frame"
+                else:
+                    result["why"] = "no such camera (or it is in use / not permitted)"
+            except cv2.error as e:
+                result["why"] = str(e).strip().splitlines()[-1]
+            cap.release()
+
+        t = threading.Thread(target=probe, name=f"webcam-probe-{self.index}", daemon=True)
+        t.start()
+        t.join(self.timeout)
+        if t.is_alive():
+            raise SourceError(f"webcam {self.index}: no frame within {self.timeout:g} s (camera busy or not responding)")
+        if "cap" not in result:
+            raise SourceError(f"webcam {self.index}: {result.get('why', 'cannot be opened')}")
+        return result["cap"], to_bgr8(result["image"])
+
+    def _timestamp(self, now: float) -> float:
+        return now - (self._t0 if self._t0 is not None else now)
+
+    def _read(self):
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            return image
+        if self._cap is None:
+            return None
+        ok, image = self._cap.read()
+        if not ok or image is None or image.size == 0:
+            raise SourceLost(f"webcam {self.index}: stopped delivering frames after {self.delivered} frames")
+        return to_bgr8(image)
+
+    def reconnect(self) -> None:
+        """Open the camera again (after SourceLost); raises SourceError when it is still gone."""
+        self.close()
+        self._cap, self._pending = self._open()
+
+    def close(self):
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def parse_spec(spec) -> int | Path:
+    """'0' / 0 -> webcam index; anything else -> a path."""
+    if isinstance(spec, int):
+        return spec
+    text = str(spec).strip()
+    if re.fullmatch(r"\d{1,3}", text) and not Path(text).exists():
+        return int(text)
+    return Path(text).expanduser()
+
+
+def open_source(spec, *, replay: bool = False, loop: bool = False, speed: float = 1.0,
+                webcam_timeout: float = WEBCAM_PROBE_TIMEOUT, folder_fps: float = FOLDER_FPS) -> Source:
+    """Open a webcam index, video file, image file or folder of images.
+
+    replay=True opens a video as a ReplaySource (native frame rate, late frames skipped, as a webcam).
+    Raises SourceError with one line for a missing path, a file that is neither image nor video, a corrupt or
+    zero-length video, a folder without images, or a webcam index that cannot be opened or read.
+    """
+    target = parse_spec(spec)
+    if isinstance(target, int):
+        if replay:
+            raise SourceError(f"--replay needs a video file, not webcam {target}")
+        return WebcamSource(target, timeout=webcam_timeout)
+    path = target
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if replay:
+            raise SourceError(f"{path}: replay needs a video file, not a folder")
+        return FolderSource(path, fps=folder_fps)
+    if not os.access(path, os.R_OK):
+        raise SourceError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: empty file (zero length)")
+    ext = path.suffix.lower()
+    if replay:
+        return ReplaySource(path, speed=speed, loop=loop)
+    if ext in IMAGE_EXTS:
+        return ImageSource(path)
+    if ext in VIDEO_EXTS:
+        return VideoSource(path)
+    # Unknown extension: an image decoder is cheap and strict, try it first; then a video.
+    if read_image(path) is not None:
+        return ImageSource(path)
+    try:
+        return VideoSource(path)
+    except SourceError:
+        raise SourceError(f"{path}: neither an image nor a video OpenCV can read") from None
