@@ -1,0 +1,118 @@
+"""Training-data simulator: 3D mocap poses -> virtual camera -> heatmap-like maps -> the runtime's candidate sampler.
+
+simulate_batch(poses_world, cfg, generator) gives the lifter's inputs (candidates normalised exactly as at run time)
+and its target (the root-relative pose in the camera frame). Candidates are drawn by the same code as the runtime
+(detectors.candidates.sample_candidates / combine_candidates) from maps whose statistics come from real BlazePose
+heatmaps (configs/simulation.yaml, measured by tools/heatmap_stats.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+
+from detectors import candidates as cand
+from lifter import heatmap_sim
+from lifter.cameras import sample_cameras
+from lifter.inputs import normalise_candidates
+from pipeline.skeleton import NUM_JOINTS, ROOT
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "simulation.yaml"
+
+
+@dataclass
+class SimConfig:
+    # Cameras (lifter/cameras.py).
+    frame_sizes: list = field(default_factory=lambda: [[640, 480], [1280, 720], [1920, 1080], [720, 1280]])
+    frame_size_weights: list = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
+    hfov_deg: tuple = (40.0, 90.0)
+    fill: tuple = (0.35, 1.05)
+    distance_m: tuple = (1.5, 8.0)
+    camera_height_m: tuple = (0.4, 2.2)
+    pitch_deg: tuple = (-20.0, 30.0)
+    roll_std_deg: float = 3.0
+    aim_jitter: float = 0.1
+    # BlazePose-like ROI.
+    roi_scale: float = 1.25
+    roi_scale_jitter: float = 0.08
+    roi_centre_jitter: float = 0.04
+    # Derived spine = w * pelvis + (1 - w) * thorax, as the runtime's joint map.
+    spine_weight_pelvis: float = 0.5
+    # Heatmap statistics (per-joint dicts keyed by joint name, plus scalars); see configs/simulation.yaml.
+    heatmap: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "SimConfig":
+        data = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
+        flat = {}
+        for section in ("camera", "roi", "joint_map"):
+            for key, value in (data.get(section) or {}).items():
+                flat[key if section != "roi" else f"roi_{key}"] = value
+        flat["heatmap"] = data["heatmap"]
+        known = set(cls.__dataclass_fields__)
+        unknown = set(flat) - known
+        if unknown:
+            raise ValueError(f"unknown simulation settings: {sorted(unknown)}")
+        return cls(**flat)
+
+
+@dataclass
+class SimBatch:
+    cand_xy: torch.Tensor      # (B, 17, K, 2) normalised by lifter.inputs.normalise_candidates
+    cand_lik: torch.Tensor     # (B, 17, K)
+    pose_cam: torch.Tensor     # (B, 17, 3) root-relative, camera frame, metres (the target)
+    root_cam: torch.Tensor     # (B, 3) pelvis in the camera frame
+    intrinsics: torch.Tensor   # (B, 3, 3)
+    image_size: torch.Tensor   # (B, 2) width, height
+    box: torch.Tensor          # (B, 3) normalisation box, px
+    xy_true: torch.Tensor      # (B, 17, 2) projected true joints, px
+    visible: torch.Tensor      # (B, 17) bool: inside the image
+
+
+def simulate_batch(
+    poses_world: torch.Tensor,
+    cfg: SimConfig,
+    generator: torch.Generator,
+    noise: str = "detector",
+    k: int = 32,
+) -> SimBatch:
+    """poses_world (B, 17, 3) metres, +Y up, our joint order -> SimBatch.
+
+    noise="detector": candidates drawn from simulated heatmaps; noise="none": all K candidates are the exact
+    projected joints with likelihood 1.
+    """
+    if poses_world.ndim != 3 or poses_world.shape[1:] != (NUM_JOINTS, 3):
+        raise ValueError(f"poses_world must be (B, {NUM_JOINTS}, 3), got {tuple(poses_world.shape)}")
+    cams = sample_cameras(poses_world, cfg, generator)
+    xy = cams.xy
+    w, h = cams.image_size[:, 0:1], cams.image_size[:, 1:2]
+    visible = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
+    visible &= cams.points_cam[..., 2] > 0.05
+    b = xy.shape[0]
+    if noise == "none":
+        xy_px = xy[:, :, None].expand(b, NUM_JOINTS, k, 2).contiguous()
+        lik = torch.ones(b, NUM_JOINTS, k)
+    elif noise == "detector":
+        roi = heatmap_sim.blazepose_roi(xy, cfg, generator)
+        maps = heatmap_sim.render_maps(roi.image_to_cells(xy), ~visible, cfg, generator)
+        cells, lik_src = cand.sample_candidates(maps, k, generator=generator)
+        src_px = roi.cells_to_image(cells)
+        table = heatmap_sim.source_table(cfg.spine_weight_pelvis).numpy()
+        xy_px, lik = cand.combine_candidates(src_px, lik_src, table)
+    else:
+        raise ValueError(f"noise must be 'detector' or 'none', got {noise!r}")
+    cand_xy, cand_lik, box = normalise_candidates(xy_px, lik)
+    root = cams.points_cam[:, ROOT]
+    return SimBatch(
+        cand_xy=cand_xy.float(),
+        cand_lik=cand_lik.float(),
+        pose_cam=(cams.points_cam - root[:, None]).float(),
+        root_cam=root.float(),
+        intrinsics=cams.intrinsics,
+        image_size=cams.image_size,
+        box=box.float(),
+        xy_true=xy,
+        visible=visible,
+    )

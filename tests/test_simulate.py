@@ -1,0 +1,146 @@
+import copy
+
+import numpy as np
+import torch
+
+from detectors import candidates as cand
+from lifter import heatmap_sim
+from lifter.cameras import project
+from lifter.inputs import candidates_to_inputs, normalise_candidates
+from lifter.simulate import SimConfig, simulate_batch
+from pipeline.records import Candidates
+from pipeline.skeleton import FLIP_PERM, JOINT_INDEX
+
+# A standing pose (metres, +Y up, pelvis at the origin) with random limb offsets.
+STAND = torch.tensor([
+    [0, 0, 0], [-0.13, 0, 0], [-0.13, -0.45, 0], [-0.13, -0.88, 0], [0.13, 0, 0], [0.13, -0.45, 0], [0.13, -0.88, 0],
+    [0, 0.23, 0], [0, 0.48, 0], [0, 0.58, 0.05], [0, 0.70, 0], [0.17, 0.45, 0], [0.20, 0.18, 0], [0.22, -0.07, 0],
+    [-0.17, 0.45, 0], [-0.20, 0.18, 0], [-0.22, -0.07, 0]])
+
+
+def poses(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    p = STAND[None].repeat(n, 1, 1)
+    p[:, [2, 3, 5, 6, 12, 13, 15, 16]] += torch.randn(n, 8, 3, generator=g) * 0.12
+    return p
+
+
+def test_shapes_ranges_and_geometry():
+    cfg = SimConfig.load()
+    p = poses(64)
+    sb = simulate_batch(p, cfg, torch.Generator().manual_seed(0), k=8)
+    assert sb.cand_xy.shape == (64, 17, 8, 2) and sb.cand_lik.shape == (64, 17, 8)
+    assert sb.pose_cam.shape == (64, 17, 3) and sb.root_cam.shape == (64, 3) and sb.box.shape == (64, 3)
+    assert sb.intrinsics.shape == (64, 3, 3) and sb.image_size.shape == (64, 2) and sb.visible.dtype == torch.bool
+    assert torch.isfinite(sb.cand_xy).all() and ((sb.cand_lik >= 0) & (sb.cand_lik <= 1)).all()
+    # Peaks sit inside the normalisation box (|x| <= 1/1.2), samples roughly so.
+    assert sb.cand_xy[:, :, 0].abs().max() <= 1 / 1.2 + 1e-4
+    assert (sb.cand_xy.abs() < 1.5).float().mean() > 0.95
+    assert sb.pose_cam[:, 0].abs().max() == 0
+    # Rigid: bone lengths kept; the target reprojects to the true 2D; the person is upright and in front.
+    bone = lambda q: (q[:, 3] - q[:, 2]).norm(dim=-1)
+    assert torch.allclose(bone(p), bone(sb.pose_cam), atol=1e-5)
+    assert torch.allclose(project(sb.pose_cam + sb.root_cam[:, None], sb.intrinsics), sb.xy_true, atol=0.05)
+    assert (sb.xy_true[:, 10, 1] < sb.xy_true[:, 3, 1]).float().mean() > 0.95
+    assert (sb.root_cam[:, 2] > 1.0).all() and (sb.root_cam[:, 2] < 9.0).all()
+    # Mostly inside the image, but not always.
+    assert 0.9 < sb.visible.float().mean() < 1.0
+
+
+def test_noise_none_is_exact_and_detector_is_close():
+    cfg = SimConfig.load()
+    p = poses(48)
+    exact = simulate_batch(p, cfg, torch.Generator().manual_seed(1), noise="none", k=4)
+    assert (exact.cand_lik == 1).all()
+    true_norm = (exact.xy_true - exact.box[:, None, :2]) / (exact.box[:, None, 2:] / 2)
+    assert torch.allclose(exact.cand_xy[:, :, 0], true_norm, atol=1e-5)
+    assert torch.equal(exact.cand_xy[:, :, 0], exact.cand_xy[:, :, 3])
+    det = simulate_batch(p, cfg, torch.Generator().manual_seed(1), noise="detector", k=4)
+    assert torch.equal(det.pose_cam, exact.pose_cam)  # same cameras for the same seed
+    px_err = (det.cand_xy[:, :, 0] * det.box[:, None, 2:] / 2 + det.box[:, None, :2] - det.xy_true).norm(dim=-1)
+    limbs = [1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16]
+    rel = px_err[:, limbs] / exact.box[:, None, 2]
+    assert rel.median() < 0.05  # peaks near the truth relative to the person size
+
+
+def test_deterministic_under_seed():
+    cfg = SimConfig.load()
+    p = poses(24)
+    a = simulate_batch(p, cfg, torch.Generator().manual_seed(7))
+    b = simulate_batch(p, cfg, torch.Generator().manual_seed(7))
+    c = simulate_batch(p, cfg, torch.Generator().manual_seed(8))
+    assert torch.equal(a.cand_xy, b.cand_xy) and torch.equal(a.cand_lik, b.cand_lik) and torch.equal(a.pose_cam, b.pose_cam)
+    assert not torch.equal(a.cand_xy, c.cand_xy)
+
+
+def test_uses_the_shared_sampler_and_combiner(monkeypatch):
+    calls = {}
+
+    def spy(name, fn):
+        def wrapped(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return fn(*args, **kwargs)
+        monkeypatch.setattr(cand, name, wrapped)
+
+    spy("sample_candidates", cand.sample_candidates)
+    spy("combine_candidates", cand.combine_candidates)
+    simulate_batch(poses(4), SimConfig.load(), torch.Generator().manual_seed(0), k=3)
+    assert calls == {"sample_candidates": 1, "combine_candidates": 1}
+
+
+def test_out_of_frame_joints_get_flat_maps():
+    cfg = copy.deepcopy(SimConfig.load())
+    cfg.heatmap["flat_prob_outside"] = 1.0
+    for key in ("occluded_prob", "second_mode_prob", "swap_prob"):
+        cfg.heatmap[key] = {name: 0.0 for name in JOINT_INDEX}
+    cells = torch.full((60, 17, 2), 32.0) + torch.randn(60, 17, 2)
+    outside = torch.zeros(60, 17, dtype=torch.bool)
+    wrist = heatmap_sim.SOURCES.index(JOINT_INDEX["l_wrist"])
+    ankle = heatmap_sim.SOURCES.index(JOINT_INDEX["r_ankle"])
+    cells[:, JOINT_INDEX["r_ankle"]] = torch.tensor([32.0, 90.0])  # below the crop
+    outside[:, JOINT_INDEX["l_wrist"]] = True  # outside the image though inside the crop
+    maps = heatmap_sim.render_maps(cells, outside, cfg, torch.Generator().manual_seed(0))
+    assert maps.shape == (60, len(heatmap_sim.SOURCES), 64, 64)
+    top = maps.amax((-1, -2))
+    assert (top[:, wrist] <= cfg.heatmap["flat_level"][1] + cfg.heatmap["background"] + 1e-6).all()
+    assert (top[:, ankle] <= cfg.heatmap["flat_level"][1] + cfg.heatmap["background"] + 1e-6).all()
+    others = [i for i in range(len(heatmap_sim.SOURCES)) if i not in (wrist, ankle)]
+    assert top[:, others].median() > 0.3
+    # Flat maps spread their samples widely; peaked maps do not.
+    xy, _ = cand.sample_candidates(maps, 64, generator=torch.Generator().manual_seed(0))
+    spread = (xy[:, :, 1:] - xy[:, :, :1]).norm(dim=-1).median(-1).values  # (60, sources)
+    assert spread[:, ankle].median() > 3 * spread[:, others[0]].median()
+
+
+def test_swap_and_second_mode_sit_on_the_mirrored_joint():
+    cfg = copy.deepcopy(SimConfig.load())
+    cfg.heatmap["swap_prob"] = {"l_wrist": 1.0}
+    cfg.heatmap["offset_cells"] = {name: 0.0 for name in JOINT_INDEX}
+    cells = torch.full((8, 17, 2), 32.0)
+    cells[:, JOINT_INDEX["l_wrist"]] = torch.tensor([10.0, 40.0])
+    cells[:, FLIP_PERM[JOINT_INDEX["l_wrist"]]] = torch.tensor([50.0, 40.0])
+    maps = heatmap_sim.render_maps(cells, torch.zeros(8, 17, dtype=torch.bool), cfg, torch.Generator().manual_seed(0))
+    xy, _ = cand.sample_candidates(maps, 1)
+    w = heatmap_sim.SOURCES.index(JOINT_INDEX["l_wrist"])
+    assert torch.allclose(xy[:, w, 0], torch.tensor([50.0, 40.0]), atol=0.5)
+
+
+def test_source_table_derives_pelvis_thorax_spine():
+    t = heatmap_sim.source_table(0.5)
+    assert torch.allclose(t.sum(1), torch.ones(17, dtype=t.dtype))
+    col = {j: i for i, j in enumerate(heatmap_sim.SOURCES)}
+    assert t[0, col[1]] == 0.5 and t[0, col[4]] == 0.5 and t[8, col[11]] == 0.5 and t[8, col[14]] == 0.5
+    assert t[7, col[1]] == 0.25 and t[7, col[14]] == 0.25
+
+
+def test_normalise_candidates_and_runtime_inputs():
+    xy = torch.rand(3, 17, 5, 2) * 400 + 100
+    lik = torch.rand(3, 17, 5)
+    n, l2, box = normalise_candidates(xy, lik)
+    assert n.shape == xy.shape and torch.equal(l2, lik) and box.shape == (3, 3)
+    assert torch.allclose(box, cand.crop_box(xy[..., 0, :], scale=1.2))
+    assert n[:, :, 0].abs().max() <= 1 / 1.2 + 1e-5
+    c = Candidates(xy=xy[0].numpy().astype(np.float64), likelihood=lik[0].numpy())
+    rn, rl, rb = candidates_to_inputs(c)
+    assert rn.shape == (1, 17, 5, 2) and rn.dtype == torch.float32
+    assert torch.allclose(rn[0], n[0], atol=1e-5) and torch.allclose(rb[0], box[0])
