@@ -1,9 +1,12 @@
 """Heatmap-like maps for the training simulator, shaped after measured BlazePose heatmaps (tools/heatmap_stats.py).
 
-Each rendered joint gets a 64x64 map in a BlazePose-like square ROI crop (cell (c, r) <-> crop pixel (4c, 4r) of a
-256 crop): a Gaussian mode at the true position plus a detector-like offset, sometimes a second mode or a swap onto
-the mirrored joint, a low flat map when the joint is outside the crop / image (or randomly occluded), and a small
-background level. Maps are the sigmoid values the runtime samples from, so the same sampler draws candidates.
+The simulator renders one 64x64 map per BlazePose landmark that the runtime's joint map uses
+(detectors.joint_map.USED) in a BlazePose-like square ROI crop (cell (c, r) <-> crop pixel (4c, 4r) of a 256 crop),
+and maps candidates to our 17 joints with the runtime's own table (detectors.joint_map.TABLE), so derived joints
+(pelvis, spine, thorax, head) get exactly the runtime's mixture of landmark noise. Each map: a Gaussian mode at the
+true position plus a detector-like offset, sometimes a second mode or a swap onto the mirrored landmark, a low
+flat map when the landmark is outside the image or the crop (or randomly occluded), and a background level.
+Values are the sigmoid likelihoods the runtime samples from.
 """
 from __future__ import annotations
 
@@ -11,32 +14,54 @@ from dataclasses import dataclass
 
 import torch
 
-from pipeline.skeleton import FLIP_PERM, JOINT_INDEX
+from detectors import joint_map
+from pipeline.skeleton import JOINT_INDEX
 
 CROP_PX = 256
 CELLS = 64
 CELL_PX = CROP_PX // CELLS
 
-# Joints rendered as their own map; pelvis, spine and thorax are derived from hip / shoulder pairs like the runtime.
-SOURCES = (1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16)
-DERIVED = (0, 7, 8)
+# BlazePose landmark names (subject's view), for the landmarks the joint map uses.
+LANDMARK_NAMES = {
+    0: "nose", 7: "left_ear", 8: "right_ear", 11: "left_shoulder", 12: "right_shoulder", 13: "left_elbow",
+    14: "right_elbow", 15: "left_wrist", 16: "right_wrist", 23: "left_hip", 24: "right_hip", 25: "left_knee",
+    26: "right_knee", 27: "left_ankle", 28: "right_ankle",
+}
+SOURCES = tuple(joint_map.USED)                       # BlazePose indices rendered, in the table's column order
+SOURCE_NAMES = tuple(LANDMARK_NAMES[i] for i in SOURCES)
 
 
-def source_table(spine_weight_pelvis: float) -> torch.Tensor:
-    """(17, len(SOURCES)) weights mapping rendered source joints to our 17 joints (for combine_candidates)."""
-    t = torch.zeros(17, len(SOURCES), dtype=torch.float64)
-    col = {j: i for i, j in enumerate(SOURCES)}
-    for j in SOURCES:
-        t[j, col[j]] = 1.0
-    hips = (col[JOINT_INDEX["l_hip"]], col[JOINT_INDEX["r_hip"]])
-    shoulders = (col[JOINT_INDEX["l_shoulder"]], col[JOINT_INDEX["r_shoulder"]])
-    for c in hips:
-        t[0, c] = 0.5
-        t[7, c] = 0.5 * spine_weight_pelvis
-    for c in shoulders:
-        t[8, c] = 0.5
-        t[7, c] = 0.5 * (1.0 - spine_weight_pelvis)
-    return t
+def _mirror(name: str) -> str:
+    return name.replace("left", "@").replace("right", "left").replace("@", "right")
+
+
+MIRROR = tuple(SOURCE_NAMES.index(_mirror(n)) for n in SOURCE_NAMES)
+# Our joints that each directly-mapped landmark copies (the ears are placed virtually, see source_positions).
+_DIRECT = {
+    "nose": "neck", "left_shoulder": "l_shoulder", "right_shoulder": "r_shoulder", "left_elbow": "l_elbow",
+    "right_elbow": "r_elbow", "left_wrist": "l_wrist", "right_wrist": "r_wrist", "left_hip": "l_hip",
+    "right_hip": "r_hip", "left_knee": "l_knee", "right_knee": "r_knee", "left_ankle": "l_ankle",
+    "right_ankle": "r_ankle",
+}
+
+
+def source_table():
+    """(17, len(SOURCES)) the runtime's weights from the rendered landmarks to our joints (combine_candidates)."""
+    return joint_map.TABLE[:, list(SOURCES)]
+
+
+def source_positions(xy17: torch.Tensor) -> torch.Tensor:
+    """(B, 17, 2) true joints -> (B, len(SOURCES), 2) true landmark positions.
+
+    Mocap has no ears: both are placed where the runtime's head formula (head = mid-ears + e * (mid-ears -
+    mid-shoulders)) returns our true head joint, so the derived head is unbiased and carries the ears' noise."""
+    e = joint_map.HEAD_EXTENSION
+    shoulders = (xy17[:, JOINT_INDEX["l_shoulder"]] + xy17[:, JOINT_INDEX["r_shoulder"]]) / 2
+    ears = (xy17[:, JOINT_INDEX["head"]] + e * shoulders) / (1.0 + e)
+    cols = []
+    for name in SOURCE_NAMES:
+        cols.append(ears if name.endswith("_ear") else xy17[:, JOINT_INDEX[_DIRECT[name]]])
+    return torch.stack(cols, 1)
 
 
 @dataclass
@@ -69,32 +94,29 @@ def blazepose_roi(xy: torch.Tensor, cfg, g: torch.Generator) -> Roi:
     return Roi(x0=centre[:, 0] - size / 2, y0=centre[:, 1] - size / 2, size=size)
 
 
-def _per_source(values: dict, default: float) -> torch.Tensor:
-    names = [name for name, i in JOINT_INDEX.items()]
-    return torch.tensor([float(values.get(names[j], default)) for j in SOURCES])
+def per_source(values: dict, default: float) -> torch.Tensor:
+    """A per-landmark setting (dict name -> value) as a (len(SOURCES),) tensor; missing names take the default."""
+    return torch.tensor([float(values.get(name, default)) for name in SOURCE_NAMES])
 
 
-def render_maps(true_cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Generator) -> torch.Tensor:
-    """true_cells (B, 17, 2) true joint positions in map cells, outside (B, 17) bool (outside the image) ->
-    (B, len(SOURCES), 64, 64) likelihood maps in 0..1."""
-    b = true_cells.shape[0]
-    src = torch.tensor(SOURCES)
-    n_src = len(SOURCES)
+def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Generator) -> torch.Tensor:
+    """cells (B, S, 2) true landmark positions in map cells, outside (B, S) bool (outside the image) ->
+    (B, S, 64, 64) likelihood maps in 0..1 for the S = len(SOURCES) rendered landmarks."""
+    b, n_src = cells.shape[:2]
     hm = cfg.heatmap
-    sigma = _per_source(hm["sigma_cells"], 1.5)
-    peak = _per_source(hm["peak_height"], 0.9)
-    peak_sd = _per_source(hm["peak_height_std"], 0.1)
-    offset_sd = _per_source(hm["offset_cells"], 0.7)
-    p_second = _per_source(hm["second_mode_prob"], 0.02)
-    p_swap = _per_source(hm["swap_prob"], 0.01)
-    p_occ = _per_source(hm["occluded_prob"], 0.03)
+    sigma = per_source(hm["sigma_cells"], 1.5)
+    peak = per_source(hm["peak_height"], 0.9)
+    peak_sd = per_source(hm["peak_height_std"], 0.1)
+    offset_sd = per_source(hm["offset_cells"], 0.7)
+    p_second = per_source(hm["second_mode_prob"], 0.02)
+    p_swap = per_source(hm["swap_prob"], 0.01)
+    p_occ = per_source(hm["occluded_prob"], 0.03)
 
     def rand(*shape):
         return torch.rand(*shape, generator=g)
 
-    centre = true_cells[:, src] + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
-    mirror_cells = true_cells[:, torch.tensor([FLIP_PERM[j] for j in SOURCES])]
-    mirror = mirror_cells + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
+    centre = cells + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
+    mirror = cells[:, list(MIRROR)] + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
     swap = rand(b, n_src) < p_swap
     main = torch.where(swap[..., None], mirror, centre)
     other = torch.where(swap[..., None], centre, mirror)
@@ -106,12 +128,12 @@ def render_maps(true_cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.G
 
     # Outside the crop or the image: mostly a low, nearly flat map; random occlusion lowers and widens the mode.
     in_crop = ((main >= -0.5) & (main <= CELLS - 0.5)).all(-1)
-    out = outside[:, src] | ~in_crop
+    out = outside | ~in_crop
     flat = out & (rand(b, n_src) < hm["flat_prob_outside"])
     occluded = ~flat & (rand(b, n_src) < p_occ)
     height = torch.where(occluded, height * hm["occluded_height_scale"], height)
     width = torch.where(occluded, width * hm["occluded_width_scale"], width)
-    # A flat map is a very wide, low bump at the crop border nearest the joint (so its argmax is not arbitrary).
+    # A flat map is a very wide, low bump at the crop border nearest the landmark (so its argmax is not arbitrary).
     fl_lo, fl_hi = hm["flat_level"]
     height = torch.where(flat, fl_lo + (fl_hi - fl_lo) * rand(b, n_src), height)
     width = torch.where(flat, torch.full_like(width, hm["flat_width_cells"]), width)

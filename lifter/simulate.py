@@ -38,8 +38,6 @@ class SimConfig:
     roi_scale: float = 1.25
     roi_scale_jitter: float = 0.08
     roi_centre_jitter: float = 0.04
-    # Derived spine = w * pelvis + (1 - w) * thorax, as the runtime's joint map.
-    spine_weight_pelvis: float = 0.5
     # Heatmap statistics (per-joint dicts keyed by joint name, plus scalars); see configs/simulation.yaml.
     heatmap: dict = field(default_factory=dict)
 
@@ -47,7 +45,7 @@ class SimConfig:
     def load(cls, path: str | Path | None = None) -> "SimConfig":
         data = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
         flat = {}
-        for section in ("camera", "roi", "joint_map"):
+        for section in ("camera", "roi"):
             for key, value in (data.get(section) or {}).items():
                 flat[key if section != "roi" else f"roi_{key}"] = value
         flat["heatmap"] = data["heatmap"]
@@ -96,11 +94,11 @@ def simulate_batch(
         lik = torch.ones(b, NUM_JOINTS, k)
     elif noise == "detector":
         roi = heatmap_sim.blazepose_roi(xy, cfg, generator)
-        maps = heatmap_sim.render_maps(roi.image_to_cells(xy), ~visible, cfg, generator)
+        src = heatmap_sim.source_positions(xy)
+        src_out = (src[..., 0] < 0) | (src[..., 0] >= w) | (src[..., 1] < 0) | (src[..., 1] >= h)
+        maps = heatmap_sim.render_maps(roi.image_to_cells(src), src_out, cfg, generator)
         cells, lik_src = cand.sample_candidates(maps, k, generator=generator)
-        src_px = roi.cells_to_image(cells)
-        table = heatmap_sim.source_table(cfg.spine_weight_pelvis).numpy()
-        xy_px, lik = cand.combine_candidates(src_px, lik_src, table)
+        xy_px, lik = cand.combine_candidates(roi.cells_to_image(cells), lik_src, heatmap_sim.source_table())
     else:
         raise ValueError(f"noise must be 'detector' or 'none', got {noise!r}")
     cand_xy, cand_lik, box = normalise_candidates(xy_px, lik)

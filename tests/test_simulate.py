@@ -4,12 +4,13 @@ import numpy as np
 import torch
 
 from detectors import candidates as cand
+from detectors import joint_map
 from lifter import heatmap_sim
 from lifter.cameras import project
 from lifter.inputs import candidates_to_inputs, normalise_candidates
 from lifter.simulate import SimConfig, simulate_batch
 from pipeline.records import Candidates
-from pipeline.skeleton import FLIP_PERM, JOINT_INDEX
+from pipeline.skeleton import JOINT_INDEX
 
 # A standing pose (metres, +Y up, pelvis at the origin) with random limb offsets.
 STAND = torch.tensor([
@@ -88,23 +89,29 @@ def test_uses_the_shared_sampler_and_combiner(monkeypatch):
     assert calls == {"sample_candidates": 1, "combine_candidates": 1}
 
 
-def test_out_of_frame_joints_get_flat_maps():
+def _quiet_cfg():
     cfg = copy.deepcopy(SimConfig.load())
-    cfg.heatmap["flat_prob_outside"] = 1.0
     for key in ("occluded_prob", "second_mode_prob", "swap_prob"):
-        cfg.heatmap[key] = {name: 0.0 for name in JOINT_INDEX}
-    cells = torch.full((60, 17, 2), 32.0) + torch.randn(60, 17, 2)
-    outside = torch.zeros(60, 17, dtype=torch.bool)
-    wrist = heatmap_sim.SOURCES.index(JOINT_INDEX["l_wrist"])
-    ankle = heatmap_sim.SOURCES.index(JOINT_INDEX["r_ankle"])
-    cells[:, JOINT_INDEX["r_ankle"]] = torch.tensor([32.0, 90.0])  # below the crop
-    outside[:, JOINT_INDEX["l_wrist"]] = True  # outside the image though inside the crop
+        cfg.heatmap[key] = {name: 0.0 for name in heatmap_sim.SOURCE_NAMES}
+    return cfg
+
+
+def test_out_of_frame_joints_get_flat_maps():
+    cfg = _quiet_cfg()
+    cfg.heatmap["flat_prob_outside"] = 1.0
+    n_src = len(heatmap_sim.SOURCES)
+    cells = torch.full((60, n_src, 2), 32.0) + torch.randn(60, n_src, 2)
+    outside = torch.zeros(60, n_src, dtype=torch.bool)
+    wrist = heatmap_sim.SOURCE_NAMES.index("left_wrist")
+    ankle = heatmap_sim.SOURCE_NAMES.index("right_ankle")
+    cells[:, ankle] = torch.tensor([32.0, 90.0])  # below the crop
+    outside[:, wrist] = True  # outside the image though inside the crop
     maps = heatmap_sim.render_maps(cells, outside, cfg, torch.Generator().manual_seed(0))
-    assert maps.shape == (60, len(heatmap_sim.SOURCES), 64, 64)
+    assert maps.shape == (60, n_src, 64, 64)
     top = maps.amax((-1, -2))
-    assert (top[:, wrist] <= cfg.heatmap["flat_level"][1] + cfg.heatmap["background"] + 1e-6).all()
-    assert (top[:, ankle] <= cfg.heatmap["flat_level"][1] + cfg.heatmap["background"] + 1e-6).all()
-    others = [i for i in range(len(heatmap_sim.SOURCES)) if i not in (wrist, ankle)]
+    limit = cfg.heatmap["flat_level"][1] + cfg.heatmap["background"] + 1e-6
+    assert (top[:, wrist] <= limit).all() and (top[:, ankle] <= limit).all()
+    others = [i for i in range(n_src) if i not in (wrist, ankle)]
     assert top[:, others].median() > 0.3
     # Flat maps spread their samples widely; peaked maps do not.
     xy, _ = cand.sample_candidates(maps, 64, generator=torch.Generator().manual_seed(0))
@@ -112,25 +119,31 @@ def test_out_of_frame_joints_get_flat_maps():
     assert spread[:, ankle].median() > 3 * spread[:, others[0]].median()
 
 
-def test_swap_and_second_mode_sit_on_the_mirrored_joint():
-    cfg = copy.deepcopy(SimConfig.load())
-    cfg.heatmap["swap_prob"] = {"l_wrist": 1.0}
-    cfg.heatmap["offset_cells"] = {name: 0.0 for name in JOINT_INDEX}
-    cells = torch.full((8, 17, 2), 32.0)
-    cells[:, JOINT_INDEX["l_wrist"]] = torch.tensor([10.0, 40.0])
-    cells[:, FLIP_PERM[JOINT_INDEX["l_wrist"]]] = torch.tensor([50.0, 40.0])
-    maps = heatmap_sim.render_maps(cells, torch.zeros(8, 17, dtype=torch.bool), cfg, torch.Generator().manual_seed(0))
+def test_swap_puts_the_mode_on_the_mirrored_landmark():
+    cfg = _quiet_cfg()
+    cfg.heatmap["swap_prob"]["left_wrist"] = 1.0
+    cfg.heatmap["offset_cells"] = {name: 0.0 for name in heatmap_sim.SOURCE_NAMES}
+    n_src = len(heatmap_sim.SOURCES)
+    w = heatmap_sim.SOURCE_NAMES.index("left_wrist")
+    cells = torch.full((8, n_src, 2), 32.0)
+    cells[:, w] = torch.tensor([10.0, 40.0])
+    cells[:, heatmap_sim.SOURCE_NAMES.index("right_wrist")] = torch.tensor([50.0, 40.0])
+    maps = heatmap_sim.render_maps(cells, torch.zeros(8, n_src, dtype=torch.bool), cfg, torch.Generator().manual_seed(0))
     xy, _ = cand.sample_candidates(maps, 1)
-    w = heatmap_sim.SOURCES.index(JOINT_INDEX["l_wrist"])
     assert torch.allclose(xy[:, w, 0], torch.tensor([50.0, 40.0]), atol=0.5)
 
 
-def test_source_table_derives_pelvis_thorax_spine():
-    t = heatmap_sim.source_table(0.5)
-    assert torch.allclose(t.sum(1), torch.ones(17, dtype=t.dtype))
-    col = {j: i for i, j in enumerate(heatmap_sim.SOURCES)}
-    assert t[0, col[1]] == 0.5 and t[0, col[4]] == 0.5 and t[8, col[11]] == 0.5 and t[8, col[14]] == 0.5
-    assert t[7, col[1]] == 0.25 and t[7, col[14]] == 0.25
+def test_runtime_joint_table_and_virtual_ears():
+    t = heatmap_sim.source_table()
+    assert np.allclose(t, joint_map.TABLE[:, list(heatmap_sim.SOURCES)])
+    assert np.abs(joint_map.TABLE).sum(0)[[i for i in range(33) if i not in heatmap_sim.SOURCES]].max() == 0
+    # Exact landmark positions map back to the true 17 joints except the spine (mid pelvis-thorax by definition).
+    xy17 = poses(5)[..., :2]
+    back = torch.einsum("os,bsc->boc", torch.as_tensor(t, dtype=xy17.dtype), heatmap_sim.source_positions(xy17))
+    keep = [j for j in range(17) if j not in (JOINT_INDEX["pelvis"], JOINT_INDEX["spine"], JOINT_INDEX["thorax"])]
+    assert torch.allclose(back[:, keep], xy17[:, keep], atol=1e-5)
+    assert all(heatmap_sim.SOURCE_NAMES[heatmap_sim.MIRROR[i]] != n or "_" not in n
+               for i, n in enumerate(heatmap_sim.SOURCE_NAMES))
 
 
 def test_normalise_candidates_and_runtime_inputs():
