@@ -15,9 +15,12 @@ Rotations:
   the observed direction.
 - hips and shoulders: the bone direction plus the limb's bend-plane normal n = upper x lower bone; knees and elbows
   use the same normal, so their local rotation is a pure hinge and all twist sits in the hip / shoulder.
-  Near-straight limbs (bend < ~15 deg) have no reliable normal: the sign is taken from, and the normal blended
-  towards, the last reliable normal of that limb (kept in the pelvis / thorax frame, so it turns with the body),
-  or the rest normal before the first reliable one. So a straight leg jittering around 0 deg never flips the twist.
+  Near-straight limbs have no reliable normal (noise of a few mm turns it by tens of degrees): below 20 deg of
+  bend its sign is taken from a reference and it fades linearly into that reference, which it equals below 5 deg.
+  The reference keeps the twist (about the upper bone) of the last frame bent >= 20 deg, measured from the
+  "twist-free" normal: the rest normal carried by the shortest turn of the upper bone from its rest direction in
+  the pelvis / thorax frame (so it follows the body and the bone). Before any such frame the twist is 0. So a
+  straight leg or a hanging arm jittering around 0 deg never flips.
 - spine and neck: the bone direction plus the lateral axis of the pelvis+thorax (thorax) frames made orthogonal.
 - ankles, wrists, head (leaves): no child bone, so no observable rotation; their local rotation is the identity.
 """
@@ -60,8 +63,8 @@ LIMBS = (
     (_J["l_shoulder"], _J["l_elbow"], _J["l_wrist"], _J["thorax"], -_Y),
     (_J["r_shoulder"], _J["r_elbow"], _J["r_wrist"], _J["thorax"], _Y),
 )
-STRAIGHT_SIN = np.sin(np.radians(15.0))  # below this bend the normal is unreliable
-BLEND = 0.05                             # weight of the reference normal added to the measured one
+STRAIGHT_SIN = np.sin(np.radians(20.0))      # below this bend the measured normal is faded out...
+STRAIGHT_SIN_LOW = np.sin(np.radians(5.0))   # ...until here, where only the reference is left
 
 
 @dataclass
@@ -180,18 +183,28 @@ def normalise_bones(positions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def _bend_normals(d: np.ndarray, frames: dict[int, np.ndarray], limb) -> np.ndarray:
     """(T, 3) unit normal of the limb's bend plane, orthogonal to the upper bone, kept flip-free (module docstring)."""
     upper, middle, lower, branch, rest_normal = limb
-    raw = np.cross(d[:, middle], d[:, lower])            # |raw| = sin(bend angle)
-    s = np.linalg.norm(raw, axis=-1)
     g = frames[branch]
+    bone = d[:, middle]
+    raw = np.cross(bone, d[:, lower])                    # |raw| = sin(bend angle)
+    s = np.linalg.norm(raw, axis=-1)
+    unit = _unit(raw)
+    # Twist-free normal: the rest normal carried along by the shortest turn of the bone from its rest direction
+    # (in the branching joint's frame, so it follows the body). Always orthogonal to the bone.
+    local_bone = np.einsum("tba,tb->ta", g, bone)
+    swing = shortest_rotation(np.broadcast_to(REST_DIRECTION[middle], local_bone.shape), local_bone)
+    n0 = np.einsum("tab,tbc,c->ta", g, swing, rest_normal)
+    side = np.cross(bone, n0)
+    # Reference: the twist (angle of the measured normal about the bone, from n0) of the last reliable frame.
+    twist = np.arctan2(np.sum(side * unit, axis=-1), np.sum(n0 * unit, axis=-1))
     reliable = s >= STRAIGHT_SIN
-    # Last reliable normal, stored in the branching joint's frame so it follows the body's turns.
-    local = np.einsum("tba,tb->ta", g, _unit(raw))
     last = np.maximum.accumulate(np.where(reliable, np.arange(len(s)), -1))
-    ref_local = np.where((last >= 0)[:, None], local[np.maximum(last, 0)], rest_normal)
-    ref = np.einsum("tab,tb->ta", g, ref_local)
-    flip = (~reliable) & (np.sum(raw * ref, axis=-1) < 0.0)
-    raw = np.where(flip[:, None], -raw, raw)
-    return _orthogonal(raw + BLEND * ref, d[:, middle], ref)
+    ref_twist = np.where(last >= 0, twist[np.maximum(last, 0)], 0.0)[:, None]
+    ref = np.cos(ref_twist) * n0 + np.sin(ref_twist) * side
+    # Below STRAIGHT_SIN the measured normal takes its sign from the reference and fades into it.
+    flip = (~reliable) & (np.sum(unit * ref, axis=-1) < 0.0)
+    unit = np.where(flip[:, None], -unit, unit)
+    w = np.clip((s - STRAIGHT_SIN_LOW) / (STRAIGHT_SIN - STRAIGHT_SIN_LOW), 0.0, 1.0)[:, None]
+    return _orthogonal(w * unit + (1.0 - w) * ref, bone, ref)
 
 
 def global_rotations(positions: np.ndarray, rest: Rest) -> tuple[np.ndarray, dict[int, np.ndarray]]:
@@ -224,3 +237,12 @@ def global_rotations(positions: np.ndarray, rest: Rest) -> tuple[np.ndarray, dic
     for leaf in LEAVES:
         g[:, leaf] = g[:, PARENTS[leaf]]
     return g, helpers
+
+
+def rest_pose(rest: Rest) -> np.ndarray:
+    """(17, 3) joint positions of the rest pose (T-pose facing +Z), pelvis at the origin."""
+    out = np.zeros((NUM_JOINTS, 3))
+    for c, p in enumerate(PARENTS):
+        if p >= 0:
+            out[c] = out[p] + rest.offsets[c]
+    return out
