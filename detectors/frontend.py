@@ -19,16 +19,9 @@ import torch
 
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
-from detectors.pose_detector import DetectorConfig, PoseDetector
+from detectors.pose_detector import DetectorConfig, PoseDetector, roi_bbox
 from detectors.tracking import PRESENCE_THRESHOLD, TrackerState, is_present, roi_from_landmarks
-from pipeline.records import Detection, Frame, FrameResult, Person, Roi
-
-
-def _roi_bbox(roi: Roi) -> np.ndarray:
-    """Axis-aligned box (x0, y0, x1, y1) around a rotated ROI."""
-    m = roi.crop_to_image(1)
-    corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=float) @ m[:, :2].T + m[:, 2]
-    return np.concatenate([corners.min(0), corners.max(0)])
+from pipeline.records import Detection, Frame, FrameResult, Person
 
 
 class FrontEnd:
@@ -61,7 +54,7 @@ class FrontEnd:
             landmarks = self.landmark_model.run([rgb], [state.roi])[0]
             timings["landmarks"] += (time.perf_counter() - t0) * 1e3
             if is_present(landmarks, self.presence_threshold):
-                detection = Detection(score=landmarks.presence, bbox=_roi_bbox(state.roi), roi=state.roi,
+                detection = Detection(score=landmarks.presence, bbox=roi_bbox(state.roi), roi=state.roi,
                                       tracked=True)
             else:
                 landmarks = None

@@ -136,6 +136,16 @@ def alignment_roi(centre: np.ndarray, scale_point: np.ndarray, scale: float = RO
     return Roi(cx=float(centre[0]), cy=float(centre[1]), size=side, rotation=rotation)
 
 
+def roi_bbox(roi: Roi, scale: float = 1.0 / ROI_SCALE) -> np.ndarray:
+    """Axis-aligned body box (x0, y0, x1, y1) around the ROI square shrunk by `scale` (default: without the
+    1.25 margin, i.e. the square of side 2 * |kp1 - kp0| around the hip centre). The detector's own box is the
+    face box, so records.Detection.bbox carries this one instead."""
+    m = roi.crop_to_image(1)
+    corners = (np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float) - 0.5) * scale + 0.5
+    pts = corners @ m[:, :2].T + m[:, 2]
+    return np.concatenate([pts.min(0), pts.max(0)])
+
+
 @dataclass
 class DetectorConfig:
     min_score: float = 0.5
@@ -182,7 +192,6 @@ class PoseDetector:
         dets = []
         for score, box, kp in merged:
             kp_img = kp @ a.T + t
-            corners = box.reshape(2, 2) @ a.T + t
             roi = alignment_roi(kp_img[0], kp_img[1])
-            dets.append(Detection(score=score, bbox=corners.reshape(4), roi=roi, keypoints=kp_img))
+            dets.append(Detection(score=score, bbox=roi_bbox(roi), roi=roi, keypoints=kp_img))
         return dets

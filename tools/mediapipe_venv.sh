@@ -12,7 +12,10 @@ if [ -f "$VENV/.installed" ] && "$VENV/bin/python" -c "import mediapipe" >/dev/n
 fi
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps mediapipe==0.10.14
+# What `import mediapipe` + mp.solutions.pose import (matplotlib: solutions.drawing_utils imports it).
+# pip then warns that jax, jaxlib, opencv-contrib-python and sounddevice are missing: expected, they are unused.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-  "numpy<2" "protobuf>=4.25,<5" absl-py attrs flatbuffers opencv-python-headless==4.10.0.84 matplotlib
+  numpy==1.26.4 protobuf==4.25.9 absl-py==2.5.1 attrs==26.1.0 flatbuffers==25.12.19 \
+  opencv-python-headless==4.10.0.84 matplotlib==3.11.2
 "$VENV/bin/python" -c "import mediapipe as mp; mp.solutions.pose" >/dev/null
 touch "$VENV/.installed"
