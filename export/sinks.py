@@ -1,0 +1,207 @@
+"""Output sinks the app feeds one FrameResult at a time: JSON Lines (appended and flushed per frame) and BVH
+(kept in memory, rewritten atomically every few seconds and on close).
+
+Both are context managers; on Ctrl-C (KeyboardInterrupt) the `with` block's exit closes them, so the JSONL holds
+every completed frame and the BVH is rewritten with all frames so far. A hard kill leaves the JSONL complete up to
+the last flushed line and the BVH as of its last rewrite (a complete, valid file).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from export.bvh import write_bvh
+from export.ik import rest_from_positions, rest_pose
+from export.jsonl import dumps, frame_record, header_record
+from pipeline.camera import camera_to_world
+from pipeline.records import FrameResult
+
+MIN_FREE_BYTES = 16 * 2**20   # refuse to start with less free space than this on the output's disk
+
+
+class ExportError(RuntimeError):
+    """An output cannot be written; the message is one line meant for the user."""
+
+
+def check_writable(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
+    """Fail before any processing when `path` cannot be written: returns the path, or raises ExportError with a
+    one-line reason (directory cannot be created, not writable, read-only disk, disk full). Creates missing parent
+    folders; does not touch an existing file at `path`."""
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"cannot write {path}: it is a directory")
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot write {path}: cannot create folder {directory} ({e.strerror or e})") from None
+    try:
+        # A real write (and fsync) of a probe beside the target: catches permissions, read-only mounts, quotas and
+        # file-size limits that os.access would not.
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.", suffix=".probe") as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise ExportError(f"cannot write {path}: {e.strerror or e}") from None
+    free = shutil.disk_usage(directory).free
+    if free < min_free_bytes:
+        raise ExportError(f"cannot write {path}: disk full ({free / 2**20:.1f} MiB free in {directory})")
+    return path
+
+
+class JsonlSink:
+    """One header line at open, then one line per write(), flushed at once, so the file parses line by line up to
+    the last completed frame whenever the run stops."""
+
+    def __init__(self, path: str | os.PathLike, include_hypotheses: bool = False, meta: dict | None = None):
+        self.path = Path(path)
+        self.include_hypotheses = include_hypotheses
+        self.frames = 0
+        try:
+            self._file = open(self.path, "w", encoding="utf-8", newline="\n")
+        except OSError as e:
+            raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
+        self._line(dumps(header_record(meta, include_hypotheses)))
+
+    def _line(self, text: str) -> None:
+        try:
+            self._file.write(text + "\n")   # one write call per line: an interrupt never splits a line
+            self._file.flush()
+        except OSError as e:
+            raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def write(self, result: FrameResult) -> None:
+        if self._file.closed:
+            raise ValueError(f"{self.path}: sink is closed")
+        self._line(dumps(frame_record(result, self.include_hypotheses)))
+        self.frames += 1
+
+    def close(self) -> None:
+        if not self._file.closed:
+            try:
+                self._file.close()
+            except OSError as e:
+                raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def __enter__(self) -> "JsonlSink":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.close()
+        except ExportError:
+            if exc_type is None:   # while another error unwinds, that one is the news
+                raise
+
+
+def world_pose(result: FrameResult, person_id: int) -> np.ndarray | None:
+    """(17, 3) absolute joint positions (+Y up world) of that person in this frame, or None."""
+    for p in result.persons:
+        if p.id == person_id and p.estimate is not None:
+            pose = np.asarray(p.estimate.mean) + np.asarray(p.estimate.root_translation)
+            return camera_to_world(pose) if np.isfinite(pose).all() else None
+    return None
+
+
+def first_person_id(result: FrameResult) -> int | None:
+    """The person the BVH follows: the first one (in the frame's order) with a 3D estimate."""
+    return next((p.id for p in result.persons if p.estimate is not None), None)
+
+
+def hold_missing(poses: list[np.ndarray | None]) -> np.ndarray | None:
+    """(T, 17, 3): a frame without a pose holds the previous pose; frames before the first pose take the first.
+    None when there is no pose at all."""
+    first = next((p for p in poses if p is not None), None)
+    if first is None:
+        return None
+    out, last = [], first
+    for p in poses:
+        last = p if p is not None else last
+        out.append(last)
+    return np.stack(out)
+
+
+class BvhSink:
+    """BVH of one person: the first person id with a 3D estimate; later frames without that id hold the last
+    pose, so the file has exactly one frame per write(). Poses stay in memory; the whole file is rewritten
+    (temporary file + os.replace) at most every `rewrite_every` seconds of processing, and on close. Bone lengths
+    are the medians over all frames so far, so they settle as the run goes on.
+
+    fps: the source's frame rate (frame time 1 / fps); None takes it from the frames' timestamps (live cameras).
+    rewrite_every: seconds between rewrites (0: every frame); grows to 10x the last rewrite's cost on long runs.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float | None, rewrite_every: float = 2.0,
+                 units: str = "m", ground: bool = True):
+        self.path = Path(path)
+        self.fps = fps
+        self.rewrite_every = float(rewrite_every)
+        self.units = units
+        self.ground = ground
+        self.person_id: int | None = None
+        self._poses: list[np.ndarray | None] = []
+        self._times: list[float] = []
+        self._written = 0            # frames in the file on disk
+        self._next_rewrite = time.perf_counter() + self.rewrite_every
+        self._interval = self.rewrite_every
+        self._closed = False
+
+    @property
+    def frames(self) -> int:
+        return len(self._poses)
+
+    def write(self, result: FrameResult) -> None:
+        if self._closed:
+            raise ValueError(f"{self.path}: sink is closed")
+        if self.person_id is None:
+            self.person_id = first_person_id(result)
+        self._poses.append(None if self.person_id is None else world_pose(result, self.person_id))
+        self._times.append(float(result.frame.timestamp))
+        if time.perf_counter() >= self._next_rewrite:
+            self.flush()
+
+    def _frame_rate(self) -> float:
+        if self.fps:
+            return float(self.fps)
+        steps = np.diff(self._times)
+        steps = steps[steps > 0]
+        return 1.0 / float(np.median(steps)) if len(steps) else 30.0
+
+    def flush(self) -> None:
+        """Rewrite the file with every frame so far (no-op when nothing new)."""
+        if self._written == len(self._poses):
+            return
+        start = time.perf_counter()
+        positions = hold_missing(self._poses)
+        if positions is None:  # nobody seen yet: a valid file with the default skeleton standing still
+            positions = np.repeat(rest_pose(rest_from_positions(None))[None], len(self._poses), axis=0)
+        try:
+            write_bvh(self.path, positions, self._frame_rate(), units=self.units, ground=self.ground)
+        except OSError as e:
+            raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
+        self._written = len(positions)
+        cost = time.perf_counter() - start
+        # Each rewrite costs O(frames so far): on long runs keep that under ~10 % of the time (0: every frame).
+        self._interval = max(self.rewrite_every, 10.0 * cost) if self.rewrite_every > 0 else 0.0
+        self._next_rewrite = time.perf_counter() + self._interval
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.flush()
+
+    def __enter__(self) -> "BvhSink":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.close()
+        except ExportError:
+            if exc_type is None:
+                raise
