@@ -1,0 +1,61 @@
+"""Make a BVH from a recorded JSONL, e.g. for another person or in centimetres:
+
+    python -m export.convert run.jsonl run.bvh [--person ID] [--units cm] [--no-ground]
+
+Same rules as the live BvhSink: the first person with a 3D pose unless --person is given, missing frames hold the
+last pose, frame time from the header's fps (else the timestamps).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from export.bvh import write_bvh
+from export.jsonl import read_jsonl
+from export.sinks import ExportError, check_writable, hold_missing
+
+
+def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray | None, float, int | None]:
+    """(T, 17, 3) world poses of one person (None if never seen), frames per second, the person id used."""
+    header, frames = read_jsonl(path, validate=False)
+    if person is None:
+        person = next((p["id"] for f in frames for p in f["persons"] if p["pose_3d_world"] is not None), None)
+    poses = []
+    for f in frames:
+        pose = next((p["pose_3d_world"] for p in f["persons"] if p["id"] == person), None)
+        arr = None if pose is None else np.array(pose, dtype=np.float64)
+        poses.append(arr if arr is not None and np.isfinite(arr).all() else None)
+    fps = header.get("fps")
+    if not fps:
+        steps = np.diff([f["timestamp"] for f in frames if f["timestamp"] is not None])
+        steps = steps[steps > 0]
+        fps = 1.0 / float(np.median(steps)) if len(steps) else 30.0
+    return hold_missing(poses), float(fps), person
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="JSONL (diffmocap output) -> BVH")
+    ap.add_argument("jsonl")
+    ap.add_argument("bvh")
+    ap.add_argument("--person", type=int, help="track id (default: the first person with a 3D pose)")
+    ap.add_argument("--units", choices=["m", "cm"], default="m")
+    ap.add_argument("--no-ground", action="store_true", help="keep the camera at the origin (no floor shift)")
+    args = ap.parse_args(argv)
+    try:
+        check_writable(args.bvh)
+        poses, fps, person = poses_from_jsonl(args.jsonl, args.person)
+    except (ExportError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if poses is None:
+        print(f"error: no 3D pose for person {person} in {args.jsonl}", file=sys.stderr)
+        return 1
+    write_bvh(args.bvh, poses, fps, units=args.units, ground=not args.no_ground)
+    print(f"{args.bvh}: {len(poses)} frames at {fps:g} fps, person {person}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
