@@ -169,7 +169,7 @@ def bvh_text(data: BvhMotion, frame_time: float, units: str = "m") -> str:
     visit(0, 0)
     motion = data.motion.copy()
     motion[:, :3] *= scale
-    lines += ["MOTION", f"Frames: {len(motion)}", f"Frame Time: {frame_time:.8f}"]
+    lines += ["MOTION", f"Frames: {len(motion)}", f"Frame Time: {frame_time:.10f}"]
     buf = io.StringIO()
     np.savetxt(buf, motion, fmt="%.6f")
     return "\n".join(lines) + "\n" + buf.getvalue()

@@ -2,8 +2,8 @@
 
     python -m export.convert run.jsonl run.bvh [--person ID] [--units cm] [--no-ground]
 
-Same rules as the live BvhSink: the first person with a 3D pose unless --person is given, missing frames hold the
-last pose, frame time from the header's fps (else the timestamps).
+Same rules as the live BvhSink (export.sinks.PersonFollower) unless --person fixes the track id; missing frames
+hold the last pose; frame time from the header's fps (else the timestamps).
 """
 from __future__ import annotations
 
@@ -14,32 +14,31 @@ import numpy as np
 
 from export.bvh import write_bvh
 from export.jsonl import read_jsonl
-from export.sinks import ExportError, check_writable, hold_missing
+from export.sinks import ExportError, PersonFollower, check_writable, hold_missing
 
 
 def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray | None, float, int | None]:
     """(T, 17, 3) world poses of one person (None if never seen), frames per second, the person id used."""
     header, frames = read_jsonl(path, validate=False)
-    if person is None:
-        person = next((p["id"] for f in frames for p in f["persons"] if p["pose_3d_world"] is not None), None)
+    follower = PersonFollower(person)
     poses = []
     for f in frames:
-        pose = next((p["pose_3d_world"] for p in f["persons"] if p["id"] == person), None)
-        arr = None if pose is None else np.array(pose, dtype=np.float64)
-        poses.append(arr if arr is not None and np.isfinite(arr).all() else None)
+        people = [(p["id"], np.array(p["pose_3d_world"], dtype=np.float64)) for p in f["persons"]
+                  if p["pose_3d_world"] is not None]
+        poses.append(follower.choose([(i, pose) for i, pose in people if np.isfinite(pose).all()]))
     fps = header.get("fps")
     if not fps:
         steps = np.diff([f["timestamp"] for f in frames if f["timestamp"] is not None])
         steps = steps[steps > 0]
         fps = 1.0 / float(np.median(steps)) if len(steps) else 30.0
-    return hold_missing(poses), float(fps), person
+    return hold_missing(poses), float(fps), follower.person_id
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="JSONL (diffmocap output) -> BVH")
     ap.add_argument("jsonl")
     ap.add_argument("bvh")
-    ap.add_argument("--person", type=int, help="track id (default: the first person with a 3D pose)")
+    ap.add_argument("--person", type=int, help="track id (default: follow the first person with a 3D pose)")
     ap.add_argument("--units", choices=["m", "cm"], default="m")
     ap.add_argument("--no-ground", action="store_true", help="keep the camera at the origin (no floor shift)")
     args = ap.parse_args(argv)

@@ -107,9 +107,18 @@ def frame_record(result: FrameResult, include_hypotheses: bool = False) -> dict:
     }
 
 
+def _plain(value: Any) -> Any:
+    """json.dumps fallback for what callers may put in meta: numpy values, paths, anything else as text."""
+    if isinstance(value, np.ndarray):
+        return _arr(value, 9)
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
 def dumps(record: dict) -> str:
     """One line of strict JSON (no NaN), without the newline."""
-    return json.dumps(record, separators=(",", ":"), allow_nan=False)
+    return json.dumps(record, separators=(",", ":"), allow_nan=False, default=_plain)
 
 
 @lru_cache(maxsize=1)

@@ -100,18 +100,43 @@ class JsonlSink:
                 raise
 
 
-def world_pose(result: FrameResult, person_id: int) -> np.ndarray | None:
-    """(17, 3) absolute joint positions (+Y up world) of that person in this frame, or None."""
+def world_poses(result: FrameResult) -> list[tuple[int, np.ndarray]]:
+    """(id, (17, 3) absolute joint positions in the +Y-up world) of every person with a finite 3D estimate."""
+    out = []
     for p in result.persons:
-        if p.id == person_id and p.estimate is not None:
+        if p.estimate is not None:
             pose = np.asarray(p.estimate.mean) + np.asarray(p.estimate.root_translation)
-            return camera_to_world(pose) if np.isfinite(pose).all() else None
-    return None
+            if np.isfinite(pose).all():
+                out.append((int(p.id), camera_to_world(pose)))
+    return out
 
 
-def first_person_id(result: FrameResult) -> int | None:
-    """The person the BVH follows: the first one (in the frame's order) with a 3D estimate."""
-    return next((p.id for p in result.persons if p.estimate is not None), None)
+class PersonFollower:
+    """Which person the BVH records: the first one with a 3D pose. Our tracker gives a NEW id when it re-detects
+    a person after losing them, so when the followed id is absent and a track that was never seen before appears
+    (the nearest one to the last pose if several), the follower moves on to it; ids already seen alongside the
+    followed person are never taken (they are other people). Frames without the followed person give None."""
+
+    def __init__(self, person_id: int | None = None):
+        self.person_id = person_id
+        self._fixed = person_id is not None
+        self._seen: set[int] = set()
+        self._last: np.ndarray | None = None
+
+    def choose(self, people: list[tuple[int, np.ndarray]]) -> np.ndarray | None:
+        poses = dict(people)
+        if self.person_id is None and people:
+            self.person_id = people[0][0]
+        elif self.person_id not in poses and not self._fixed:
+            new = [(i, pose) for i, pose in people if i not in self._seen]
+            if new and self._last is not None:
+                root = self._last[0]
+                self.person_id = min(new, key=lambda item: float(np.linalg.norm(item[1][0] - root)))[0]
+        self._seen.update(poses)
+        pose = poses.get(self.person_id)
+        if pose is not None:
+            self._last = pose
+        return pose
 
 
 def hold_missing(poses: list[np.ndarray | None]) -> np.ndarray | None:
@@ -128,8 +153,8 @@ def hold_missing(poses: list[np.ndarray | None]) -> np.ndarray | None:
 
 
 class BvhSink:
-    """BVH of one person: the first person id with a 3D estimate; later frames without that id hold the last
-    pose, so the file has exactly one frame per write(). Poses stay in memory; the whole file is rewritten
+    """BVH of one person (PersonFollower: the first with a 3D estimate, re-acquired under a new track id after a
+    loss); frames without that person hold the last pose, so the file has exactly one frame per write(). Poses stay in memory; the whole file is rewritten
     (temporary file + os.replace) at most every `rewrite_every` seconds of processing, and on close. Bone lengths
     are the medians over all frames so far, so they settle as the run goes on.
 
@@ -144,7 +169,7 @@ class BvhSink:
         self.rewrite_every = float(rewrite_every)
         self.units = units
         self.ground = ground
-        self.person_id: int | None = None
+        self._follower = PersonFollower()
         self._poses: list[np.ndarray | None] = []
         self._times: list[float] = []
         self._written = 0            # frames in the file on disk
@@ -153,15 +178,18 @@ class BvhSink:
         self._closed = False
 
     @property
+    def person_id(self) -> int | None:
+        """The track id recorded in the latest frame (see PersonFollower)."""
+        return self._follower.person_id
+
+    @property
     def frames(self) -> int:
         return len(self._poses)
 
     def write(self, result: FrameResult) -> None:
         if self._closed:
             raise ValueError(f"{self.path}: sink is closed")
-        if self.person_id is None:
-            self.person_id = first_person_id(result)
-        self._poses.append(None if self.person_id is None else world_pose(result, self.person_id))
+        self._poses.append(self._follower.choose(world_poses(result)))
         self._times.append(float(result.frame.timestamp))
         if time.perf_counter() >= self._next_rewrite:
             self.flush()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -17,7 +18,7 @@ from tests.test_export_fixtures import make_result, synthetic_motion
 def test_sink_output_validates(tmp_path):
     poses = synthetic_motion(frames=6)
     path = tmp_path / "out.jsonl"
-    with JsonlSink(path, meta={"source": "clip.mp4", "fps": 30.0, "model": "test"}) as sink:
+    with JsonlSink(path, meta={"source": Path("clip.mp4"), "fps": np.float32(30.0), "model": "test"}) as sink:
         sink.write(make_result(0, poses[0], extra_people=1))
         sink.write(make_result(1, None))                      # nobody in this frame
         for i in range(2, 6):

@@ -17,7 +17,7 @@ import pytest
 from export import sinks
 from export.bvh import solve
 from export.jsonl import read_jsonl
-from export.sinks import BvhSink, ExportError, JsonlSink, check_writable, hold_missing
+from export.sinks import BvhSink, ExportError, JsonlSink, PersonFollower, check_writable, hold_missing
 from pipeline.paths import repo_root
 from tests.test_export_bvh import read_bvhio, read_ours
 from tests.test_export_fixtures import make_result, synthetic_motion
@@ -28,19 +28,32 @@ def test_bvh_follows_first_person_and_holds_missing_frames(tmp_path):
     other = synthetic_motion(frames=12, seed=5)
     path = tmp_path / "a.bvh"
     with BvhSink(path, fps=30.0) as sink:
-        sink.write(make_result(0, None))                               # nobody yet
-        for i in range(1, 12):
-            if i in (5, 6):
-                sink.write(make_result(i, other[i], person_id=9))      # our person missing, someone else there
-            else:
-                r = make_result(i, poses[i], person_id=3, extra_people=1)   # id 3 first, then id 4
-                sink.write(r)
+        sink.write(make_result(0, None))                                           # nobody yet
+        for i in range(1, 5):
+            sink.write(make_result(i, poses[i], person_id=3, extra_people=1))      # ours (3) and someone else (4)
         assert sink.person_id == 3
+        for i in (5, 6):
+            sink.write(make_result(i, other[i], person_id=4))                      # ours lost; 4 is not ours
+        assert sink.person_id == 3
+        for i in range(7, 12):
+            sink.write(make_result(i, poses[i], person_id=7))                      # re-detected under a new id
+        assert sink.person_id == 7
     got, frame_time = read_ours(path)
     assert len(got) == 12 and frame_time == pytest.approx(1 / 30)
     held = np.stack([poses[1]] + [poses[i] for i in range(1, 5)] + [poses[4], poses[4]] + [poses[i] for i in range(7, 12)])
     expected = solve(held).positions
     assert np.linalg.norm(got - expected, axis=-1).mean() < 1e-5
+
+
+def test_follower_prefers_the_new_track_nearest_the_last_pose():
+    pose = np.zeros((17, 3))
+    f = PersonFollower()
+    assert f.choose([(0, pose)]) is pose and f.person_id == 0
+    assert f.choose([]) is None and f.person_id == 0
+    far, near = pose + 5.0, pose + 0.1
+    assert f.choose([(5, far), (6, near)]) is near and f.person_id == 6
+    fixed = PersonFollower(2)
+    assert fixed.choose([(1, pose)]) is None and fixed.person_id == 2
 
 
 def test_hold_missing():
