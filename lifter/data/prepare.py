@@ -13,7 +13,6 @@ import json
 import sys
 import tarfile
 import time
-from fnmatch import fnmatchcase
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
