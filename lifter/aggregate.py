@@ -1,0 +1,74 @@
+"""Hypotheses -> mean and per-joint covariance, the 90 % ellipsoid test, and the covariance calibration fit.
+
+The raw spread of diffusion hypotheses is not a calibrated uncertainty; one scalar (fitted on validation data so that
+the q-ellipsoids hold the truth a fraction q of the time) makes it one. A small diagonal floor keeps the covariance
+invertible for joints the model is sure about (and for the pelvis, which is 0 in every hypothesis).
+"""
+from __future__ import annotations
+
+import torch
+
+CHI2_3DOF_90 = 6.2514
+FLOOR_M = 0.005  # 5 mm standard deviation added on the diagonal before scaling
+
+
+def chi2_3dof(q: float) -> float:
+    if abs(q - 0.9) < 1e-12:
+        return CHI2_3DOF_90
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(q, 3))
+
+
+def _t(x) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+
+
+def summarise(hyps, scale: float = 1.0, floor: float = FLOOR_M) -> tuple[torch.Tensor, torch.Tensor]:
+    """hyps (..., N, J, 3) -> mean (..., J, 3), cov (..., J, 3, 3) = scale * (sample covariance + floor^2 I).
+
+    The sample covariance uses N - 1 (N = 1 gives the floor alone).
+    """
+    h = _t(hyps).double()
+    n = h.shape[-3]
+    mean = h.mean(-3)
+    d = h - mean.unsqueeze(-3)
+    cov = torch.einsum("...nji,...njk->...jik", d, d) / max(n - 1, 1)
+    cov = cov + floor**2 * torch.eye(3, dtype=h.dtype)
+    dtype = _t(hyps).dtype if _t(hyps).is_floating_point() else torch.float64
+    return mean.to(dtype), (scale * cov).to(dtype)
+
+
+def mahalanobis_sq(truth, mean, cov) -> torch.Tensor:
+    """(..., J, 3) truth and mean, (..., J, 3, 3) cov -> squared Mahalanobis distance (..., J)."""
+    d = (_t(truth) - _t(mean)).double()
+    sol = torch.linalg.solve(_t(cov).double(), d.unsqueeze(-1)).squeeze(-1)
+    return (d * sol).sum(-1)
+
+
+def inside_ellipsoid(truth, mean, cov, q: float = 0.9) -> torch.Tensor:
+    """bool (..., J): the truth lies inside the q-probability ellipsoid of N(mean, cov)."""
+    return mahalanobis_sq(truth, mean, cov) <= chi2_3dof(q)
+
+
+def fit_calibration(hyps, truth, q: float = 0.9, joints=None, floor: float = FLOOR_M) -> float:
+    """Scalar s such that a fraction q of the joints lies inside the q-ellipsoid of s * cov.
+
+    hyps (M, N, J, 3), truth (M, J, 3). joints: indices to fit on (default: all but the pelvis when J = 17, since the
+    root-relative pelvis is exactly 0 in both and always inside).
+    """
+    truth = _t(truth)
+    if joints is None:
+        joints = list(range(1, truth.shape[-2])) if truth.shape[-2] == 17 else list(range(truth.shape[-2]))
+    mean, cov = summarise(hyps, 1.0, floor)
+    d2 = mahalanobis_sq(truth, mean, cov)[..., joints].flatten()
+    return float(torch.quantile(d2, q) / chi2_3dof(q))
+
+
+def coverage(hyps, truth, scale: float, q: float = 0.9, joints=None, floor: float = FLOOR_M) -> float:
+    """Fraction of joints (default: all but the pelvis) inside the calibrated q-ellipsoid."""
+    truth = _t(truth)
+    if joints is None:
+        joints = list(range(1, truth.shape[-2])) if truth.shape[-2] == 17 else list(range(truth.shape[-2]))
+    mean, cov = summarise(hyps, scale, floor)
+    return float(inside_ellipsoid(truth, mean, cov, q)[..., joints].double().mean())

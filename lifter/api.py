@@ -1,0 +1,155 @@
+"""Runtime API of the diffusion lifter: load shipped weights, condition once per frame, sample N hypotheses, summarise.
+
+    lifter = Lifter.load()                      # weights/lifter/default.pt
+    est = lifter.estimate(candidates)           # records.Estimate3D, calibrated covariance
+    hyps = lifter.sample(xy_norm, lik, n=16, steps=5)   # (B, N, 17, 3) root-relative camera frame, metres
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lifter.aggregate import summarise
+from lifter.model import Condition, LifterModel, ModelConfig
+from lifter.sampler import ddim, noise_to
+from lifter.schedule import CosineSchedule
+from pipeline.records import Candidates, Estimate3D
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "lifter"
+DEFAULT_WARM_T = 200  # warm-start noise level (of T = 1000) used when init is given without init_t
+
+
+def resolve_weights(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.suffix == ".pt" or p.exists():
+        return p
+    return WEIGHTS_DIR / f"{name_or_path}.pt"
+
+
+def redraw_candidates(xy: torch.Tensor, lik: torch.Tensor, n: int, generator: torch.Generator | None = None):
+    """Per-hypothesis candidate sets: (B,17,K,2), (B,17,K) -> (B*n,17,K,2), (B*n,17,K).
+
+    Each hypothesis keeps the peak (candidate 0) and redraws candidates 1..K-1 from the frame's K candidates with
+    probability proportional to likelihood (with replacement), so hypotheses see different plausible 2D evidence.
+    """
+    b, j, k = lik.shape
+    probs = lik.clamp_min(0).reshape(b * j, k).double()
+    probs = probs + (probs.sum(1, keepdim=True) <= 0).double()  # all-zero joint -> uniform
+    if k <= 1:
+        return xy.repeat_interleave(n, 0), lik.repeat_interleave(n, 0)
+    idx = torch.multinomial(probs, n * (k - 1), replacement=True, generator=generator)
+    idx = idx.view(b, j, n, k - 1).permute(0, 2, 1, 3)                          # (B, n, 17, K-1)
+    idx = torch.cat([torch.zeros(b, n, j, 1, dtype=idx.dtype), idx], dim=3)  # keep the peak
+    xy_e = xy[:, None].expand(b, n, j, k, 2)
+    lik_e = lik[:, None].expand(b, n, j, k)
+    new_xy = xy_e.gather(3, idx[..., None].expand(b, n, j, k, 2))
+    new_lik = lik_e.gather(3, idx)
+    return new_xy.reshape(b * n, j, k, 2), new_lik.reshape(b * n, j, k)
+
+
+class Lifter:
+    def __init__(self, model: LifterModel, calibration: float = 1.0, meta: dict | None = None, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.cfg: ModelConfig = model.cfg
+        self.schedule = CosineSchedule(T=self.cfg.T)
+        self.alpha_bar = self.schedule.alpha_bar()
+        self.calibration = float(calibration)
+        self.meta = dict(meta or {})
+
+    @property
+    def T(self) -> int:
+        return self.cfg.T
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = "default", device: str = "cpu") -> "Lifter":
+        path = resolve_weights(name_or_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"lifter weights not found: {path}")
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        model = LifterModel(ModelConfig.from_dict(blob["config"]))
+        model.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
+        return cls(model, blob.get("calibration", 1.0), blob.get("meta", {}), device)
+
+    def save(self, path: str | Path, half: bool = False) -> Path:
+        """Write config, weights (float16 if half), calibration and meta to one .pt file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sd = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in self.model.state_dict().items()}
+        torch.save({"config": self.cfg.to_dict(), "state_dict": sd, "calibration": self.calibration,
+                    "meta": self.meta}, path)
+        return path
+
+    def _inputs(self, cand_xy, cand_lik) -> tuple[torch.Tensor, torch.Tensor]:
+        xy = torch.as_tensor(np.asarray(cand_xy) if not isinstance(cand_xy, torch.Tensor) else cand_xy)
+        lik = torch.as_tensor(np.asarray(cand_lik) if not isinstance(cand_lik, torch.Tensor) else cand_lik)
+        if xy.dim() == 3:
+            xy, lik = xy[None], lik[None]
+        return xy.to(self.device, torch.float32), lik.to(self.device, torch.float32)
+
+    def condition(self, cand_xy, cand_lik) -> Condition:
+        """Box-normalised candidates (B,17,K,2), likelihoods (B,17,K) -> per-frame condition (compute once per frame)."""
+        xy, lik = self._inputs(cand_xy, cand_lik)
+        with torch.inference_mode():
+            return self.model.condition(xy, lik)
+
+    def sample(
+        self,
+        cand_xy,
+        cand_lik,
+        n: int = 16,
+        steps: int = 5,
+        eta: float = 0.0,
+        generator: torch.Generator | None = None,
+        init=None,
+        init_t: int | None = None,
+        per_hypothesis_draw: bool = False,
+    ) -> torch.Tensor:
+        """N hypotheses per frame: (B, N, 17, 3) root-relative camera-frame metres.
+
+        init: (B,17,3) warm-start pose (e.g. the previous frame's mean); it is noised to timestep init_t (0..T, default
+        DEFAULT_WARM_T; 0 returns init unchanged) and denoised from there in `steps` DDIM steps.
+        per_hypothesis_draw: every hypothesis redraws its K candidates from the frame's pool (peak kept).
+        """
+        xy, lik = self._inputs(cand_xy, cand_lik)
+        b = xy.shape[0]
+        with torch.inference_mode():
+            if per_hypothesis_draw:
+                cond = self.model.condition(*redraw_candidates(xy, lik, n, generator))
+            else:
+                cond = self.model.condition(xy, lik).repeat(n)
+            shape = (b * n, xy.shape[1] - 1, 3)
+            if init is None:
+                start = self.T
+                x = torch.randn(shape, generator=generator, dtype=torch.float32).to(self.device)
+            else:
+                start = DEFAULT_WARM_T if init_t is None else int(init_t)
+                x0 = self.model.to_internal(torch.as_tensor(init, dtype=torch.float32, device=self.device))
+                x0 = x0.reshape(b, 1, *shape[1:]).expand(b, n, *shape[1:]).reshape(shape)
+                x = noise_to(x0, start, self.alpha_bar, generator)
+            ts = self.schedule.timesteps(steps, start)
+            x = ddim(lambda z, t: self.model.denoise(z, t, cond), x, ts, self.alpha_bar, self.cfg.target, eta,
+                     generator, clip_x0=3.0 * self.cfg.pose_scale)
+            return self.model.from_internal(x).view(b, n, xy.shape[1], 3)
+
+    def estimate(self, c: Candidates, n: int = 16, steps: int = 5, eta: float = 0.0,
+                 generator: torch.Generator | None = None, init=None, init_t: int | None = None,
+                 per_hypothesis_draw: bool = False) -> Estimate3D:
+        """One person's candidates -> Estimate3D (hypotheses, mean, calibrated covariance; root_translation zero).
+
+        Without a generator a fixed seed is used, so the same input gives the same output (steady video).
+        """
+        from lifter.inputs import candidates_to_inputs
+
+        xy, lik, _box = candidates_to_inputs(c)
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        if init is not None:
+            init = torch.as_tensor(np.asarray(init), dtype=torch.float32).reshape(1, -1, 3)
+        hyps = self.sample(xy, lik, n=n, steps=steps, eta=eta, generator=generator, init=init, init_t=init_t,
+                           per_hypothesis_draw=per_hypothesis_draw)[0]
+        mean, cov = summarise(hyps, self.calibration)
+        return Estimate3D(hypotheses=hyps.cpu().numpy().astype(np.float32), mean=mean.cpu().numpy().astype(np.float32),
+                          covariance=cov.cpu().numpy().astype(np.float32))

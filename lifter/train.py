@@ -1,0 +1,327 @@
+"""Train the diffusion lifter on simulated candidates from mocap poses, then calibrate and ship the weights.
+
+    python -m lifter.train --config configs/lifter.yaml [--name default] [--sets all|open] [--minutes M] [--device cpu|cuda]
+
+Every step: sample poses -> augment (random bone lengths, mirror, upper/lower mix; yaw and camera come from the
+simulator) -> simulate_batch (camera, heatmaps, candidates, normalisation) -> diffusion loss. Fixed seed; AdamW with a
+time-based cosine learning rate (the budget is wall time); EMA weights; checkpoints to .cache/lifter/<name>/ every few
+minutes (a rerun resumes); loss log .cache/lifter/<name>/log.jsonl. At the end the covariance scale is fitted on
+validation poses and weights/lifter/<name>.pt (+ .sha256, + .md model card) is written.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from lifter.aggregate import coverage, fit_calibration, summarise
+from lifter.api import WEIGHTS_DIR, Lifter
+from lifter.model import LifterModel, ModelConfig
+from lifter.sampler import training_target
+from lifter.schedule import CosineSchedule
+from pipeline.paths import cache_dir, repo_root
+
+DEFAULT_CONFIG = repo_root() / "configs" / "lifter.yaml"
+LICENCES = {
+    "bandai1": "CC BY-NC 4.0 (Bandai Namco Research Motiondataset)",
+    "bandai2": "CC BY-NC 4.0 (Bandai Namco Research Motiondataset-2)",
+    "cmu_dance": "CMU Graphics Lab mocap terms (free to use, do not resell the data)",
+    "hdm05": "HDM05 (Mocap Database HDM05, research use with citation)",
+    "reactidle": "see shared/data/mocap/reactidle/LICENSE.txt",
+}
+
+
+def load_config(path: str | Path | None = None) -> dict:
+    return yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
+
+
+# ----------------------------------------------------------------------------------------------------- data
+
+def load_split(split: str, datasets: list[str] | None = None) -> np.ndarray:
+    """Poses (M,17,3) world metres of .cache/mocap/<split>.npz, optionally only the listed datasets."""
+    path = cache_dir() / "mocap" / f"{split}.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing: run `python -m lifter.data.prepare` first")
+    z = np.load(path, allow_pickle=False)
+    poses = z["poses"].astype(np.float32)
+    if datasets is not None and "dataset" in z.files:
+        keep = np.isin(z["dataset"].astype(str), datasets)
+        poses = poses[keep]
+    return poses
+
+
+class Augmenter:
+    """Per-batch pose augmentation (lifter.data.augment.augment_batch): upper/lower mixing, mirroring, random yaw,
+    retargeting to random adult bone lengths, optional bone-direction noise."""
+
+    def __init__(self, cfg: dict):
+        from lifter.data.augment import augment_batch
+
+        self.fn = augment_batch
+        self.kw = {"p_mix": cfg.get("mix_prob", 0.3), "p_mirror": cfg.get("mirror_prob", 0.5),
+                   "jitter": tuple(cfg.get("length_jitter", (0.06, 0.05))),
+                   "direction_sigma": cfg.get("direction_sigma", 0.0)}
+
+    def __call__(self, poses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.ascontiguousarray(self.fn(poses, rng, **self.kw), dtype=np.float32)
+
+
+@dataclass
+class Batch:
+    xy: torch.Tensor     # (B,17,K,2) normalised candidates
+    lik: torch.Tensor    # (B,17,K)
+    pose: torch.Tensor   # (B,17,3) root-relative camera-frame target
+
+
+def simulate(poses: np.ndarray, sim_cfg, g: torch.Generator, k: int, none_share: float = 0.0) -> Batch:
+    """World poses -> simulated lifter inputs; the first round(none_share * B) rows without detector noise."""
+    from lifter.simulate import simulate_batch
+
+    p = torch.as_tensor(poses, dtype=torch.float32)
+    n_none = int(round(none_share * len(p)))
+    parts = []
+    if n_none:
+        parts.append(simulate_batch(p[:n_none], sim_cfg, g, noise="none", k=k))
+    if n_none < len(p):
+        parts.append(simulate_batch(p[n_none:], sim_cfg, g, noise="detector", k=k))
+    cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
+    return Batch(cat("cand_xy"), cat("cand_lik"), cat("pose_cam"))
+
+
+def fixed_batch(poses: np.ndarray, n: int, sim_cfg, seed: int, k: int, noise: str = "detector") -> Batch:
+    """A reproducible simulated evaluation batch of n poses drawn evenly from `poses`."""
+    idx = np.linspace(0, len(poses) - 1, min(n, len(poses))).round().astype(int)
+    g = torch.Generator().manual_seed(seed)
+    return simulate(poses[idx], sim_cfg, g, k, none_share=1.0 if noise == "none" else 0.0)
+
+
+# ------------------------------------------------------------------------------------------------- training
+
+def drop_joints(lik: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    """Zero all candidates' likelihoods of each joint with probability p (a missing joint carries no evidence)."""
+    if p <= 0:
+        return lik
+    keep = torch.rand(lik.shape[:-1], generator=g, device=lik.device) >= p
+    return lik * keep[..., None]
+
+
+def diffusion_loss(model: LifterModel, batch: Batch, alpha_bar: torch.Tensor, g: torch.Generator,
+                   repeats: int = 1, joint_drop: float = 0.0) -> torch.Tensor:
+    """Mean squared error of the network's eps / x0 / v prediction at uniformly drawn timesteps 1..T."""
+    lik = drop_joints(batch.lik, joint_drop, g)
+    cond = model.condition(batch.xy, lik).repeat(repeats)
+    x0 = model.to_internal(batch.pose).repeat_interleave(repeats, 0)
+    t = torch.randint(1, model.cfg.T + 1, (x0.shape[0],), generator=g)
+    eps = torch.randn(x0.shape, generator=g)
+    ab = alpha_bar[t].float()[:, None, None]
+    xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+    pred = model.denoise(xt, t, cond)
+    return torch.nn.functional.mse_loss(pred, training_target(x0, eps, ab, model.cfg.target))
+
+
+class EMA:
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))  # short warm-up so early checkpoints are usable
+        for pe, pm in zip(self.model.parameters(), model.parameters()):
+            pe.lerp_(pm.detach(), 1 - d)
+
+
+def lr_at(progress: float, step: int, tc: dict) -> float:
+    warm = min(1.0, (step + 1) / max(1, tc["warmup_steps"]))
+    cos = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return warm * (tc["min_lr"] + (tc["lr"] - tc["min_lr"]) * cos)
+
+
+def evaluate(lifter: Lifter, batch: Batch, n: int = 16, steps: int = 5, eta: float = 0.0, seed: int = 0,
+             chunk: int = 256) -> tuple[torch.Tensor, dict]:
+    """Sample hypotheses for a batch -> (hyps (M,N,17,3), {mpjpe_mm of the mean, ms_per_frame})."""
+    g = torch.Generator().manual_seed(seed)
+    hyps = []
+    t0 = time.perf_counter()
+    for i in range(0, batch.xy.shape[0], chunk):
+        hyps.append(lifter.sample(batch.xy[i:i + chunk], batch.lik[i:i + chunk], n=n, steps=steps, eta=eta,
+                                  generator=g))
+    ms = 1000 * (time.perf_counter() - t0) / batch.xy.shape[0]
+    hyps = torch.cat(hyps)
+    err = (hyps.mean(1) - batch.pose).norm(dim=-1).mean()
+    return hyps, {"mpjpe_mm": 1000 * float(err), "ms_per_frame_batched": ms}
+
+
+def train(cfg: dict, train_poses: np.ndarray, val_batch: Batch | None, out: Path, minutes: float | None = None,
+          steps: int | None = None, device: str = "cpu", log_every: int = 20, sim_cfg=None) -> tuple[LifterModel, dict]:
+    """Train (resuming from out/last.pt when present) until `minutes` of training wall time or `steps` steps.
+
+    Returns the EMA model and a summary dict. out/log.jsonl gets one line per log_every steps.
+    """
+    from lifter.simulate import SimConfig
+
+    tc = cfg["train"]
+    sim_cfg = sim_cfg or SimConfig.load()
+    budget = 60.0 * (minutes if minutes is not None else tc["minutes"])
+    torch.manual_seed(tc["seed"])
+    model = LifterModel(ModelConfig.from_dict(cfg["model"])).to(device)
+    ema = EMA(model, tc["ema"])
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "norm" in name or name.endswith("joint") else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tc["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=tc["lr"], betas=(0.9, 0.99))
+    g = torch.Generator().manual_seed(tc["seed"])
+    rng = np.random.default_rng(tc["seed"])
+    augment = Augmenter(cfg.get("augment", {}))
+    alpha_bar = CosineSchedule(T=model.cfg.T).alpha_bar()
+    out.mkdir(parents=True, exist_ok=True)
+    step, elapsed, best = 0, 0.0, float("inf")
+    last = out / "last.pt"
+    if last.is_file():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        ema.model.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"])
+        g.set_state(ck["torch_rng"])
+        rng.bit_generator.state = ck["np_rng"]
+        step, elapsed, best = ck["step"], ck["elapsed"], ck.get("best", float("inf"))
+        print(f"resumed {last} at step {step}, {elapsed / 60:.1f} min")
+
+    def save_checkpoint():
+        nonlocal best
+        summary = {"step": step, "elapsed_s": round(elapsed, 1)}
+        if val_batch is not None:
+            _, m = evaluate(Lifter(copy.deepcopy(ema.model).cpu()), val_batch, n=8, steps=cfg["sampling"]["steps"])
+            summary["val_mpjpe_mm"] = round(m["mpjpe_mm"], 2)
+            if m["mpjpe_mm"] < best:
+                best = m["mpjpe_mm"]
+                torch.save({"ema": ema.model.state_dict(), "step": step, "val_mpjpe_mm": best}, out / "best.pt")
+        torch.save({"model": model.state_dict(), "ema": ema.model.state_dict(), "opt": opt.state_dict(),
+                    "torch_rng": g.get_state(), "np_rng": rng.bit_generator.state, "step": step,
+                    "elapsed": elapsed, "best": best, "config": cfg}, out / "last.tmp")
+        (out / "last.tmp").replace(last)
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps({"checkpoint": True, **summary}) + "\n")
+        print("checkpoint", summary, flush=True)
+
+    model.train()
+    last_ckpt = elapsed
+    run_loss, run_n = 0.0, 0
+    t_prev = time.perf_counter()
+    while (steps is None or step < steps) and (steps is not None or elapsed < budget):
+        idx = rng.integers(0, len(train_poses), tc["batch"])
+        poses = augment(train_poses[idx], rng)
+        batch = simulate(poses, sim_cfg, g, tc["k"], tc["none_share"])
+        if device != "cpu":
+            batch = Batch(batch.xy.to(device), batch.lik.to(device), batch.pose.to(device))
+        progress = step / steps if steps is not None else elapsed / budget
+        for group in opt.param_groups:
+            group["lr"] = lr_at(progress, step, tc)
+        loss = diffusion_loss(model, batch, alpha_bar.to(device), g, tc["repeats"], tc["joint_drop"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc["grad_clip"])
+        opt.step()
+        ema.update(model, step)
+        step += 1
+        now = time.perf_counter()
+        elapsed += now - t_prev
+        t_prev = now
+        run_loss += float(loss.detach())
+        run_n += 1
+        if step % log_every == 0:
+            with open(out / "log.jsonl", "a") as f:
+                f.write(json.dumps({"step": step, "loss": run_loss / run_n, "lr": opt.param_groups[0]["lr"],
+                                    "elapsed_s": round(elapsed, 1)}) + "\n")
+            run_loss, run_n = 0.0, 0
+        if elapsed - last_ckpt >= 60 * tc["ckpt_minutes"]:
+            save_checkpoint()
+            last_ckpt = elapsed
+            t_prev = time.perf_counter()  # evaluation time is not training time
+    save_checkpoint()
+    return ema.model.cpu().eval(), {"steps": step, "train_minutes": elapsed / 60, "best_val_mpjpe_mm": best}
+
+
+# ---------------------------------------------------------------------------------------------------- output
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ship(lifter: Lifter, name: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Write weights/<name>.pt and its .sha256."""
+    path = lifter.save(weights_dir / f"{name}.pt")
+    (weights_dir / f"{name}.pt.sha256").write_text(f"{sha256(path)}  {path.name}\n")
+    return path
+
+
+def calibrate(lifter: Lifter, batch: Batch, n: int, steps: int, eta: float = 0.0) -> dict:
+    hyps, m = evaluate(lifter, batch, n=n, steps=steps, eta=eta, seed=1)
+    scale = fit_calibration(hyps, batch.pose)
+    lifter.calibration = scale
+    return {"calibration": scale, "calib_mpjpe_mm": m["mpjpe_mm"], "calib_coverage90": coverage(hyps, batch.pose, scale)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default=str(DEFAULT_CONFIG))
+    ap.add_argument("--name", default="default")
+    ap.add_argument("--sets", default="all", choices=["all", "open"])
+    ap.add_argument("--minutes", type=float, default=None)
+    ap.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--no-ship", action="store_true", help="train and checkpoint only")
+    args = ap.parse_args(argv)
+
+    cfg = load_config(args.config)
+    torch.set_num_threads(cfg["train"].get("threads", 2))
+    from lifter.simulate import SimConfig
+
+    sim_cfg = SimConfig.load()
+    sets = cfg["sets"][args.sets]
+    train_poses = load_split("train", sets)
+    val_poses = load_split("val", sets)
+    k = cfg["train"]["k"]
+    val_batch = fixed_batch(val_poses, cfg["eval"]["val_poses"], sim_cfg, seed=123, k=k)
+    out = cache_dir() / "lifter" / args.name
+    print(f"train {len(train_poses)} poses ({', '.join(sets)}), val {len(val_poses)}; out {out}", flush=True)
+    t0 = time.time()
+    ema_model, summary = train(cfg, train_poses, val_batch, out, minutes=args.minutes, steps=args.steps,
+                               device=args.device, sim_cfg=sim_cfg)
+    if args.no_ship:
+        return
+    s = cfg["sampling"]
+    lifter = Lifter(ema_model)
+    calib_batch = fixed_batch(val_poses, cfg["eval"]["calib_poses"], sim_cfg, seed=321, k=k)
+    summary.update(calibrate(lifter, calib_batch, s["n"], s["steps"], s["eta"]))
+    summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} {platform.processor()} "
+                    f"{torch.get_num_threads()} threads", "torch": torch.__version__})
+    lifter.meta = {"name": args.name, "sets": sets, "licences": {d: LICENCES.get(d, "?") for d in sets},
+                   "licence": "CC BY-NC 4.0" if any(d.startswith("bandai") for d in sets) else "see data licences",
+                   "command": f"python -m lifter.train --config {args.config} --name {args.name} --sets {args.sets}"
+                              + (f" --minutes {args.minutes}" if args.minutes else ""),
+                   "train_poses": int(len(train_poses)), "summary": summary}
+    path = ship(lifter, args.name)
+    (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", json.dumps(summary), flush=True)
+
+
+if __name__ == "__main__":
+    main()
