@@ -111,26 +111,37 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
     p_second = per_source(hm["second_mode_prob"], 0.02)
     p_swap = per_source(hm["swap_prob"], 0.01)
     p_occ = per_source(hm["occluded_prob"], 0.03)
+    p_at_mirror = per_source(hm["second_mode_at_mirror"], 0.5)
+    background = per_source(hm["background"], 5e-4)
 
     def rand(*shape):
         return torch.rand(*shape, generator=g)
 
     centre = cells + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
     mirror = cells[:, list(MIRROR)] + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
+    # A second mode sits on the mirrored landmark or anywhere over the person (often another limb's landmark).
+    lo_b, hi_b = cells.amin(1, keepdim=True), cells.amax(1, keepdim=True)
+    anywhere = lo_b + (hi_b - lo_b) * rand(b, n_src, 2)
+    elsewhere = torch.where((rand(b, n_src) < p_at_mirror)[..., None], mirror, anywhere)
     swap = rand(b, n_src) < p_swap
     main = torch.where(swap[..., None], mirror, centre)
-    other = torch.where(swap[..., None], centre, mirror)
+    other = torch.where(swap[..., None], centre, elsewhere)
     height = (peak + torch.randn(b, n_src, generator=g) * peak_sd).clamp(0.05, 1.0)
     width = sigma * torch.exp(torch.randn(b, n_src, generator=g) * hm["sigma_log_std"])
     second = rand(b, n_src) < p_second
     lo, hi = hm["second_mode_rel"]
     height2 = torch.where(second, height * (lo + (hi - lo) * rand(b, n_src)), torch.zeros(()))
 
-    # Outside the crop or the image: mostly a low, nearly flat map; random occlusion lowers and widens the mode.
+    # Outside the image or the crop: sometimes a low flat map, otherwise a lower, wider mode guessed further off
+    # (measured on images cut through the body); random occlusion lowers and widens the mode.
     in_crop = ((main >= -0.5) & (main <= CELLS - 0.5)).all(-1)
     out = outside | ~in_crop
     flat = out & (rand(b, n_src) < hm["flat_prob_outside"])
-    occluded = ~flat & (rand(b, n_src) < p_occ)
+    guessed = out & ~flat
+    main = main + guessed[..., None] * torch.randn(b, n_src, 2, generator=g) * hm["outside_offset_cells"]
+    height = torch.where(guessed, height * hm["outside_height_scale"], height)
+    width = torch.where(guessed, width * hm["outside_width_scale"], width)
+    occluded = ~out & (rand(b, n_src) < p_occ)
     height = torch.where(occluded, height * hm["occluded_height_scale"], height)
     width = torch.where(occluded, width * hm["occluded_width_scale"], width)
     # A flat map is a very wide, low bump at the crop border nearest the landmark (so its argmax is not arbitrary).
@@ -146,12 +157,14 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
         return torch.exp(-0.5 * ((grid - c[..., None]) / w[..., None]) ** 2)
 
     # One batched rank-3 product writes each map once: main mode + second mode + constant background.
+    s_bg = float(hm["background_log_std"])  # log-normal spread around the measured mean background
+    floor = background * torch.exp(torch.randn(b, n_src, generator=g) * s_bg - 0.5 * s_bg**2)
     rows = torch.stack([bump(main[..., 1], width) * height[..., None], bump(other[..., 1], width) * height2[..., None],
-                        torch.full((b, n_src, CELLS), float(hm["background"]))], -1)
+                        floor[..., None].expand(b, n_src, CELLS)], -1)
     cols = torch.stack([bump(main[..., 0], width), bump(other[..., 0], width), torch.ones(b, n_src, CELLS)], -2)
     maps = torch.bmm(rows.view(-1, CELLS, 3), cols.view(-1, 3, CELLS)).view(b, n_src, CELLS, CELLS)
     # Only overlapping double modes can exceed 1.
-    over = (height + height2 + hm["background"] > 1.0).view(-1)
+    over = (height + height2 + floor > 1.0).reshape(-1)
     if bool(over.any()):
         flat_maps = maps.view(-1, CELLS, CELLS)
         flat_maps[over] = flat_maps[over].clamp_max(1.0)
