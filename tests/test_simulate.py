@@ -86,7 +86,7 @@ def test_uses_the_shared_sampler_and_combiner(monkeypatch):
     spy("sample_candidates", cand.sample_candidates)
     spy("combine_candidates", cand.combine_candidates)
     simulate_batch(poses(4), SimConfig.load(), torch.Generator().manual_seed(0), k=3)
-    assert calls == {"sample_candidates": 1, "combine_candidates": 1}
+    assert calls == {"sample_candidates": 1, "combine_candidates": 1}  # 4 poses: one map chunk
 
 
 def _quiet_cfg():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -357,12 +358,15 @@ def summarise(per: dict[int, list[dict]]) -> tuple[dict, dict]:
     return dict(landmarks=rows, overall=overall), cfg
 
 
-def write_config(settings: dict, command: str, path: Path = CONFIG) -> None:
-    """Replace the heatmap section of configs/simulation.yaml, keeping the camera and ROI sections."""
+def write_config(settings: dict, command: str, roi: dict | None = None, path: Path = CONFIG) -> None:
+    """Replace the heatmap section of configs/simulation.yaml (and the ROI scale lines when given), keeping the rest."""
     text = path.read_text()
-    head = text[: text.index("heatmap:")] if "heatmap:" in text else text
+    for key, value in (roi or {}).items():
+        text = re.sub(rf"(?m)^(roi:\n(?:  .*\n)*?  {key}: )[^#\n]*", lambda m: f"{m.group(1)}{value}", text)
+    start = re.search(r"(?m)^heatmap:", text)
+    head = text[: start.start()] if start else text
     head = "".join(line for line in head.splitlines(keepends=True) if not line.startswith("# heatmap:"))
-    old = yaml.safe_load(text).get("heatmap", {}) if "heatmap:" in text else {}
+    old = yaml.safe_load(text).get("heatmap") or {}
     section = dict(old)
     section.update(settings)
     section.setdefault("flat_width_cells", 12.0)
@@ -406,7 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(dict(summary=summary, settings=settings), indent=1))
     if args.write_config:
         command = "python -m tools.heatmap_stats " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_config(settings, command.strip())
+        roi = dict(scale=round(summary["overall"]["roi_scale_quantiles"][1], 3),
+                   scale_jitter=round(summary["overall"]["roi_scale_log_std"], 3))
+        write_config(settings, command.strip(), roi)
         log(f"wrote {CONFIG}")
     return 0
 
