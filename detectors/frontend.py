@@ -20,7 +20,7 @@ import torch
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
 from detectors.pose_detector import DetectorConfig, PoseDetector, roi_bbox
-from detectors.tracking import PRESENCE_THRESHOLD, TrackerState, is_present, roi_from_landmarks
+from detectors.tracking import PRESENCE_THRESHOLD, TrackerState, is_present, roi_from_landmarks, smooth_aux
 from pipeline.records import Detection, Frame, FrameResult, Person
 
 
@@ -28,6 +28,7 @@ class FrontEnd:
     def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = 32,
                  seed: int | None = None, presence_threshold: float = PRESENCE_THRESHOLD,
                  min_detection_score: float = 0.5, num_threads: int = 2, refine: bool = True,
+                 smooth_roi: bool = True,
                  detector: PoseDetector | None = None, landmark_model: LandmarkModel | None = None):
         self.detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
                                                       config=DetectorConfig(min_score=min_detection_score))
@@ -36,6 +37,7 @@ class FrontEnd:
         self.landmark_model.refine = refine
         self.k = k
         self.presence_threshold = presence_threshold
+        self.smooth_roi = smooth_roi
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(seed)
@@ -79,8 +81,12 @@ class FrontEnd:
             candidates = blazepose_candidates(landmarks, self.k, self.generator)
             timings["candidates"] = (time.perf_counter() - t0) * 1e3
             persons.append(Person(id=person_id, detection=detection, landmarks=landmarks, candidates=candidates))
-            new_state = TrackerState(roi=roi_from_landmarks(landmarks), person_id=person_id, next_id=next_id,
-                                     frame_index=frame.index, timings_ms=timings)
+            aux_filter, aux = None, None
+            if self.smooth_roi:  # continue the helper points' filter only along an unbroken track
+                prev = state.aux_filter if detection.tracked else None
+                aux_filter, aux = smooth_aux(prev, frame.timestamp, landmarks.aux)
+            new_state = TrackerState(roi=roi_from_landmarks(landmarks, aux), person_id=person_id, next_id=next_id,
+                                     frame_index=frame.index, aux_filter=aux_filter, timings_ms=timings)
         else:
             new_state = TrackerState(roi=None, person_id=-1, next_id=next_id, frame_index=frame.index,
                                      timings_ms=timings)

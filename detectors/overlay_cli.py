@@ -23,8 +23,14 @@ IMAGE_OUT = {".png", ".jpg", ".jpeg", ".bmp"}
 VIDEO_OUT = {".mp4": "mp4v", ".avi": "MJPG"}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit code 2, as for every other bad input
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m detectors.overlay_cli", description=__doc__.split("\n")[0])
+    ap = _Parser(prog="python -m detectors.overlay_cli", description=__doc__.split("\n")[0])
     ap.add_argument("--source", required=True, help="image, video, folder of images, or webcam index")
     ap.add_argument("--out", required=True, help="output .png/.jpg (first frame) or .mp4/.avi")
     ap.add_argument("--model", default="full", choices=MODELS)
@@ -95,9 +101,12 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     try:
         stats = run(args)
-    except (SourceError, WeightsMissing, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (SourceError, WeightsMissing, ValueError, OSError, cv2.error) as e:
+        print(f"error: {str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     n = stats["frames"]
     mean = {k: float(np.mean(stats[k])) for k in ("detect", "landmarks", "candidates")}
     print(f"{n} frames, {stats['with_person']} with a person, detector ran on {stats['detector_runs']}; "

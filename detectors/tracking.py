@@ -2,18 +2,66 @@
 
 The landmark model also predicts helper points 33 (hip centre) and 34 (size/rotation point); the next frame's
 ROI comes from them by the same alignment rule as a detection (pose_landmarks_to_roi.pbtxt: side = 2 * |34 - 33|
-* 1.25, rotated upright). The detector runs again only when there is no previous pose or the landmark model's
-presence score drops below the threshold. MediaPipe also One-Euro-smooths the helper points before making the ROI;
-we do not (the ROI then follows fast motion with no lag).
+* 1.25, rotated upright). Before that MediaPipe smooths the two helper points with a One-Euro filter
+(pose_landmark_filtering.pbtxt: min_cutoff 0.01, beta 1.0, derivative cutoff 1.0, speeds scaled by the points'
+box size), which keeps the crop steady when the person stands still; `smooth_aux` does the same. The detector runs
+again only when there is no previous pose or the presence score drops below the threshold.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from detectors.pose_detector import alignment_roi
 from pipeline.records import Landmarks, Roi
 
 PRESENCE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class OneEuro:
+    """One-Euro filter state for a set of 2D points (MediaPipe's OneEuroFilter, per coordinate)."""
+    min_cutoff: float = 0.01
+    beta: float = 1.0
+    derivative_cutoff: float = 1.0
+    last_time: float | None = None
+    last_raw: np.ndarray | None = None       # (P, 2) last input
+    value: np.ndarray | None = None          # (P, 2) filtered value
+    speed: np.ndarray | None = None          # (P, 2) filtered derivative
+
+    @staticmethod
+    def alpha(cutoff, dt: float):
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def apply(self, t: float, points: np.ndarray, value_scale: float) -> tuple["OneEuro", np.ndarray]:
+        """Filter `points` (P, 2) seen at time t (seconds); returns (new state, filtered points)."""
+        points = np.asarray(points, float)
+        if self.value is None or self.last_time is None:
+            return OneEuro(self.min_cutoff, self.beta, self.derivative_cutoff, t, points, points,
+                           np.zeros_like(points)), points
+        dt = t - self.last_time
+        if dt <= 0:  # same or older timestamp: MediaPipe passes the value through
+            return self, points
+        dvalue = (points - self.last_raw) * value_scale / dt
+        a_d = self.alpha(self.derivative_cutoff, dt)
+        speed = a_d * dvalue + (1 - a_d) * self.speed
+        a = self.alpha(self.min_cutoff + self.beta * np.abs(speed), dt)
+        value = a * points + (1 - a) * self.value
+        return OneEuro(self.min_cutoff, self.beta, self.derivative_cutoff, t, points, value, speed), value
+
+
+def smooth_aux(filt: OneEuro | None, t: float, aux: np.ndarray) -> tuple[OneEuro, np.ndarray]:
+    """Smooth helper points 33, 34 (image px) as MediaPipe does before making the next ROI: speeds are divided
+    by the points' box size ((width + height) / 2), so the filter behaves the same at any person size."""
+    pts = np.asarray(aux[:2], float)
+    size = float((pts.max(0) - pts.min(0)).sum() / 2)
+    filt = filt or OneEuro()
+    if size < 1e-6:
+        return filt, pts
+    return filt.apply(t, pts, 1.0 / size)
 
 
 @dataclass
@@ -23,12 +71,15 @@ class TrackerState:
     person_id: int = -1             # id of the tracked person
     next_id: int = 0                # id given to the next newly detected person
     frame_index: int = -1           # index of the frame that produced this state
+    aux_filter: OneEuro | None = None  # One-Euro state of the helper points (reset when the track is lost)
     timings_ms: dict[str, float] = field(default_factory=dict)  # stage timings of that frame
 
 
-def roi_from_landmarks(landmarks: Landmarks) -> Roi:
-    """Next-frame ROI from the helper points 33 (centre) and 34 (scale/rotation point)."""
-    return alignment_roi(landmarks.aux[0], landmarks.aux[1])
+def roi_from_landmarks(landmarks: Landmarks, aux: np.ndarray | None = None) -> Roi:
+    """Next-frame ROI from the helper points 33 (centre) and 34 (scale/rotation point), or from their smoothed
+    version `aux` (2, 2)."""
+    pts = landmarks.aux if aux is None else aux
+    return alignment_roi(pts[0], pts[1])
 
 
 def is_present(landmarks: Landmarks | None, threshold: float = PRESENCE_THRESHOLD) -> bool:

@@ -153,6 +153,16 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, tmp_path, capsys):
     assert err.startswith("error:") and "\n" not in err and "Traceback" not in err
 
 
+def test_cli_bad_option_is_one_line_and_exit_2(capsys):
+    from detectors.overlay_cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--source", "x.png", "--out", "y.png", "--model", "huge"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
+
+
 def test_cli_writes_overlay_png(tmp_path):
     import cv2
 
@@ -164,3 +174,24 @@ def test_cli_writes_overlay_png(tmp_path):
     assert main(["--source", str(src), "--out", str(out), "--heatmap"]) == 0
     img, orig = cv2.imread(str(out)), cv2.imread(str(src))
     assert img.shape == orig.shape and (np.abs(img.astype(int) - orig).sum(2) > 30).mean() > 0.005
+
+
+def test_one_euro_holds_still_points_and_follows_motion():
+    from detectors.tracking import smooth_aux
+
+    rng = np.random.default_rng(0)
+    base = np.array([[300.0, 300.0], [300.0, 200.0]])
+    filt, t = None, 0.0
+    outs = []
+    for _ in range(30):  # standing still with 1 px jitter: output jitters far less than the input
+        filt, out = smooth_aux(filt, t, base + rng.normal(0, 1.0, size=(2, 2)))
+        outs.append(out)
+        t += 0.1
+    assert np.std(np.array(outs)[10:], axis=0).max() < 0.3
+    for _ in range(20):  # then walking 10 px per frame: the filter follows with a small lag
+        base = base + [10.0, 0.0]
+        filt, out = smooth_aux(filt, t, base)
+        t += 0.1
+    assert np.abs(out - base).max() < 15.0
+    same, out2 = smooth_aux(filt, t - 0.1, base + 50)  # a repeated timestamp passes the input through
+    assert same is filt and np.allclose(out2, base + 50)
