@@ -1,0 +1,208 @@
+"""Evaluate the diffusion lifter (and the baseline MLP) on any file of 3D poses, through the training simulator.
+
+    python -m lifter.evaluate --poses FILE.npz [--weights default] [--hypotheses 16] [--steps 5]
+                              [--noise detector|none] [--seed 0] [--max-poses 2000] [--json]
+
+FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, pipeline.skeleton order (e.g. .cache/mocap/test.npz).
+
+Protocol (fixed, exactly reproducible for a given --seed): at most --max-poses poses, taken evenly spaced over the
+file (np.linspace indices); every pose gets one virtual camera from the training distribution
+(lifter.simulate.simulate_batch, configs/simulation.yaml) and its candidates (detector-like heatmaps, or the exact
+2D with --noise none), drawn in chunks of CHUNK poses from one torch generator seeded with --seed. The lifter
+samples N hypotheses per pose (its own generator, seeded with --seed + 1). Metrics, all root-relative in the
+camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in Human3.6M protocol 1) unless said:
+- mpjpe_mean_mm: error of the hypotheses' mean; pa_mpjpe_mean_mm: after similarity Procrustes of the mean;
+- mpjpe_best_mm: the best single hypothesis per pose (oracle, as in multi-hypothesis papers);
+- coverage90: fraction of joints 1..16 inside their calibrated 90 % ellipsoid (lifter.aggregate, lifter.calibration);
+- spread_error_spearman: Spearman rank correlation between a joint's predicted spread sqrt(trace cov) and its actual
+  error, over all (pose, joint 1..16);
+- baseline_mpjpe_mm (and baseline_pa_mpjpe_mm): the baseline MLP on the same candidate peaks (null without weights);
+- ms_per_frame: lifter time (condition + sampling, batched) per pose.
+Prints one JSON object with --json, else a short summary. Bad input -> one line on stderr, exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.skeleton import NUM_JOINTS
+
+CHUNK = 250
+
+
+class InputError(ValueError):
+    """A problem with the command line or the poses file (reported as one line, exit 2)."""
+
+
+def load_poses(path: Path, max_poses: int) -> tuple[np.ndarray, np.ndarray]:
+    """(poses (M, 17, 3) float32, indices into the file) or InputError."""
+    if not path.is_file():
+        raise InputError(f"poses file not found: {path}")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+        raise InputError(f"cannot read {path} as .npz: {e}") from None
+    if not hasattr(z, "files") or "poses" not in z.files:
+        raise InputError(f"{path} has no key 'poses' (keys: {', '.join(getattr(z, 'files', [])) or 'none'})")
+    poses = z["poses"]
+    if poses.ndim != 3 or poses.shape[1:] != (NUM_JOINTS, 3):
+        raise InputError(f"'poses' in {path} must be (M, {NUM_JOINTS}, 3), got {tuple(poses.shape)}")
+    if not np.issubdtype(poses.dtype, np.number) or len(poses) == 0:
+        raise InputError(f"'poses' in {path} must be a non-empty numeric array")
+    if not np.isfinite(poses).all():
+        raise InputError(f"'poses' in {path} contains NaN or infinite values")
+    m = len(poses) if max_poses <= 0 else min(max_poses, len(poses))
+    idx = np.linspace(0, len(poses) - 1, m).round().astype(int)
+    return poses[idx].astype(np.float32), idx
+
+
+def procrustes(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Similarity-align pred (M, J, 3) to truth (rotation, scale, translation), returned aligned."""
+    p = pred.double()
+    t = truth.double()
+    mp, mt = p.mean(1, keepdim=True), t.mean(1, keepdim=True)
+    p0, t0 = p - mp, t - mt
+    u, s, vh = torch.linalg.svd(p0.transpose(1, 2) @ t0)
+    d = torch.sign(torch.linalg.det(u @ vh))
+    fix = torch.ones_like(s)
+    fix[:, -1] = d
+    r = u @ torch.diag_embed(fix) @ vh
+    scale = (s * fix).sum(1) / (p0 ** 2).sum((1, 2)).clamp_min(1e-12)
+    return (scale[:, None, None] * p0 @ r + mt).to(pred.dtype)
+
+
+def joint_error(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    return (pred - truth).norm(dim=-1)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def simulate(poses: np.ndarray, noise: str, seed: int, k: int = 32):
+    """The protocol's cameras and candidates: chunks of CHUNK poses, one generator seeded with `seed`."""
+    from lifter.simulate import SimConfig, simulate_batch
+
+    cfg = SimConfig.load()
+    g = torch.Generator().manual_seed(seed)
+    parts = [simulate_batch(torch.from_numpy(poses[i:i + CHUNK]), cfg, g, noise=noise, k=k)
+             for i in range(0, len(poses), CHUNK)]
+    cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
+    return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible")
+
+
+def run_lifter(lifter, xy: torch.Tensor, lik: torch.Tensor, n: int, steps: int, seed: int) -> tuple[torch.Tensor, float]:
+    g = torch.Generator().manual_seed(seed + 1)
+    out = []
+    t0 = time.perf_counter()
+    for i in range(0, len(xy), CHUNK):
+        out.append(lifter.sample(xy[i:i + CHUNK], lik[i:i + CHUNK], n=n, steps=steps, generator=g).float().cpu())
+    ms = (time.perf_counter() - t0) * 1000 / max(len(xy), 1)
+    return torch.cat(out), ms
+
+
+def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float) -> dict:
+    """hyps (M, N, 17, 3), truth (M, 17, 3) -> the lifter's metrics (see the module docstring)."""
+    from lifter.aggregate import inside_ellipsoid, summarise
+
+    mean, cov = summarise(hyps, scale=calibration)
+    mean, cov = mean.float(), cov.double()
+    err = joint_error(mean, truth)
+    best = joint_error(hyps, truth[:, None]).mean(-1).amin(1)
+    inside = inside_ellipsoid(truth.double(), mean.double(), cov, 0.9)[:, 1:]
+    spread = torch.sqrt(torch.diagonal(cov, dim1=-2, dim2=-1).sum(-1)).float()[:, 1:]
+    return dict(
+        mpjpe_mean_mm=float(err.mean() * 1000),
+        pa_mpjpe_mean_mm=float(joint_error(procrustes(mean, truth), truth).mean() * 1000),
+        mpjpe_best_mm=float(best.mean() * 1000),
+        coverage90=float(inside.double().mean()),
+        spread_error_spearman=spearman(spread.flatten().numpy(), err[:, 1:].flatten().numpy()),
+    )
+
+
+def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, name: str) -> dict:
+    from lifter.baseline import Baseline
+
+    try:
+        base = Baseline.load(name)
+    except FileNotFoundError:
+        return dict(baseline_mpjpe_mm=None, baseline_pa_mpjpe_mm=None)
+    pred = base.predict(xy, lik)
+    return dict(baseline_mpjpe_mm=float(joint_error(pred, truth).mean() * 1000),
+                baseline_pa_mpjpe_mm=float(joint_error(procrustes(pred, truth), truth).mean() * 1000))
+
+
+def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, steps: int = 5,
+             noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline") -> dict:
+    from lifter.api import Lifter
+
+    if noise not in ("detector", "none"):
+        raise InputError(f"--noise must be detector or none, got {noise!r}")
+    if hypotheses < 1 or steps < 1:
+        raise InputError("--hypotheses and --steps must be >= 1")
+    poses, _ = load_poses(Path(poses_path), max_poses)
+    lifter = None
+    if weights != "none":
+        try:
+            lifter = Lifter.load(weights)
+        except FileNotFoundError as e:
+            raise InputError(f"{e} (--weights none evaluates the baseline alone)") from None
+    t0 = time.perf_counter()
+    xy, lik, truth, visible = simulate(poses, noise, seed)
+    sim_s = time.perf_counter() - t0
+    out = dict(n_poses=len(poses), poses=str(poses_path), weights=str(weights), noise=noise, seed=seed,
+               hypotheses=hypotheses, steps=steps)
+    if lifter is not None:
+        hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
+        out.update(calibration=float(lifter.calibration), **metrics(hyps, truth, lifter.calibration))
+    else:
+        ms = None
+        out.update({k: None for k in ("calibration", "mpjpe_mean_mm", "pa_mpjpe_mean_mm", "mpjpe_best_mm",
+                                      "coverage90", "spread_error_spearman")})
+    out.update(baseline_metrics(xy, lik, truth, baseline))
+    out.update(ms_per_frame=ms, joints_in_image=float(visible.float().mean()), sim_seconds=round(sim_s, 2))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Evaluate the lifter on a poses .npz through the simulator")
+    ap.add_argument("--poses", required=True, type=Path, help=".npz with key 'poses' (M, 17, 3), metres, world +Y up")
+    ap.add_argument("--weights", default="default",
+                    help="lifter weights name (weights/lifter/<name>.pt) or path; none: the baseline alone")
+    ap.add_argument("--baseline", default="baseline", help="baseline weights name or path")
+    ap.add_argument("--hypotheses", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--noise", default="detector", help="detector | none")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-poses", type=int, default=2000, help="evenly spaced subset (0: all)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    try:
+        result = evaluate(args.poses, args.weights, args.hypotheses, args.steps, args.noise, args.seed,
+                          args.max_poses, args.baseline)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:24s} {value:.4g}" if isinstance(value, float) else f"{key:24s} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
