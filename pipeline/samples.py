@@ -1,8 +1,8 @@
 """Real test media (OpenCV's samples messi5.jpg and vtest.avi, from Debian's opencv-doc package).
 
 `sample_path(name)` finds a sample in .cache/media, else in the shared cache (../shared/media); with fetch=True it
-downloads opencv-doc with `apt-get download` (no root needed), unpacks it with `dpkg -x` and copies the samples
-into .cache/media. Files are checked against pinned sha256 values.
+downloads opencv-doc with `apt-get download` (no root needed), unpacks the two files from it (dpkg-deb) into
+.cache/media. Files are checked against pinned sha256 values.
 
     python -m pipeline.samples --fetch
 """
@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -91,15 +92,38 @@ def _apt_download(tmp: Path) -> Path:
     return debs[0]
 
 
+def _unpack(deb: Path, members: list[str], out: Path) -> None:
+    """Like `dpkg -x`, but writes only `members` (the package unpacks to ~300 MB; we need 8 MB of it)."""
+    wanted = {m.lstrip("./") for m in members}
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    found = set()
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for member in tar:
+                name = member.name.lstrip("./")
+                if member.isfile() and name in wanted:
+                    (out / name).parent.mkdir(parents=True, exist_ok=True)
+                    (out / name).write_bytes(tar.extractfile(member).read())
+                    found.add(name)
+                    if found == wanted:
+                        break  # stop decompressing; dpkg-deb then ends on a broken pipe, which is fine
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace").strip()
+        proc.stderr.close()
+        proc.wait()
+    if found != wanted and proc.returncode != 0:
+        raise SampleMissing(f"`dpkg-deb --fsys-tarfile {deb.name}` failed: {(err or 'no output').splitlines()[-1]}")
+
+
 def _from_apt(names: list[str], dest: Path, log) -> None:
     with tempfile.TemporaryDirectory(prefix="diffmocap-media-") as tmp_name:
         tmp = Path(tmp_name)
         t0 = time.perf_counter()
         deb = _apt_download(tmp)
         unpacked = tmp / "root"
-        proc = subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SampleMissing(f"`dpkg -x {deb.name}` failed: {proc.stderr.strip().splitlines()[-1:]}")
+        _unpack(deb, [SAMPLES[name][0] for name in names] + [COPYRIGHT[1]], unpacked)
         for name in names:
             inner = unpacked / SAMPLES[name][0]
             if not _ok(inner, name):

