@@ -153,3 +153,41 @@ class Lifter:
         mean, cov = summarise(hyps, self.calibration)
         return Estimate3D(hypotheses=hyps.cpu().numpy().astype(np.float32), mean=mean.cpu().numpy().astype(np.float32),
                           covariance=cov.cpu().numpy().astype(np.float32))
+
+
+def benchmark(lifter: Lifter, n: int = 16, steps: int = 5, k: int = 32, repeats: int = 50, seed: int = 0) -> dict:
+    """Single-frame latency of condition + sampling (ms): median and 90th percentile over `repeats` frames."""
+    import time
+
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(repeats + 5, 1, 17, k, 2, generator=g) * 1.6 - 0.8
+    lik = torch.rand(repeats + 5, 1, 17, k, generator=g)
+    times = []
+    for i in range(repeats + 5):
+        t = time.perf_counter()
+        lifter.sample(xy[i], lik[i], n=n, steps=steps, generator=g)
+        times.append(1000 * (time.perf_counter() - t))
+    times = sorted(times[5:])
+    return {"n": n, "steps": steps, "threads": torch.get_num_threads(), "median_ms": round(times[len(times) // 2], 2),
+            "p90_ms": round(times[int(0.9 * len(times))], 2)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="Lifter sampling latency on one frame (random candidates).")
+    ap.add_argument("--weights", default="default")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--n", type=int, nargs="+", default=[16])
+    ap.add_argument("--steps", type=int, nargs="+", default=[1, 2, 5, 10, 25])
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    lifter = Lifter.load(args.weights)
+    for n in args.n:
+        for s in args.steps:
+            print(json.dumps(benchmark(lifter, n, s)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

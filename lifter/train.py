@@ -47,17 +47,27 @@ def load_config(path: str | Path | None = None) -> dict:
 
 # ----------------------------------------------------------------------------------------------------- data
 
-def load_split(split: str, datasets: list[str] | None = None) -> np.ndarray:
-    """Poses (M,17,3) world metres of .cache/mocap/<split>.npz, optionally only the listed datasets."""
+def load_split(split: str, datasets: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Poses (M,17,3) world metres of .cache/mocap/<split>.npz (only the listed datasets) and each pose's dataset."""
     path = cache_dir() / "mocap" / f"{split}.npz"
     if not path.is_file():
         raise FileNotFoundError(f"{path} missing: run `python -m lifter.data.prepare` first")
     z = np.load(path, allow_pickle=False)
     poses = z["poses"].astype(np.float32)
-    if datasets is not None and "dataset" in z.files:
-        keep = np.isin(z["dataset"].astype(str), datasets)
-        poses = poses[keep]
-    return poses
+    names = z["dataset"].astype(str) if "dataset" in z.files else np.full(len(poses), "?")
+    if datasets is not None:
+        keep = np.isin(names, datasets)
+        poses, names = poses[keep], names[keep]
+    return poses, names
+
+
+def balance_weights(names: np.ndarray, alpha: float) -> np.ndarray:
+    """Sampling probability per pose so that a dataset of n poses gets a share proportional to n^alpha
+    (alpha = 1: uniform over poses; 0: equal per dataset). Keeps one large set from dominating the motions seen."""
+    _, inv, counts = np.unique(names, return_inverse=True, return_counts=True)
+    share = counts.astype(np.float64) ** alpha
+    w = (share / share.sum())[inv] / counts[inv]
+    return w / w.sum()
 
 
 class Augmenter:
@@ -90,19 +100,58 @@ def simulate(poses: np.ndarray, sim_cfg, g: torch.Generator, k: int, none_share:
     p = torch.as_tensor(poses, dtype=torch.float32)
     n_none = int(round(none_share * len(p)))
     parts = []
-    if n_none:
-        parts.append(simulate_batch(p[:n_none], sim_cfg, g, noise="none", k=k))
-    if n_none < len(p):
-        parts.append(simulate_batch(p[n_none:], sim_cfg, g, noise="detector", k=k))
+    # The simulator runs single-threaded: with 2 threads on a busy CPU its small ops were measured up to 100x slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if n_none:
+            parts.append(simulate_batch(p[:n_none], sim_cfg, g, noise="none", k=k))
+        if n_none < len(p):
+            parts.append(simulate_batch(p[n_none:], sim_cfg, g, noise="detector", k=k))
+    finally:
+        torch.set_num_threads(threads)
     cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
     return Batch(cat("cand_xy"), cat("cand_lik"), cat("pose_cam"))
 
 
-def fixed_batch(poses: np.ndarray, n: int, sim_cfg, seed: int, k: int, noise: str = "detector") -> Batch:
-    """A reproducible simulated evaluation batch of n poses drawn evenly from `poses`."""
+def fixed_batch(poses: np.ndarray, n: int, sim_cfg, seed: int, k: int, noise: str = "detector",
+                chunk: int = 256) -> Batch:
+    """A reproducible simulated evaluation batch of n poses drawn evenly from `poses` (simulated in chunks)."""
     idx = np.linspace(0, len(poses) - 1, min(n, len(poses))).round().astype(int)
     g = torch.Generator().manual_seed(seed)
-    return simulate(poses[idx], sim_cfg, g, k, none_share=1.0 if noise == "none" else 0.0)
+    parts = [simulate(poses[idx[i:i + chunk]], sim_cfg, g, k, none_share=1.0 if noise == "none" else 0.0)
+             for i in range(0, len(idx), chunk)]
+    return Batch(*(torch.cat([getattr(p, f) for p in parts]) for f in ("xy", "lik", "pose")))
+
+
+class SimPool:
+    """A ring of simulated samples, partly refreshed every step.
+
+    Simulating a batch (heatmaps + candidate sampling) can cost more than the training step itself; reusing each
+    simulated sample a few times (with fresh diffusion noise and joint dropout each time) keeps most of the
+    diversity for a fraction of the cost. With fresh >= batch the pool is bypassed.
+    """
+
+    def __init__(self, size: int, make):
+        self.make = make  # n -> Batch of n fresh samples
+        parts, n = [], 0
+        while n < size:
+            parts.append(make(min(256, size - n)))
+            n += parts[-1].xy.shape[0]
+        self.xy = torch.cat([p.xy for p in parts])
+        self.lik = torch.cat([p.lik for p in parts])
+        self.pose = torch.cat([p.pose for p in parts])
+        self.next = 0
+
+    def refresh(self, n: int) -> None:
+        b = self.make(n)
+        idx = (self.next + torch.arange(n)) % self.xy.shape[0]
+        self.xy[idx], self.lik[idx], self.pose[idx] = b.xy, b.lik, b.pose
+        self.next = int(idx[-1] + 1) % self.xy.shape[0]
+
+    def draw(self, n: int, g: torch.Generator) -> Batch:
+        idx = torch.randint(0, self.xy.shape[0], (n,), generator=g)
+        return Batch(self.xy[idx], self.lik[idx], self.pose[idx])
 
 
 # ------------------------------------------------------------------------------------------------- training
@@ -143,6 +192,44 @@ class EMA:
             pe.lerp_(pm.detach(), 1 - d)
 
 
+class ThreadTuner:
+    """Picks 1 or 2 torch threads by measured step time and re-checks every `recheck` steps (the CPU is shared: on a
+    busy machine one thread was measured 2x faster than two, on an idle one two are faster). A trial of the other
+    option stops after one step that is more than twice as slow as the current median."""
+
+    def __init__(self, options=(1, 2), trial_steps: int = 4, recheck_steps: int = 400):
+        self.options, self.trial, self.recheck = list(options), trial_steps, recheck_steps
+        self.best, self.best_times = options[0], []
+        self.trying: int | None = options[1]  # first trial right after a short warm-up on the first option
+        self.trial_times: list[float] = []
+        self.since = -trial_steps
+        torch.set_num_threads(self.best)
+
+    def record(self, seconds: float) -> None:
+        self.since += 1
+        if self.since <= 0:  # warm-up on the first option
+            self.best_times.append(seconds)
+            if self.since == 0:
+                torch.set_num_threads(self.trying)
+            return
+        if self.trying is None:
+            self.best_times = (self.best_times + [seconds])[-50:]
+            if self.since >= self.recheck:
+                self.trying, self.trial_times, self.since = [o for o in self.options if o != self.best][0], [], 1
+                torch.set_num_threads(self.trying)
+            return
+        self.trial_times.append(seconds)
+        ref = float(np.median(self.best_times[-20:]))
+        if seconds > 2 * ref or len(self.trial_times) >= self.trial:
+            trial = float(np.median(self.trial_times))
+            if trial < ref:
+                self.best, self.best_times = self.trying, self.trial_times[:]
+            print(f"threads: {self.best} (median step s: trial {self.trying} -> {trial:.2f}, reference {ref:.2f})",
+                  flush=True)
+            self.trying, self.since = None, 0
+            torch.set_num_threads(self.best)
+
+
 def lr_at(progress: float, step: int, tc: dict) -> float:
     warm = min(1.0, (step + 1) / max(1, tc["warmup_steps"]))
     cos = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
@@ -165,10 +252,12 @@ def evaluate(lifter: Lifter, batch: Batch, n: int = 16, steps: int = 5, eta: flo
 
 
 def train(cfg: dict, train_poses: np.ndarray, val_batch: Batch | None, out: Path, minutes: float | None = None,
-          steps: int | None = None, device: str = "cpu", log_every: int = 20, sim_cfg=None) -> tuple[LifterModel, dict]:
+          steps: int | None = None, device: str = "cpu", log_every: int = 20, sim_cfg=None,
+          weights: np.ndarray | None = None) -> tuple[LifterModel, dict]:
     """Train (resuming from out/last.pt when present) until `minutes` of training wall time or `steps` steps.
 
-    Returns the EMA model and a summary dict. out/log.jsonl gets one line per log_every steps.
+    weights: per-pose sampling probabilities (default uniform). Returns the EMA model and a summary dict.
+    out/log.jsonl gets one line per log_every steps (and one per checkpoint).
     """
     from lifter.simulate import SimConfig
 
@@ -217,14 +306,26 @@ def train(cfg: dict, train_poses: np.ndarray, val_batch: Batch | None, out: Path
             f.write(json.dumps({"checkpoint": True, **summary}) + "\n")
         print("checkpoint", summary, flush=True)
 
+    def fresh(n: int) -> Batch:
+        idx = rng.choice(len(train_poses), n, p=weights)
+        return simulate(augment(train_poses[idx], rng), sim_cfg, g, tc["k"], tc["none_share"])
+
+    t_pool = time.perf_counter()
+    use_pool = tc.get("fresh_per_step", tc["batch"]) < tc["batch"]
+    pool = SimPool(tc["pool"], fresh) if use_pool else None
+    if pool is not None:
+        print(f"simulated a pool of {tc['pool']} in {time.perf_counter() - t_pool:.0f} s", flush=True)
+    tuner = ThreadTuner() if tc.get("threads", 2) == "auto" else None
     model.train()
     last_ckpt = elapsed
     run_loss, run_n = 0.0, 0
     t_prev = time.perf_counter()
     while (steps is None or step < steps) and (steps is not None or elapsed < budget):
-        idx = rng.integers(0, len(train_poses), tc["batch"])
-        poses = augment(train_poses[idx], rng)
-        batch = simulate(poses, sim_cfg, g, tc["k"], tc["none_share"])
+        if pool is not None:
+            pool.refresh(tc["fresh_per_step"])
+            batch = pool.draw(tc["batch"], g)
+        else:
+            batch = fresh(tc["batch"])
         if device != "cpu":
             batch = Batch(batch.xy.to(device), batch.lik.to(device), batch.pose.to(device))
         progress = step / steps if steps is not None else elapsed / budget
@@ -238,6 +339,8 @@ def train(cfg: dict, train_poses: np.ndarray, val_batch: Batch | None, out: Path
         ema.update(model, step)
         step += 1
         now = time.perf_counter()
+        if tuner is not None:
+            tuner.record(now - t_prev)
         elapsed += now - t_prev
         t_prev = now
         run_loss += float(loss.detach())
@@ -272,11 +375,55 @@ def ship(lifter: Lifter, name: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
     return path
 
 
+def write_card(path: Path, lifter: Lifter) -> Path:
+    """Model card for shipped weights: data and licences, model, training run, calibration."""
+    m, c = lifter.meta, lifter.cfg
+    sm = m.get("summary", {})
+    n_params = sum(p.numel() for p in lifter.model.parameters())
+    lic = "\n".join(f"- `{d}`: {t}" for d, t in m.get("licences", {}).items())
+    text = f"""# Diffusion lifter `{m.get('name', path.stem)}`
+
+Candidate-conditioned diffusion model lifting BlazePose joint candidates (17 joints x K candidates, box-normalised)
+to N root-relative 3D hypotheses in the camera frame (metres); mean + calibrated per-joint covariance via
+`lifter.aggregate.summarise(hyps, lifter.calibration)`. Load with `lifter.api.Lifter.load("{m.get('name', path.stem)}")`.
+
+## Licence of these weights
+**{m.get('licence', '?')}** (follows the most restrictive training data licence). Training data:
+{lic}
+Training poses: {m.get('train_poses', '?')} (`.cache/mocap/train.npz` from `python -m lifter.data.prepare`, sets
+{', '.join(m.get('sets', []))}; dataset share of draws ~ n^{m.get('balance', '?')}).
+
+## Model
+- Condition (once per frame): per joint, cos^2-bump grid features ({c.grid} per axis over +-{c.grid_range}) of the peak
+  candidate x its likelihood and of all K candidates (likelihood-weighted mean), + joint embedding -> transformer
+  ({c.enc_layers} layers, width {c.width}, {c.heads} heads, FFN {c.ffn}) -> flattened -> {c.cond_dim}-d vector.
+- Denoiser: `{c.denoiser}` (hidden {c.hidden}, {c.blocks} residual blocks with adaptive LayerNorm from condition +
+  timestep) over the 16 non-root joints x 3, pose x {c.pose_scale} inside the diffusion.
+- Diffusion: cosine schedule, T = {c.T}, prediction target `{c.target}`, DDIM sampling (any S, eta).
+- Parameters: {n_params / 1e6:.2f} M; file stored as float32.
+
+## Training run
+- Command: `{m.get('command', '?')}`
+- Steps: {sm.get('steps', '?')}, training time {sm.get('train_minutes', 0):.1f} min, wall {sm.get('wall_minutes', 0):.1f} min
+  (incl. simulation pool, checkpoint evaluations and calibration); machine: {sm.get('machine', '?')}; torch
+  {sm.get('torch', '?')}.
+- Best validation MPJPE during training (N=8, S=5, 768 val poses, detector noise): {sm.get('best_val_mpjpe_mm', float('nan')):.1f} mm.
+- Calibration: covariance scale {lifter.calibration:.3f}, fitted on {sm.get('calib_poses', '?')} validation poses
+  (detector noise, N={sm.get('calib_n', '?')}, S={sm.get('calib_steps', '?')}), joints 1..16; validation MPJPE
+  {sm.get('calib_mpjpe_mm', float('nan')):.1f} mm, coverage90 after the fit {sm.get('calib_coverage90', float('nan')):.3f}.
+"""
+    if m.get("evaluation_md"):
+        text += "\n" + m["evaluation_md"].strip() + "\n"
+    path.write_text(text)
+    return path
+
+
 def calibrate(lifter: Lifter, batch: Batch, n: int, steps: int, eta: float = 0.0) -> dict:
     hyps, m = evaluate(lifter, batch, n=n, steps=steps, eta=eta, seed=1)
     scale = fit_calibration(hyps, batch.pose)
     lifter.calibration = scale
-    return {"calibration": scale, "calib_mpjpe_mm": m["mpjpe_mm"], "calib_coverage90": coverage(hyps, batch.pose, scale)}
+    return {"calibration": scale, "calib_mpjpe_mm": m["mpjpe_mm"], "calib_coverage90": coverage(hyps, batch.pose, scale),
+            "calib_poses": int(batch.xy.shape[0]), "calib_n": n, "calib_steps": steps}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -291,20 +438,22 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     cfg = load_config(args.config)
-    torch.set_num_threads(cfg["train"].get("threads", 2))
+    threads = cfg["train"].get("threads", 2)
+    torch.set_num_threads(1 if threads == "auto" else int(threads))
     from lifter.simulate import SimConfig
 
     sim_cfg = SimConfig.load()
     sets = cfg["sets"][args.sets]
-    train_poses = load_split("train", sets)
-    val_poses = load_split("val", sets)
+    train_poses, train_names = load_split("train", sets)
+    val_poses, _ = load_split("val", sets)
+    weights = balance_weights(train_names, cfg["train"].get("balance", 1.0))
     k = cfg["train"]["k"]
     val_batch = fixed_batch(val_poses, cfg["eval"]["val_poses"], sim_cfg, seed=123, k=k)
     out = cache_dir() / "lifter" / args.name
     print(f"train {len(train_poses)} poses ({', '.join(sets)}), val {len(val_poses)}; out {out}", flush=True)
     t0 = time.time()
     ema_model, summary = train(cfg, train_poses, val_batch, out, minutes=args.minutes, steps=args.steps,
-                               device=args.device, sim_cfg=sim_cfg)
+                               device=args.device, sim_cfg=sim_cfg, weights=weights)
     if args.no_ship:
         return
     s = cfg["sampling"]
@@ -317,8 +466,10 @@ def main(argv: list[str] | None = None) -> None:
                    "licence": "CC BY-NC 4.0" if any(d.startswith("bandai") for d in sets) else "see data licences",
                    "command": f"python -m lifter.train --config {args.config} --name {args.name} --sets {args.sets}"
                               + (f" --minutes {args.minutes}" if args.minutes else ""),
-                   "train_poses": int(len(train_poses)), "summary": summary}
+                   "train_poses": int(len(train_poses)), "balance": cfg["train"].get("balance", 1.0),
+                   "summary": summary}
     path = ship(lifter, args.name)
+    write_card(WEIGHTS_DIR / f"{args.name}.md", lifter)
     (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", json.dumps(summary), flush=True)
 

@@ -14,7 +14,7 @@ from tests.test_lifter_sampler import TINY
 def small_config():
     cfg = load_config()
     cfg["model"].update(TINY)
-    cfg["train"].update(batch=16, repeats=2, lr=3e-3, warmup_steps=5, ckpt_minutes=100, k=8, threads=1, none_share=0.0)
+    cfg["train"].update(batch=16, repeats=2, lr=3e-3, warmup_steps=5, ckpt_minutes=100, k=8, threads=1, none_share=0.0, pool=48, fresh_per_step=8)
     return cfg
 
 
@@ -34,13 +34,13 @@ def test_short_training_run_lowers_the_loss_and_resumes(tmp_path):
     held = fixed_batch(synthetic_poses(32, seed=1), 32, sim, seed=3, k=8)
     torch.manual_seed(cfg["train"]["seed"])
     before = fixed_loss(LifterModel(ModelConfig.from_dict(cfg["model"])), held)
-    model, summary = train(cfg, poses, held, tmp_path, steps=24, log_every=4, sim_cfg=sim)
+    model, summary = train(cfg, poses, held, tmp_path, steps=16, log_every=4, sim_cfg=sim)
     after = fixed_loss(model, held)
-    assert summary["steps"] == 24 and after < 0.8 * before
+    assert summary["steps"] == 16 and after < 0.8 * before
     lines = [json.loads(s) for s in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in lines if "loss" in r] == [4, 8, 12, 16, 20, 24]
+    assert [r["step"] for r in lines if "loss" in r] == [4, 8, 12, 16]
     assert lines[-1]["checkpoint"] and np.isfinite(lines[-1]["val_mpjpe_mm"])
     assert (tmp_path / "last.pt").is_file() and (tmp_path / "best.pt").is_file()
     # Resuming continues from the checkpoint instead of starting over.
-    _, summary2 = train(cfg, poses, None, tmp_path, steps=26, log_every=4, sim_cfg=sim)
-    assert summary2["steps"] == 26
+    _, summary2 = train(cfg, poses, None, tmp_path, steps=17, log_every=4, sim_cfg=sim)
+    assert summary2["steps"] == 17
