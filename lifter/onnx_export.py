@@ -1,0 +1,173 @@
+"""The diffusion lifter -> two ONNX graphs (condition, denoiser; dynamic batch) and a Lifter that runs them.
+
+    lifter = onnx_lifter(Lifter.load())          # a lifter.api.Lifter whose model runs in onnxruntime
+    hyps = lifter.sample(xy, lik, n=16, steps=5) # same API, same DDIM code (lifter.sampler), same noise
+
+- condition graph: xy (R,17,K,2), lik (R,17,K) -> inp, mod_0 .. mod_{B-1}: everything the denoiser needs from the
+  frame (computed once per frame, then repeated over the N hypotheses as lifter.model.Condition.repeat does);
+- denoise graph: x (R,16,3), t (R,) int64, inp, mod_0 .. -> prediction (R,16,3).
+R (rows) and K are dynamic. The sampling loop stays in Python (lifter.sampler.ddim via lifter.api.Lifter.sample),
+so S, eta and warm starts work unchanged; on the CPU a denoiser call is ~0.1-1 ms, the loop overhead is small.
+
+Files: .cache/onnx/lifter-<key>-{condition,denoise}.onnx, key = sha256 of the weights, config and lifter/model.py.
+
+    python -m lifter.onnx_export [--weights default] [--check]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from detectors.onnx_export import export_module, onnx_dir
+from lifter.model import Condition, LifterModel
+from pipeline.skeleton import NUM_JOINTS
+
+
+class ConditionGraph(nn.Module):
+    def __init__(self, model: LifterModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, xy: torch.Tensor, lik: torch.Tensor):
+        c = self.model.condition(xy, lik)
+        return (c.inp, *c.mods)
+
+
+class DenoiseGraph(nn.Module):
+    def __init__(self, model: LifterModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, inp: torch.Tensor, *mods: torch.Tensor):
+        # the denoisers read only cond.inp and cond.mods; tokens/vec are placeholders here
+        return self.model.denoise(x, t, Condition(inp, inp, inp, list(mods)))
+
+
+def model_key(model: LifterModel) -> str:
+    from lifter import model as model_module
+
+    h = hashlib.sha256()
+    h.update(json.dumps(model.cfg.to_dict(), sort_keys=True).encode())
+    h.update(Path(model_module.__file__).read_bytes())
+    for name, value in model.state_dict().items():
+        h.update(name.encode())
+        h.update(value.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+def num_mods(model: LifterModel) -> int:
+    with torch.no_grad():
+        return len(model.condition(torch.zeros(1, NUM_JOINTS, 2, 2), torch.zeros(1, NUM_JOINTS, 2)).mods)
+
+
+def export_lifter(model: LifterModel, out_dir: Path | None = None) -> tuple[Path, Path]:
+    """Export (or reuse) the condition and denoise graphs of this model; returns their paths."""
+    model = model.float().cpu().eval()
+    out_dir = Path(out_dir) if out_dir else onnx_dir()
+    key = model_key(model)
+    cond_path, den_path = out_dir / f"lifter-{key}-condition.onnx", out_dir / f"lifter-{key}-denoise.onnx"
+    m = num_mods(model)
+    mod_names = [f"mod_{i}" for i in range(m)]
+    rows = {0: "rows"}
+    if not cond_path.is_file():
+        xy = torch.rand(3, NUM_JOINTS, 8, 2) * 1.6 - 0.8
+        lik = torch.rand(3, NUM_JOINTS, 8)
+        export_module(ConditionGraph(model), (xy, lik), cond_path, ["xy", "lik"], ["inp"] + mod_names,
+                      {"xy": {0: "rows", 2: "k"}, "lik": {0: "rows", 2: "k"}, "inp": rows,
+                       **{n: rows for n in mod_names}})
+    if not den_path.is_file():
+        with torch.no_grad():
+            c = model.condition(torch.rand(3, NUM_JOINTS, 8, 2) - 0.5, torch.rand(3, NUM_JOINTS, 8))
+        x = torch.randn(3, NUM_JOINTS - 1, 3)
+        t = torch.tensor([999, 500, 1], dtype=torch.long)
+        export_module(DenoiseGraph(model), (x, t, c.inp, *c.mods), den_path, ["x", "t", "inp"] + mod_names, ["pred"],
+                      {"x": rows, "t": rows, "inp": rows, "pred": rows, **{n: rows for n in mod_names}})
+    return cond_path, den_path
+
+
+class OnnxLifterModel:
+    """Stands in for LifterModel inside lifter.api.Lifter: condition/denoise run in onnxruntime, the rest is torch.
+
+    Tensors cross as float32 numpy on the host (so with the CUDA execution provider each call copies its inputs;
+    the GPU fast path is lifter.fast, this class is about exact agreement and the CPU runtime).
+    """
+
+    def __init__(self, model: LifterModel, device: str = "cpu", num_threads: int = 2):
+        from detectors.onnx_runtime import make_session
+
+        self.cfg = model.cfg
+        self._torch = model.float().cpu().eval()
+        cond_path, den_path = export_lifter(self._torch)
+        self.paths = (cond_path, den_path)
+        self.cond_session = make_session(cond_path, device, num_threads)
+        self.den_session = make_session(den_path, device, num_threads)
+        self.mod_names = [o.name for o in self.cond_session.get_outputs()][1:]
+
+    # nn.Module-like surface that Lifter uses
+    def to(self, *args, **kwargs) -> "OnnxLifterModel":
+        return self
+
+    def eval(self) -> "OnnxLifterModel":
+        return self
+
+    def parameters(self):
+        return self._torch.parameters()
+
+    def to_internal(self, pose: torch.Tensor) -> torch.Tensor:
+        return self._torch.to_internal(pose.cpu()).to(pose.device)
+
+    def from_internal(self, x: torch.Tensor) -> torch.Tensor:
+        return self._torch.from_internal(x.cpu()).to(x.device)
+
+    def condition(self, xy: torch.Tensor, lik: torch.Tensor) -> Condition:
+        outs = self.cond_session.run(None, {"xy": _np(xy), "lik": _np(lik)})
+        inp, mods = torch.from_numpy(outs[0]), [torch.from_numpy(o) for o in outs[1:]]
+        rows = torch.zeros(inp.shape[0], 0)  # tokens/vec are not produced by the graph (the denoiser never reads them)
+        return Condition(rows, rows, inp, mods)
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, cond: Condition) -> torch.Tensor:
+        feed = {"x": _np(x), "t": t.detach().cpu().numpy().astype(np.int64), "inp": _np(cond.inp)}
+        feed.update({name: _np(m) for name, m in zip(self.mod_names, cond.mods)})
+        return torch.from_numpy(self.den_session.run(["pred"], feed)[0]).to(x.device)
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)
+
+
+def onnx_lifter(lifter, device: str = "cpu", num_threads: int = 2):
+    """A lifter.api.Lifter with the same weights, calibration and meta, whose network runs in onnxruntime."""
+    from lifter.api import Lifter
+
+    model = OnnxLifterModel(lifter.model, device=device, num_threads=num_threads)
+    return Lifter(model, lifter.calibration, dict(lifter.meta, runtime="onnx"), device="cpu")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lifter.fast import load_lifter
+
+    ap = argparse.ArgumentParser(description="Export the lifter to ONNX (.cache/onnx) and compare with PyTorch")
+    ap.add_argument("--weights", default="default", help="weights name/path; 'random' for an untrained model")
+    ap.add_argument("--check", action="store_true", help="sample N=16, S=5 with both and print the max difference")
+    args = ap.parse_args(argv)
+    ref, source = load_lifter(args.weights)
+    fast = onnx_lifter(ref)
+    print(f"lifter ({source}): {fast.model.paths[0]} {fast.model.paths[1]}")
+    if args.check:
+        g = torch.Generator().manual_seed(0)
+        xy, lik = torch.rand(4, NUM_JOINTS, 32, 2, generator=g) * 1.6 - 0.8, torch.rand(4, NUM_JOINTS, 32, generator=g)
+        a = ref.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
+        b = fast.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
+        print(f"max |onnx - torch| over 4 frames x 16 hypotheses: {float((a - b).abs().max()):.2e} m")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
