@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-RUNTIMES = ("litert", "torch")
+RUNTIMES = ("litert", "torch", "onnx")
 
 
 class LiteRTModel:
@@ -46,4 +46,8 @@ def load_model(path: str | Path, runtime: str = "litert", device: str = "cpu", n
         from detectors.tflite_torch import TorchTfliteModel
 
         return TorchTfliteModel(path, device=device)
+    if runtime == "onnx":  # exported once from the .tflite through the torch converter (detectors.onnx_export)
+        from detectors.onnx_runtime import OnnxModel
+
+        return OnnxModel(path, device=device, num_threads=num_threads)
     raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
