@@ -157,6 +157,9 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, s
             lifter = Lifter.load(weights)
         except FileNotFoundError as e:
             raise InputError(f"{e} (--weights none evaluates the baseline alone)") from None
+        except Exception as e:  # noqa: BLE001 - a training checkpoint or another file is the same user error
+            raise InputError(f"{weights} is not a lifter weights file (Lifter.save format): "
+                             f"{type(e).__name__}: {e}") from None
     t0 = time.perf_counter()
     xy, lik, truth, visible = simulate(poses, noise, seed)
     sim_s = time.perf_counter() - t0

@@ -65,6 +65,13 @@ def test_bad_input_is_one_line_and_exit_2(tiny, capsys, make, words):
     assert err.count("\n") == 1 and words in err
 
 
+def test_wrong_weights_file_is_one_line_and_exit_2(tiny, capsys):
+    torch.save({"ema": {}, "step": 1}, tiny / "checkpoint.pt")
+    for weights, words in ((tiny / "checkpoint.pt", "not a lifter weights file"), (tiny / "nope.pt", "not found")):
+        rc, out, err = run(capsys, "--poses", str(tiny / "poses.npz"), "--weights", str(weights), "--json")
+        assert rc == 2 and out == "" and err.count("\n") == 1 and words in err
+
+
 def test_baseline_alone_with_weights_none(tiny, capsys):
     rc, out, _ = run(capsys, "--poses", str(tiny / "poses.npz"), "--weights", "none", "--baseline",
                      str(tiny / "base.pt"), "--max-poses", "4", "--noise", "none", "--json")
