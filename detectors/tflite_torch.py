@@ -530,3 +530,64 @@ class TorchTfliteModel:
         with torch.inference_mode():
             outs = self.module(x)
         return {name: out.float().cpu().numpy() for name, out in zip(self.output_names, outs)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """List each model's ops and time LiteRT against this converter (per image, random input)."""
+    import argparse
+    import time
+    from collections import Counter
+
+    from detectors.runtime import LiteRTModel
+    from weights.fetch import MODELS, model_path
+
+    parser = argparse.ArgumentParser(description="tflite -> torch converter: ops used and per-image timings")
+    parser.add_argument("models", nargs="*", default=list(MODELS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=8, help="also time the converter at this batch size")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    def per_image_ms(fn, x, repeats):
+        fn(x)
+        fn(x)
+        wall, cpu = [], []
+        for _ in range(repeats):
+            w, c = time.perf_counter(), time.process_time()
+            fn(x)
+            wall.append(time.perf_counter() - w)
+            cpu.append(time.process_time() - c)
+        scale = 1000.0 / len(x)
+        return np.median(wall) * scale, np.min(wall) * scale, np.median(cpu) * scale
+
+    rng = np.random.default_rng(0)
+    print(f"threads={args.threads}; per image: wall median / wall min / process CPU median, ms")
+    for name in args.models:
+        path = model_path(name)
+        ops = Counter(op.kind for op in _raw_ops(path))
+        print(f"{name}: ops {dict(sorted(ops.items()))}")
+        torch_model, lite = TorchTfliteModel(path), LiteRTModel(path, num_threads=args.threads)
+        x1 = rng.uniform(0, 1, (1,) + torch_model.input_shape[1:]).astype(np.float32)
+        xb = rng.uniform(0, 1, (args.batch,) + torch_model.input_shape[1:]).astype(np.float32)
+        rows = [("litert B=1", lite, x1, args.repeats), ("torch  B=1", torch_model, x1, args.repeats),
+                (f"torch  B={args.batch}", torch_model, xb, max(3, args.repeats // 4))]
+        for label, fn, x, repeats in rows:
+            med, low, cpu = per_image_ms(fn, x, repeats)
+            print(f"  {label}: {med:7.1f} / {low:7.1f} / {cpu:7.1f}")
+    return 0
+
+
+def _raw_ops(path: str | Path) -> list[OpRec]:
+    """Ops as stored in the file (before constant folding), for listing."""
+    model = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0)
+    g = model.Subgraphs(0)
+    ops = []
+    for i in range(g.OperatorsLength()):
+        code = model.OperatorCodes(g.Operators(i).OpcodeIndex())
+        ops.append(OpRec(OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "UNKNOWN"), [], []))
+    return ops
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
