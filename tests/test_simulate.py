@@ -159,3 +159,18 @@ def test_normalise_candidates_and_runtime_inputs():
     rn, rl, rb = candidates_to_inputs(c)
     assert rn.shape == (1, 17, 5, 2) and rn.dtype == torch.float32
     assert torch.allclose(rn[0], n[0], atol=1e-5) and torch.allclose(rb[0], box[0])
+
+
+def test_heatmap_stats_measures_width_second_mode_and_swap():
+    from tools.heatmap_stats import measure_map
+
+    yy, xx = np.mgrid[0:64, 0:64]
+    s = 0.8 * np.exp(-((xx - 20) ** 2 + (yy - 30) ** 2) / (2 * 1.8**2)) + 0.5 * np.exp(
+        -((xx - 44) ** 2 + (yy - 30) ** 2) / (2 * 1.8**2)) + 1e-4
+    logits = np.log(s / (1 - s))
+    st = measure_map(logits, np.array([20.0, 30.0]), np.array([44.0, 30.0]), np.array([[5.0, 5.0]]))
+    assert abs(st["sigma"] - 1.8) < 0.15 and abs(st["peak"] - 0.8) < 0.01
+    assert abs(st["second_rel"] - 0.5 / 0.8) < 0.02 and st["second_at_mirror"] and not st["swap"]
+    assert np.abs(st["offset"]).max() < 0.05
+    swapped = measure_map(logits, np.array([44.0, 30.0]), np.array([20.0, 30.0]), np.array([[5.0, 5.0]]))
+    assert swapped["swap"]
