@@ -31,9 +31,12 @@ def sample_candidates(
     # Peak with sub-cell refinement.
     peak = flat.argmax(dim=1)
     py, px = peak // w, peak % w
-    padded = torch.nn.functional.pad(flat.view(n, 1, h, w), (1, 1, 1, 1))
-    patch = torch.nn.functional.unfold(padded, 3).view(n, 9, h * w)
-    patch = patch.gather(2, peak.view(n, 1, 1).expand(n, 9, 1)).squeeze(2)  # (n, 9)
+    # The 3x3 around the peak (zero outside the map), gathered directly: unfold would build (n, 9, H*W).
+    d = torch.tensor([-1, 0, 1], device=heat.device)
+    rows = (py[:, None] + d).repeat_interleave(3, 1)  # (n, 9) row-major over the 3x3
+    cols = (px[:, None] + d).repeat(1, 3)
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    patch = flat.gather(1, rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)) * inside  # (n, 9)
     offs = torch.tensor([-1.0, 0.0, 1.0], device=heat.device)
     wsum = patch.sum(1).clamp_min(1e-12)
     dy = (patch.view(n, 3, 3).sum(2) * offs).sum(1) / wsum
