@@ -1,0 +1,310 @@
+"""diffmocap: webcam or video -> 3D human motion with per-joint uncertainty.
+
+    python app.py                                   # webcam 0 (no webcam / no display: the sample media -> outputs/)
+    python app.py --source clip.mp4 --no-window --render out.mp4 --export-json out.jsonl --export-bvh out.bvh
+
+Exit codes: 0 done; 1 error (one line; --verbose for the traceback); 2 bad command line or config;
+3 the source failed mid-stream (outputs so far were kept); 130 interrupted (Ctrl-C; outputs were finalised).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOURCE_LOST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SAMPLES = ("messi5.jpg", "vtest.avi")
+
+
+def say(msg: str) -> None:
+    print(f"diffmocap: {msg}", file=sys.stderr, flush=True)
+
+
+def build_parser(defaults) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="app.py",
+        description="Turn a webcam or video into 3D human motion: BlazePose 2D heatmaps -> joint candidates -> "
+                    "diffusion lifter -> N 3D hypotheses -> mean pose with calibrated 90%% uncertainty ellipsoids.",
+        epilog="Defaults come from configs/app.yaml (or --config FILE). Keys in the windows: q quit, space pause, "
+               "h hypotheses on/off, e ellipsoids on/off, r reset view. Exit codes: 0 done, 1 error, 2 bad "
+               "arguments/config, 3 source failed mid-stream (outputs kept), 130 interrupted (outputs finalised).",
+    )
+    a = p.add_argument
+    a("--source", default=None, help="webcam index (0, 1, ...), video file, image file or folder of images "
+      f"(default: {defaults.source}; with no webcam or no display the bundled sample media are processed instead)")
+    a("--model", choices=("lite", "full", "heavy"), default=None,
+      help=f"BlazePose landmark model: lite is fastest, heavy most accurate (default: {defaults.model})")
+    a("--hypotheses", type=int, default=None, metavar="N",
+      help=f"3D hypotheses sampled per frame; more gives a better uncertainty estimate (default: {defaults.hypotheses})")
+    a("--steps", type=int, default=None, metavar="S",
+      help=f"DDIM denoising steps per frame; more is slower and smoother (default: {defaults.steps})")
+    a("--device", default=None, help=f"cpu or cuda; cuda needs --runtime torch (default: {defaults.device})")
+    a("--runtime", choices=("litert", "torch"), default=None,
+      help=f"how BlazePose runs: litert (TFLite interpreter, CPU) or torch (default: {defaults.runtime})")
+    a("--fov", type=float, default=None, metavar="DEG",
+      help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
+    a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
+    a("--no-window", action="store_true", help="do not open windows (headless); implied when there is no display")
+    a("--render", default=None, metavar="OUT.mp4",
+      help="write the 2D overlay and the 3D view side by side to a video (a PNG for an image source)")
+    a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
+    a("--export-bvh", default=None, metavar="F", help="write the motion of the tracked person as BVH")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--live", action="store_true",
+                      help="live mode: newest frame wins, stale frames are dropped (bounded latency); a video file "
+                           "is replayed at its native frame rate as a webcam would deliver it")
+    mode.add_argument("--offline", action="store_true",
+                      help="offline mode: every frame in order with a progress bar (default for files)")
+    a("--reconnect", action="store_true", help="when a camera stops delivering, reconnect with backoff instead of stopping")
+    a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
+    a("--no-smoothing", action="store_true", help="turn the One-Euro filter on the 3D output off")
+    a("--no-warm-start", action="store_true", help="start every frame's diffusion from noise, not the previous pose")
+    a("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")
+    a("--outputs", default=None, metavar="DIR",
+      help=f"folder for outputs written automatically when running headless (default: {defaults.outputs})")
+    a("--stats-json", default=None, metavar="F", help="write run statistics (FPS, latency, dropped, stage times) as JSON")
+    a("--verbose", action="store_true", help="print the full traceback on errors")
+    return p
+
+
+def apply_args(cfg, args) -> None:
+    """Command-line values override the config file's."""
+    for name in ("source", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs"):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(cfg, name, str(value) if name == "source" else value)
+    if args.no_smoothing:
+        cfg.smoothing.enabled = False
+    if args.no_warm_start:
+        cfg.warm_start.enabled = False
+    if args.reconnect:
+        cfg.live.reconnect = True
+
+
+def load_lifter(cfg):
+    import torch
+
+    from lifter.api import Lifter, resolve_weights
+
+    try:
+        return Lifter.load(cfg.lifter, device=cfg.device)
+    except FileNotFoundError:
+        from lifter.model import LifterModel, ModelConfig
+
+        say(f"lifter weights {resolve_weights(cfg.lifter)} not found: using an UNTRAINED lifter "
+            "(3D poses will be meaningless)")
+        torch.manual_seed(0)
+        return Lifter(LifterModel(ModelConfig()), device=cfg.device)
+
+
+def build_pipeline(cfg):
+    from detectors.frontend import FrontEnd
+    from pipeline.stages import Pipeline
+
+    frontend = FrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates)
+    return Pipeline(frontend=frontend, lifter=load_lifter(cfg), hypotheses=cfg.hypotheses, steps=cfg.steps,
+                    fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing)
+
+
+def check_outputs(paths) -> None:
+    from export.sinks import check_writable
+
+    for p in paths:
+        if p is not None:
+            check_writable(p)
+
+
+def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
+    """Process one opened source into the requested outputs; returns an exit code."""
+    from export.sinks import BvhSink, JsonlSink
+    from pipeline.runner import run_live, run_offline
+    from visualize.controls import KEY_HELP, Controls
+    from visualize.present import Presenter
+    from visualize.render import RenderWriter, make_view
+
+    controls = Controls(hypotheses=cfg.view.hypotheses, ellipsoids=cfg.view.ellipsoids)
+    render_path = None
+    with contextlib.ExitStack() as stack:
+        stack.callback(source.close)
+        consumers = []
+        if export_json:
+            meta = {"source": source.name, "model": cfg.model, "hypotheses": cfg.hypotheses, "steps": cfg.steps}
+            consumers.append(stack.enter_context(JsonlSink(export_json, meta=meta)))
+        if export_bvh:
+            consumers.append(stack.enter_context(BvhSink(export_bvh, fps=None if live else source.fps)))
+        if window or render:
+            writer = None
+            if render:
+                writer = RenderWriter(render, fps=source.fps, single=source.kind == "image")
+                render_path = writer.path
+            view = make_view(cfg.view.width, cfg.view.height, visible=window, controls=controls, say=say)
+            presenter = Presenter(view, controls, window=window, writer=writer, hypotheses=cfg.hypotheses,
+                                  steps=cfg.steps, live=live, say=say)
+            stack.callback(presenter.close)
+            consumers.append(presenter)
+            if window:
+                say(KEY_HELP)
+        say(f"{'live' if live else 'offline'}: {source.describe()}")
+        if live:
+            stats = run_live(source, pipeline, consumers, controls=controls, reconnect=cfg.live.reconnect,
+                             reconnect_max_s=cfg.live.reconnect_max_s, max_frames=args.max_frames, say=say)
+        else:
+            stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say)
+        try:
+            stack.close()  # finalise the outputs now, so the summary can say they are written
+        except KeyboardInterrupt:
+            stats.interrupted = True
+            stack.close()
+    say(stats.summary())
+    written = [str(p) for p in (render_path, export_json, export_bvh) if p]
+    if written:
+        say("wrote " + ", ".join(written))
+    if args.stats_json:
+        write_stats(args.stats_json, stats, cfg, source)
+    if stats.interrupted:
+        say("interrupted; outputs were finalised")
+        return EXIT_INTERRUPTED
+    if stats.error:
+        say(f"source failed: {stats.error}; outputs so far were kept")
+        return EXIT_SOURCE_LOST
+    return EXIT_OK
+
+
+def write_stats(path, stats, cfg, source) -> None:
+    import numpy as np
+
+    stages = {k: {"median_ms": float(np.median(v)), "mean_ms": float(np.mean(v))} for k, v in stats.stage_ms.items()}
+    data = {"source": source.name, "kind": source.kind, "mode": stats.mode, "model": cfg.model,
+            "hypotheses": cfg.hypotheses, "steps": cfg.steps, "frames": stats.frames, "wall_s": stats.wall_s,
+            "fps": stats.fps, "dropped": stats.dropped, "source_skipped": stats.source_skipped,
+            "latency_median_ms": stats.latency(50) if stats.latencies_ms else None,
+            "latency_p95_ms": stats.latency(95) if stats.latencies_ms else None, "stages": stages,
+            "error": stats.error, "interrupted": stats.interrupted}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=1))
+
+
+def outputs_for(folder: Path, stem: str, image: bool) -> tuple[Path, Path, Path]:
+    return (folder / f"{stem}_render.{'png' if image else 'mp4'}", folder / f"{stem}.jsonl", folder / f"{stem}.bvh")
+
+
+def run_samples(cfg, args, why: str) -> int:
+    """No webcam or no display: process the sample media into the outputs folder."""
+    from pipeline.samples import SampleMissing, sample_path
+    from pipeline.sources import open_source
+
+    folder = Path(cfg.outputs)
+    say(f"{why}: processing the sample media instead, outputs go to {folder}/")
+    paths = []
+    for name in SAMPLES:
+        try:
+            paths.append(sample_path(name))
+        except SampleMissing as e:
+            say(str(e))
+    if not paths:
+        raise RuntimeError("no sample media available; run `python -m pipeline.samples --fetch`")
+    pipeline = build_pipeline(cfg)
+    code = EXIT_OK
+    for path in paths:
+        source = open_source(path)
+        render, js, bvh = outputs_for(folder, Path(path).stem, source.kind == "image")
+        check_outputs([render, js, bvh])
+        pipeline.reset()
+        code = run_one(cfg, source, pipeline, render, js, bvh, window=False, live=False, args=args)
+        if code != EXIT_OK:
+            return code
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.config import AppConfig, ConfigError, load_config
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    pre.add_argument("--verbose", action="store_true")
+    known, _ = pre.parse_known_args(argv)
+    try:
+        cfg = load_config(known.config)
+    except ConfigError as e:
+        say(f"error: {e}")
+        return EXIT_USAGE
+    args = build_parser(AppConfig() if cfg is None else cfg).parse_args(argv)
+    apply_args(cfg, args)
+    for name, low in (("hypotheses", 1), ("steps", 1), ("max_frames", 1)):
+        value = getattr(args, name, None)
+        if value is not None and value < low:
+            say(f"error: --{name.replace('_', '-')} must be at least {low}")
+            return EXIT_USAGE
+    try:
+        return run(cfg, args)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 - one line for the user; the traceback with --verbose
+        if args.verbose:
+            traceback.print_exc()
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        known_kinds = ("SourceError", "SourceLost", "ExportError", "WeightsMissing", "WeightsError", "SampleMissing",
+                       "ConfigError", "ViewerUnavailable")
+        prefix = "" if type(e).__name__ in known_kinds else f"{type(e).__name__}: "
+        hint = "" if args.verbose else " (run with --verbose for details)" if prefix else ""
+        say(f"error: {prefix}{msg}{hint}")
+        return EXIT_ERROR
+
+
+def run(cfg, args) -> int:
+    from pipeline.sources import SourceError, open_source, parse_spec
+    from visualize.present import has_display
+
+    source_given = args.source is not None
+    display = has_display()
+    window = display and not args.no_window
+    if not display and not args.no_window:
+        say("no display (DISPLAY/WAYLAND_DISPLAY unset): running headless")
+    target = parse_spec(cfg.source)
+    is_webcam = isinstance(target, int)
+    outputs_requested = any((args.render, args.export_json, args.export_bvh))
+
+    if is_webcam and not source_given and not outputs_requested:
+        if not display:
+            return run_samples(cfg, args, "no display for the webcam view")
+        try:
+            source = open_source(target, webcam_timeout=cfg.live.webcam_timeout_s)
+        except SourceError as e:
+            return run_samples(cfg, args, f"no webcam ({e})")
+    else:
+        live_replay = args.live and not is_webcam
+        source = open_source(target, replay=live_replay and not Path(str(target)).is_dir()
+                             and parse_kind(target) == "video", webcam_timeout=cfg.live.webcam_timeout_s)
+
+    try:
+        render, export_json, export_bvh = args.render, args.export_json, args.export_bvh
+        if not window and not outputs_requested:
+            stem = "webcam" if is_webcam else Path(str(target)).stem or "output"
+            render, export_json, export_bvh = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
+            say(f"headless and no outputs requested: writing {render}, {export_json}, {export_bvh}")
+        check_outputs([render, export_json, export_bvh])
+        live = source.live if not (args.live or args.offline) else args.live
+        if live and source.kind in ("image", "folder"):
+            live = False
+        t0 = time.perf_counter()
+        pipeline = build_pipeline(cfg)
+        say(f"models ready in {time.perf_counter() - t0:.1f} s (BlazePose {cfg.model}, {cfg.runtime}, {cfg.device})")
+    except BaseException:
+        source.close()
+        raise
+    return run_one(cfg, source, pipeline, render, export_json, export_bvh, window=window, live=live, args=args)
+
+
+def parse_kind(target) -> str:
+    from pipeline.sources import IMAGE_EXTS
+
+    return "image" if Path(str(target)).suffix.lower() in IMAGE_EXTS else "video"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

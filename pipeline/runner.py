@@ -1,0 +1,277 @@
+"""Runs a source through the pipeline into consumers (sinks, windows, renderers), in one of two modes.
+
+LIVE: a capture thread reads the source as fast as it delivers into a 1-slot buffer; the newest frame wins and a
+frame replaced before it was processed is dropped and counted, so latency stays bounded whatever the processing
+speed. OFFLINE: every frame in order through a small bounded queue (the capture thread decodes ahead while the
+main thread processes), with a tqdm progress bar and ETA on stderr.
+
+A consumer has write(FrameResult) and close(); one may also have poll() -> bool (a window: False means quit).
+KeyboardInterrupt is caught: the run stops, and the caller's finally blocks close the consumers.
+"""
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.records import Frame
+from pipeline.sources import Source, SourceError, SourceLost
+
+_END = object()
+
+
+@dataclass
+class RunStats:
+    mode: str
+    frames: int = 0                  # frames processed
+    dropped: int = 0                 # live: frames replaced in the 1-slot buffer before they were processed
+    source_skipped: int = 0          # replay: frames the simulated camera skipped (reader late)
+    latencies_ms: list = field(default_factory=list)   # capture -> estimate, per processed frame
+    stage_ms: dict = field(default_factory=dict)       # stage name -> list of ms
+    wall_s: float = 0.0
+    error: str | None = None         # the source failed mid-stream (exports were kept)
+    interrupted: bool = False        # Ctrl-C
+    quit: bool = False               # the user closed the window / pressed q
+    reconnects: int = 0
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    def latency(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+    def summary(self) -> str:
+        parts = [f"{self.frames} frames in {self.wall_s:.1f} s ({self.fps:.1f} FPS)"]
+        if self.latencies_ms:
+            parts.append(f"latency median {self.latency(50):.0f} ms, p95 {self.latency(95):.0f} ms")
+        if self.mode == "live":
+            parts.append(f"dropped {self.dropped}")
+            if self.source_skipped:
+                parts.append(f"camera skipped {self.source_skipped}")
+        return ", ".join(parts)
+
+
+class LatestSlot:
+    """A 1-slot buffer: put() replaces what is there (counting it as dropped), get() takes the newest."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._item = None
+        self._full = False
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._cond:
+            if self._full and self._item is not _END:
+                self.dropped += 1
+            if not (self._full and self._item is _END):
+                self._item, self._full = item, True
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None):
+        """The newest item, or None after `timeout` seconds with nothing new."""
+        with self._cond:
+            if not self._full:
+                self._cond.wait(timeout)
+            if not self._full:
+                return None
+            item, self._item, self._full = self._item, None, False
+            if item is _END:  # keep the end marker for later get() calls
+                self._item, self._full = _END, True
+            return item
+
+
+class CaptureThread(threading.Thread):
+    """Reads a source into a buffer (LatestSlot for live, bounded Queue for offline) until the end, an error or stop.
+
+    A SourceLost (camera unplugged) either ends the run with `error` set or, with reconnect=True, retries
+    source.reconnect() with exponential backoff for up to reconnect_max_s.
+    """
+
+    def __init__(self, source: Source, buffer, reconnect: bool = False, reconnect_max_s: float = 30.0,
+                 say=None):
+        super().__init__(name="capture", daemon=True)
+        self.source, self.buffer = source, buffer
+        self.reconnect, self.reconnect_max_s = reconnect, reconnect_max_s
+        self.say = say or (lambda msg: print(msg, file=sys.stderr))
+        self.stop = threading.Event()
+        self.error: str | None = None
+        self.reconnects = 0
+        self.reconnected = threading.Event()   # set after a reconnect: the pipeline should reset its tracking
+
+    def _put(self, item) -> bool:
+        if isinstance(self.buffer, LatestSlot):
+            self.buffer.put(item)
+            return True
+        while not self.stop.is_set():
+            try:
+                self.buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                try:
+                    frame = self.source.read()
+                except SourceLost as e:
+                    if not self.reconnect or not self._reconnect(str(e)):
+                        self.error = self.error or str(e)
+                        break
+                    continue
+                except SourceError as e:
+                    self.error = str(e)
+                    break
+                except Exception as e:  # noqa: BLE001 - a decoder error must end the run, not hang it
+                    self.error = f"{self.source.name}: read failed ({type(e).__name__}: {e})"
+                    break
+                if frame is None or not self._put(frame):
+                    break
+        finally:
+            self._put_end()
+
+    def _put_end(self) -> None:
+        if isinstance(self.buffer, LatestSlot):
+            self.buffer.put(_END)
+            return
+        while True:  # the consumer may have stopped reading; never block forever on the end marker
+            try:
+                self.buffer.put(_END, timeout=0.1)
+                return
+            except queue.Full:
+                if self.stop.is_set():
+                    try:
+                        self.buffer.get_nowait()
+                    except queue.Empty:
+                        pass
+
+    def _reconnect(self, why: str) -> bool:
+        self.say(f"{why}; reconnecting (up to {self.reconnect_max_s:g} s)")
+        deadline = time.monotonic() + self.reconnect_max_s
+        wait, last = 0.5, "stopped"
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                self.source.reconnect()
+                self.reconnects += 1
+                self.reconnected.set()
+                self.say(f"{self.source.name}: reconnected")
+                return True
+            except SourceError as e:
+                last = str(e)
+            self.stop.wait(min(wait, max(0.0, deadline - time.monotonic())))
+            wait = min(wait * 2, 8.0)
+        self.error = f"{why}; reconnecting failed for {self.reconnect_max_s:g} s ({last})"
+        return False
+
+
+def _deliver(result, consumers, stats: RunStats) -> None:
+    for c in consumers:
+        c.write(result)
+    for name, ms in result.timings_ms.items():
+        stats.stage_ms.setdefault(name, []).append(float(ms))
+
+
+def _poll(consumers) -> bool:
+    alive = True
+    for c in consumers:
+        poll = getattr(c, "poll", None)
+        if poll is not None and not poll():
+            alive = False
+    return alive
+
+
+def run_offline(source: Source, pipeline, consumers=(), controls=None, progress: bool = True,
+                queue_size: int = 4, max_frames: int | None = None, say=None) -> RunStats:
+    """Every frame in order. Returns RunStats (error set when the source failed mid-stream)."""
+    stats = RunStats(mode="offline")
+    buf: queue.Queue = queue.Queue(maxsize=queue_size)
+    cap = CaptureThread(source, buf, say=say)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=source.frame_count, unit="frame", file=sys.stderr, desc=source.kind, dynamic_ncols=True,
+                   leave=True)
+    t0 = time.perf_counter()
+    cap.start()
+    try:
+        while True:
+            if controls is not None and controls.paused and not controls.quit:
+                _poll(consumers)
+                time.sleep(0.03)
+                continue
+            item = buf.get()
+            if item is _END:
+                break
+            frame: Frame = item
+            result = pipeline.process(frame)
+            stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
+            stats.frames += 1
+            _deliver(result, consumers, stats)
+            if bar is not None:
+                bar.update(1)
+            if not _poll(consumers) or (controls is not None and controls.quit):
+                stats.quit = True
+                break
+            if max_frames is not None and stats.frames >= max_frames:
+                break
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    finally:
+        cap.stop.set()
+        cap.join(timeout=2.0)
+        if bar is not None:
+            bar.close()
+        stats.wall_s = time.perf_counter() - t0
+        stats.error = cap.error
+    return stats
+
+
+def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: bool = False,
+             reconnect_max_s: float = 30.0, max_frames: int | None = None, say=None) -> RunStats:
+    """Newest frame wins. Returns RunStats with latency, FPS and dropped frames."""
+    stats = RunStats(mode="live")
+    slot = LatestSlot()
+    cap = CaptureThread(source, slot, reconnect=reconnect, reconnect_max_s=reconnect_max_s, say=say)
+    t0 = time.perf_counter()
+    cap.start()
+    try:
+        while True:
+            item = slot.get(timeout=0.05)
+            if item is _END:
+                break
+            if item is None or (controls is not None and controls.paused and not controls.quit):
+                if not _poll(consumers) or (controls is not None and controls.quit):
+                    stats.quit = True
+                    break
+                continue
+            if cap.reconnected.is_set():
+                cap.reconnected.clear()
+                pipeline.reset()
+            frame: Frame = item
+            result = pipeline.process(frame)
+            stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
+            stats.frames += 1
+            _deliver(result, consumers, stats)
+            if not _poll(consumers) or (controls is not None and controls.quit):
+                stats.quit = True
+                break
+            if max_frames is not None and stats.frames >= max_frames:
+                break
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    finally:
+        cap.stop.set()
+        cap.join(timeout=2.0)
+        stats.wall_s = time.perf_counter() - t0
+        stats.dropped = slot.dropped
+        stats.source_skipped = int(getattr(source, "skipped", 0) or 0) if source.kind == "replay" else 0
+        stats.error = cap.error
+        stats.reconnects = cap.reconnects
+    return stats

@@ -1,0 +1,113 @@
+"""frame -> FrameResult: the 2D front end, the diffusion lifter (warm-started from the previous frame), the root
+translation, and One-Euro smoothing of the 3D output. The front end and lifter are passed in (real or fake), so this
+file holds only the per-frame glue and the per-person temporal state."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.camera import intrinsics_from_fov
+from pipeline.config import WarmStartConfig
+from pipeline.records import Frame, FrameResult, Person
+from pipeline.root import solve_root
+from pipeline.smoothing import OneEuroConfig, OneEuroFilter
+
+GUESS_DEPTH = 3.0   # metres: root depth used until the first successful root solve
+
+
+@dataclass
+class _Track:
+    prev_mean: np.ndarray | None = None     # raw lifter mean of the previous frame (warm start)
+    prev_time: float = -1.0
+    root: np.ndarray | None = None
+    pose_filter: OneEuroFilter | None = None
+    root_filter: OneEuroFilter | None = None
+
+
+@dataclass
+class Pipeline:
+    frontend: object                         # .process(frame, state) -> (list[Person], state)
+    lifter: object                           # .estimate(candidates, n, steps, init=, init_t=) -> Estimate3D
+    hypotheses: int = 16
+    steps: int = 5
+    fov: float = 60.0
+    warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
+    smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
+    max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
+    _state: object = None
+    _tracks: dict = field(default_factory=dict)
+
+    def reset(self) -> None:
+        """Forget tracking and temporal state (after a reconnect or a seek)."""
+        self._state, self._tracks = None, {}
+
+    def process(self, frame: Frame) -> FrameResult:
+        t0 = time.perf_counter()
+        persons, self._state = self.frontend.process(frame, self._state)
+        timings = dict(_timings_of(self._state))
+        w, h = frame.size
+        k = intrinsics_from_fov(w, h, self.fov)
+        lift_ms = root_ms = smooth_ms = 0.0
+        seen = set()
+        for p in persons:
+            if p.candidates is None:
+                continue
+            seen.add(p.id)
+            track = self._tracks.setdefault(p.id, _Track())
+            t1 = time.perf_counter()
+            warm = (self.warm_start.enabled and track.prev_mean is not None
+                    and 0 < frame.timestamp - track.prev_time <= self.max_warm_gap)
+            if warm:
+                est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps,
+                                           init=track.prev_mean, init_t=self.warm_start.init_t)
+            else:
+                est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps)
+            t2 = time.perf_counter()
+            track.prev_mean, track.prev_time = np.asarray(est.mean, float).copy(), frame.timestamp
+            est.root_translation = self._root(p, est.mean, k, track)
+            t3 = time.perf_counter()
+            self._smooth(est, frame.timestamp, track)
+            t4 = time.perf_counter()
+            p.estimate = est
+            lift_ms += (t2 - t1) * 1e3
+            root_ms += (t3 - t2) * 1e3
+            smooth_ms += (t4 - t3) * 1e3
+        for gone in set(self._tracks) - seen:
+            del self._tracks[gone]
+        timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, total=(time.perf_counter() - t0) * 1e3)
+        return FrameResult(frame=frame, persons=persons, intrinsics=k, timings_ms=timings)
+
+    def _root(self, person: Person, mean: np.ndarray, k: np.ndarray, track: _Track) -> np.ndarray:
+        peaks = person.candidates.peaks
+        t = solve_root(mean, peaks[:, :2], k, weights=peaks[:, 2])
+        if t is None:
+            if track.root is not None:
+                return track.root.copy()
+            # Nothing better yet: the pelvis pixel's ray at a typical distance.
+            ray = np.linalg.inv(k) @ np.r_[peaks[0, :2], 1.0]
+            return ray * GUESS_DEPTH
+        track.root = t
+        return t
+
+    def _smooth(self, est, t: float, track: _Track) -> None:
+        if not self.smoothing.enabled:
+            return
+        if track.pose_filter is None:
+            track.pose_filter = OneEuroFilter(self.smoothing)
+            track.root_filter = OneEuroFilter(self.smoothing)
+        raw = np.asarray(est.mean, float)
+        smooth = track.pose_filter(raw, t)
+        # Hypotheses move with the mean so the ellipsoids stay centred on it; the covariance is unchanged.
+        est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)
+        est.mean = smooth.astype(np.asarray(est.mean).dtype)
+        est.root_translation = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
+
+
+def _timings_of(state) -> dict:
+    if state is None:
+        return {}
+    if isinstance(state, dict):
+        return state.get("timings_ms", {}) or {}
+    return getattr(state, "timings_ms", {}) or {}

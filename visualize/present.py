@@ -1,0 +1,99 @@
+"""The app's display consumer: for each FrameResult it draws the 2D overlay with a HUD, updates the 3D view, shows
+both in windows when there is a display, and writes them side by side when rendering (RenderWriter).
+
+Never calls cv2.imshow without a display (it aborts); a headless OpenCV build (no GUI) turns the 2D window off.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import cv2
+import numpy as np
+
+from pipeline.records import FrameResult
+from visualize.controls import Controls
+from visualize.hud import draw_hud, hud_lines
+from visualize.overlay2d import draw_persons
+from visualize.render import RenderWriter, side_by_side
+from visualize.scene import SceneBuilder
+
+WINDOW_2D = "diffmocap 2D"
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class Presenter:
+    def __init__(self, view, controls: Controls, window: bool = False, writer: RenderWriter | None = None,
+                 hypotheses: int | None = None, steps: int | None = None, live: bool = False, say=None):
+        self.view, self.controls = view, controls
+        self.window = window and has_display()
+        self.writer = writer
+        self.hypotheses, self.steps, self.live = hypotheses, steps, live
+        self.say = say or (lambda m: print(m, file=sys.stderr))
+        self.scenes = SceneBuilder()
+        self._count = 0
+        self._fps: float | None = None
+        self._last_t: float | None = None
+        self._window_2d = self.window
+
+    def _hud(self, result: FrameResult) -> list[str]:
+        now = time.perf_counter()
+        if self._last_t is not None and now > self._last_t:
+            inst = 1.0 / (now - self._last_t)
+            self._fps = inst if self._fps is None else 0.9 * self._fps + 0.1 * inst
+        self._last_t = now
+        latency = (now - result.frame.captured_at) * 1e3 if result.frame.captured_at else None
+        dropped = result.frame.index + 1 - self._count if self.live else None
+        extra = {}
+        if not result.persons:
+            extra["person"] = "none found"
+        if self.controls.paused:
+            extra["paused"] = "(space)"
+        return hud_lines(self._fps, latency, self.hypotheses, self.steps, dropped, extra)
+
+    def write(self, result: FrameResult) -> None:
+        self._count += 1
+        overlay = draw_persons(result.frame.image, result.persons)
+        draw_hud(overlay, self._hud(result))
+        if self.controls.reset_view:
+            self.scenes.reset()
+        self.view.update(self.scenes.build(result))
+        if self._window_2d:
+            try:
+                cv2.imshow(WINDOW_2D, overlay)
+                key = cv2.waitKey(1) & 0xFF
+                if key != 255:
+                    self.controls.key(chr(key))
+            except cv2.error:
+                self._window_2d = False
+                self.say("2D window: this OpenCV build has no GUI (opencv-python-headless); showing the 3D window only")
+        if self.writer is not None:
+            self.writer.write(side_by_side(overlay, self.view.render()))
+
+    def poll(self) -> bool:
+        if self.window and getattr(self.view, "visible", False):
+            self.view.poll()
+        if self._window_2d:
+            try:
+                key = cv2.waitKey(1) & 0xFF
+                if key != 255:
+                    self.controls.key(chr(key))
+            except cv2.error:
+                self._window_2d = False
+        return not self.controls.quit
+
+    def close(self) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        finally:
+            self.view.close()
+            if self._window_2d:
+                try:
+                    cv2.destroyAllWindows()
+                except cv2.error:
+                    pass

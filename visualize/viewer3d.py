@@ -1,0 +1,156 @@
+"""Open3D view of the 3D result: mean skeleton, per-joint 90 % ellipsoids, faint hypotheses, ground grid, a camera
+that follows the person. One class for the interactive window and for headless rendering (legacy Visualizer with
+visible=False renders offscreen through EGL); `render()` returns the view as a BGR image.
+
+Open3D's own import or window creation can fail (missing system libraries, no GL); `Viewer3D.create` then raises
+ViewerUnavailable and callers fall back to visualize.render.ProjectionRenderer.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from visualize.controls import Controls
+from visualize.geometry import GeometryBuilder
+from visualize.scene import Scene
+from visualize.view_camera import ViewCamera, follow
+
+BACKGROUND = (0.96, 0.96, 0.97)
+
+
+class ViewerUnavailable(RuntimeError):
+    pass
+
+
+def _import_open3d():
+    try:
+        import open3d as o3d
+    except (ImportError, OSError) as e:  # e.g. libusb-1.0.so.0 / libGL missing
+        raise ViewerUnavailable(f"open3d cannot be imported ({str(e).splitlines()[0]})") from None
+    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+    return o3d
+
+
+class Viewer3D:
+    def __init__(self, o3d, vis, width: int, height: int, visible: bool, controls: Controls, camera: ViewCamera):
+        self.o3d, self.vis = o3d, vis
+        self.width, self.height, self.visible = width, height, visible
+        self.controls = controls
+        self.camera = camera
+        self.builder = GeometryBuilder()
+        self.mesh = o3d.geometry.TriangleMesh()
+        self.ell = o3d.geometry.TriangleMesh()
+        self.lines = o3d.geometry.LineSet()
+        self._added = False
+        self._ell_shown = True
+        self.translucent = not visible   # rendered frames blend the ellipsoids half-transparent over the skeleton
+        self._focus: np.ndarray | None = None
+        self._extrinsic: np.ndarray | None = None
+        opt = vis.get_render_option()
+        opt.background_color = np.asarray(BACKGROUND)
+        opt.mesh_show_back_face = True
+        opt.light_on = True
+
+    @classmethod
+    def create(cls, width: int = 640, height: int = 480, visible: bool = False, controls: Controls | None = None,
+               camera: ViewCamera | None = None) -> "Viewer3D":
+        o3d = _import_open3d()
+        if not visible:
+            os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # quiets a warning from the offscreen path
+        controls = controls or Controls()
+        vis = o3d.visualization.VisualizerWithKeyCallback()
+        try:
+            ok = vis.create_window(window_name="diffmocap 3D", width=width, height=height, visible=visible)
+        except Exception as e:  # noqa: BLE001 - any GL failure means: no 3D window here
+            raise ViewerUnavailable(f"Open3D cannot create a window ({e})") from None
+        if not ok:
+            raise ViewerUnavailable("Open3D cannot create a window (no display or GL context)")
+        viewer = cls(o3d, vis, width, height, visible, controls, camera or ViewCamera())
+        for key in "QHER ":
+            vis.register_key_callback(ord(key), lambda _v, k=key: viewer._on_key(k))
+        vis.register_key_callback(256, lambda _v: viewer._on_key("q"))  # Esc
+        return viewer
+
+    def _on_key(self, key: str) -> bool:
+        self.controls.key(key)
+        return False
+
+    @staticmethod
+    def _set_mesh(o3d, mesh, data) -> None:
+        mesh.vertices = o3d.utility.Vector3dVector(data.vertices)
+        mesh.triangles = o3d.utility.Vector3iVector(data.triangles)
+        mesh.vertex_colors = o3d.utility.Vector3dVector(data.colors)
+        mesh.compute_vertex_normals()
+
+    def update(self, scene: Scene) -> None:
+        o3d, c = self.o3d, self.controls
+        self._set_mesh(o3d, self.mesh, self.builder.skeleton_mesh(scene))
+        self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(scene))
+        ln = self.builder.lines(scene, hypotheses=c.hypotheses)
+        self.lines.points = o3d.utility.Vector3dVector(ln.points)
+        self.lines.lines = o3d.utility.Vector2iVector(ln.lines)
+        self.lines.colors = o3d.utility.Vector3dVector(ln.colors)
+        if not self._added:
+            for g in (self.lines, self.mesh, self.ell):
+                self.vis.add_geometry(g)
+            self._added = True
+        else:
+            for g in (self.lines, self.mesh, self.ell):
+                self.vis.update_geometry(g)
+        self._show_ellipsoids(c.ellipsoids)
+        self._place_camera(scene.focus)
+
+    def _show_ellipsoids(self, show: bool) -> None:
+        if show and not self._ell_shown:
+            self.vis.add_geometry(self.ell, reset_bounding_box=False)
+        elif not show and self._ell_shown:
+            self.vis.remove_geometry(self.ell, reset_bounding_box=False)
+        self._ell_shown = show
+
+    def _place_camera(self, focus: np.ndarray) -> None:
+        ctr = self.vis.get_view_control()
+        params = ctr.convert_to_pinhole_camera_parameters()
+        if self._extrinsic is None or self.controls.reset_view:
+            ext = self.camera.extrinsic(focus)
+            self.controls.reset_view = False
+        elif self.visible:  # keep the user's mouse rotation/zoom, move along with the person
+            ext = follow(np.asarray(params.extrinsic), focus - self._focus)
+        else:
+            ext = follow(self._extrinsic, focus - self._focus)
+        params.extrinsic = ext
+        params.intrinsic.set_intrinsics(self.width, self.height, *self._k_params())
+        ctr.convert_from_pinhole_camera_parameters(params, allow_arbitrary=True)
+        self._extrinsic, self._focus = ext, np.asarray(focus, float).copy()
+
+    def _k_params(self):
+        k = self.camera.intrinsic(self.width, self.height)
+        return k[0, 0], k[1, 1], k[0, 2], k[1, 2]
+
+    def poll(self) -> bool:
+        """Process window events; False once the window was closed or q pressed."""
+        alive = self.vis.poll_events()
+        self.vis.update_renderer()
+        if not alive:
+            self.controls.quit = True
+        return alive and not self.controls.quit
+
+    def _capture(self) -> np.ndarray:
+        self.vis.poll_events()
+        self.vis.update_renderer()
+        return np.asarray(self.vis.capture_screen_float_buffer(do_render=True))
+
+    def render(self) -> np.ndarray:
+        """The current view as an H x W x 3 uint8 BGR image (ellipsoids half transparent when translucent)."""
+        buf = self._capture()
+        if self.translucent and self._ell_shown and len(self.ell.triangles):
+            self._show_ellipsoids(False)
+            buf = 0.5 * buf + 0.5 * self._capture()
+            self._show_ellipsoids(True)
+        return np.ascontiguousarray((np.clip(buf, 0, 1) * 255 + 0.5).astype(np.uint8)[:, :, ::-1])
+
+    def close(self) -> None:
+        try:
+            self.vis.destroy_window()
+        except Exception:  # noqa: BLE001 - closing a dead window
+            pass
