@@ -541,8 +541,10 @@ def main(argv: list[str] | None = None) -> int:
     from detectors.runtime import LiteRTModel
     from weights.fetch import MODELS, model_path
 
-    parser = argparse.ArgumentParser(description="tflite -> torch converter: ops used and per-image timings")
-    parser.add_argument("models", nargs="*", default=list(MODELS))
+    parser = argparse.ArgumentParser(
+        description="tflite -> torch converter: ops used and per-image timings. On a busy shared CPU set "
+                    "OMP_WAIT_POLICY=PASSIVE, or torch's spinning OpenMP workers dominate the 2-thread timings.")
+    parser.add_argument("models", nargs="*", default=sorted(MODELS, key=list(BENCH_ORDER).index))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--batch", type=int, default=8, help="also time the converter at this batch size")
@@ -576,6 +578,9 @@ def main(argv: list[str] | None = None) -> int:
             med, low, cpu = per_image_ms(fn, x, repeats)
             print(f"  {label}: {med:7.1f} / {low:7.1f} / {cpu:7.1f}")
     return 0
+
+
+BENCH_ORDER = ("pose_detection", "pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy")
 
 
 def _raw_ops(path: str | Path) -> list[OpRec]:
