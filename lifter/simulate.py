@@ -15,9 +15,9 @@ import yaml
 
 from detectors import candidates as cand
 from lifter import heatmap_sim
-from lifter.cameras import sample_cameras
+from lifter.cameras import project, sample_cameras
 from lifter.inputs import normalise_candidates
-from pipeline.skeleton import NUM_JOINTS, ROOT
+from pipeline.skeleton import JOINT_INDEX, NUM_JOINTS, ROOT
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "simulation.yaml"
 MAP_CHUNK = 16  # poses whose heatmaps are rendered and sampled together
@@ -39,6 +39,9 @@ class SimConfig:
     roi_scale: float = 1.25
     roi_scale_jitter: float = 0.08
     roi_centre_jitter: float = 0.04
+    # Where the runtime's joint 9 (the nose) sits on a mocap pose (see nose_points).
+    nose_up_fraction: float = 0.35
+    nose_forward_m: float = 0.10
     # Heatmap statistics (per-joint dicts keyed by joint name, plus scalars); see configs/simulation.yaml.
     heatmap: dict = field(default_factory=dict)
 
@@ -46,9 +49,9 @@ class SimConfig:
     def load(cls, path: str | Path | None = None) -> "SimConfig":
         data = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
         flat = {}
-        for section in ("camera", "roi"):
+        for section in ("camera", "roi", "landmarks"):
             for key, value in (data.get(section) or {}).items():
-                flat[key if section != "roi" else f"roi_{key}"] = value
+                flat[f"roi_{key}" if section == "roi" else key] = value
         flat["heatmap"] = data["heatmap"]
         known = set(cls.__dataclass_fields__)
         unknown = set(flat) - known
@@ -66,8 +69,21 @@ class SimBatch:
     intrinsics: torch.Tensor   # (B, 3, 3)
     image_size: torch.Tensor   # (B, 2) width, height
     box: torch.Tensor          # (B, 3) normalisation box, px
-    xy_true: torch.Tensor      # (B, 17, 2) projected true joints, px
+    xy_true: torch.Tensor      # (B, 17, 2) true 2D keypoints as the runtime defines them (joint 9 = the nose), px
     visible: torch.Tensor      # (B, 17) bool: inside the image
+
+
+def nose_points(points: torch.Tensor, cfg: SimConfig) -> torch.Tensor:
+    """(B, 17, 3) poses (any right-handed frame) -> (B, 3) the nose, which the runtime reports as joint 9.
+
+    Mocap joint 9 is the head base; the nose lies up the neck -> head-top line and forward of it. Forward is
+    left x up (left = the shoulder line, up = the neck -> head-top direction), so the sign follows the subject."""
+    neck, head = points[:, JOINT_INDEX["neck"]], points[:, JOINT_INDEX["head"]]
+    left = points[:, JOINT_INDEX["l_shoulder"]] - points[:, JOINT_INDEX["r_shoulder"]]
+    up = head - neck
+    forward = torch.linalg.cross(left, up)
+    forward = forward / forward.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    return neck + cfg.nose_up_fraction * up + cfg.nose_forward_m * forward
 
 
 def simulate_batch(
@@ -85,7 +101,9 @@ def simulate_batch(
     if poses_world.ndim != 3 or poses_world.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses_world must be (B, {NUM_JOINTS}, 3), got {tuple(poses_world.shape)}")
     cams = sample_cameras(poses_world, cfg, generator)
-    xy = cams.xy
+    # What the 2D detector sees: the true joints, with the nose in place of the head-base joint 9.
+    xy = cams.xy.clone()
+    xy[:, JOINT_INDEX["neck"]] = project(nose_points(cams.points_cam, cfg)[:, None], cams.intrinsics)[:, 0]
     w, h = cams.image_size[:, 0:1], cams.image_size[:, 1:2]
     visible = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
     visible &= cams.points_cam[..., 2] > 0.05
