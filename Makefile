@@ -7,12 +7,12 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libgl1 libegl1 libgl1-mesa-dri libusb-1.0-0 libgomp1
 
-.PHONY: run test setup apt venv weights media clean
+.PHONY: run test setup test-extras apt venv weights media clean
 
 run: setup
 	$(PY) app.py $(ARGS)
 
-test: setup
+test: setup test-extras
 	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" && exit 1; exit $$rc
 
 setup: apt venv weights media
@@ -35,5 +35,11 @@ weights: venv
 media: venv
 	$(PY) -m pipeline.samples --fetch
 
+# Reference tools that must not share the main venv (they pin numpy 1.x): MediaPipe 0.10.14 for the 2D parity
+# test and the speed ratio, Blender's bpy for the BVH import test. Best effort: their tests skip when absent.
+test-extras:
+	-bash tools/mediapipe_venv.sh
+	-bash tools/bpy_venv.sh
+
 clean:
-	rm -rf $(VENV) .cache
+	rm -rf $(VENV) .venv-mediapipe .venv-bpy .cache
