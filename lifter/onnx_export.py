@@ -92,6 +92,50 @@ def export_lifter(model: LifterModel, out_dir: Path | None = None) -> tuple[Path
     return cond_path, den_path
 
 
+class SampleGraph(nn.Module):
+    """Condition + S DDIM steps (eta = 0, from pure noise at T) + metres, unrolled into one graph for fixed timesteps.
+
+    noise (F, N, 16, 3) sets N; each frame's condition is repeated over its N rows in the order of
+    Condition.repeat (frame f -> rows f*N .. f*N+N-1), so the result equals Lifter.sample's for the same noise."""
+
+    def __init__(self, model: LifterModel, timesteps: torch.Tensor, alpha_bar: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.timesteps = timesteps
+        self.register_buffer("alpha_bar", alpha_bar.double())
+
+    def forward(self, xy: torch.Tensor, lik: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        from lifter.sampler import ddim
+
+        c = self.model.condition(xy, lik)
+        f, n = noise.shape[0], noise.shape[1]
+        rep = lambda v: v.unsqueeze(1).expand(f, n, *v.shape[1:]).reshape(-1, *v.shape[1:])  # noqa: E731
+        cond = Condition(rep(c.inp), rep(c.inp), rep(c.inp), [rep(m) for m in c.mods])
+        x = noise.reshape(-1, *noise.shape[2:])
+        cfg = self.model.cfg
+        x = ddim(lambda z, t: self.model.denoise(z, t, cond), x, self.timesteps, self.alpha_bar, cfg.target, 0.0,
+                 None, clip_x0=3.0 * cfg.pose_scale)
+        return self.model.from_internal(x).reshape(f, n, NUM_JOINTS, 3)
+
+
+def export_sampler(model: LifterModel, steps: int, out_dir: Path | None = None) -> Path:
+    """Export (or reuse) the one-call sampler for `steps` DDIM steps from T."""
+    from lifter.schedule import CosineSchedule
+
+    model = model.float().cpu().eval()
+    out_dir = Path(out_dir) if out_dir else onnx_dir()
+    path = out_dir / f"lifter-{model_key(model)}-sample-s{int(steps)}.onnx"
+    if not path.is_file():
+        schedule = CosineSchedule(T=model.cfg.T)
+        graph = SampleGraph(model, schedule.timesteps(steps, model.cfg.T), schedule.alpha_bar())
+        xy, lik = torch.rand(2, NUM_JOINTS, 8, 2) * 1.6 - 0.8, torch.rand(2, NUM_JOINTS, 8)
+        noise = torch.randn(2, 3, NUM_JOINTS - 1, 3)
+        export_module(graph, (xy, lik, noise), path, ["xy", "lik", "noise"], ["hyps"],
+                      {"xy": {0: "frames", 2: "k"}, "lik": {0: "frames", 2: "k"}, "noise": {0: "frames", 1: "n"},
+                       "hyps": {0: "frames", 1: "n"}})
+    return path
+
+
 class OnnxLifterModel:
     """Stands in for LifterModel inside lifter.api.Lifter: condition/denoise run in onnxruntime, the rest is torch.
 
@@ -144,10 +188,11 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 def onnx_lifter(lifter, device: str = "cpu", num_threads: int = 2):
     """A lifter.api.Lifter with the same weights, calibration and meta, whose network runs in onnxruntime."""
-    from lifter.api import Lifter
+    from lifter.onnx_lifter import OnnxLifter
 
     model = OnnxLifterModel(lifter.model, device=device, num_threads=num_threads)
-    return Lifter(model, lifter.calibration, dict(lifter.meta, runtime="onnx"), device="cpu")
+    return OnnxLifter(model, lifter.calibration, dict(lifter.meta, runtime="onnx"), ort_device=device,
+                      num_threads=num_threads)
 
 
 def main(argv: list[str] | None = None) -> int:

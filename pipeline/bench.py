@@ -1,0 +1,448 @@
+"""End-to-end speed: per-stage ms, offline throughput, live latency, and MediaPipe Pose on the same frames.
+
+    python -m pipeline.bench [--source vtest.avi] [--device cpu|cuda] [--runtime litert|torch|onnx] [--model full]
+                             [--hypotheses 16] [--steps 5] [--frames 100] [--json]
+
+Three passes over the same frames: --frames frames from --start (default auto: the first frame where the person
+detector finds someone, frame 166 in vtest.avi, whose pedestrians are often too small for BlazePose), preceded by
+--warmup frames that warm the models up and are not timed:
+1. stages: one thread, one frame at a time; ms per frame for decode, detect, landmark, candidates (the front end's
+   own timings), lifter (condition + N x S sampling, until the hypotheses are on the host) and aggregate (mean +
+   calibrated covariance). Means are over all measured frames (a stage that did not run counts 0, so they add up
+   to the sequential per-frame time); `stages_ms_when_run` averages over the frames where the stage ran.
+2. offline: the video read as fast as possible; 2D (decode, detect/track, landmarks, candidates) in one thread,
+   lifting in another, the lifter taking up to --batch frames per call. FPS = frames / wall time.
+3. live: the video replayed as a webcam would deliver it (pipeline.sources.ReplaySource at --live-fps, default 30,
+   i.e. a speed-up of live_fps / native fps; frames the pipeline is too slow for are skipped by the source and
+   counted as dropped), 2D of frame t+1 overlapping the lifting of frame t (two threads, a one-slot queue).
+   Latency = estimate ready - frame due (capture) time; FPS = rate at which estimates arrive (frames finished - 1
+   over the time between the first and last); dropped = frames the source skipped in the measured window.
+MediaPipe Pose (same video, same warm-up and frame count, model complexity lite 0 / full 1 / heavy 2) is run in
+this process when `import mediapipe` works, else with .venv-mediapipe/bin/python tools/mediapipe_fps.py (made by
+tools/mediapipe_venv.sh); `mediapipe.how` says which. ratio_vs_mediapipe = our offline FPS / MediaPipe's FPS
+(both include decoding). Threads: the 2D models and the lifter each get --threads-2d / --threads-lifter intra-op
+threads (default: half of --threads each, since the two stages run at the same time).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.paths import repo_root
+
+STAGES = ("decode", "detect", "landmark", "candidates", "lifter", "aggregate")
+COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
+
+
+# ----------------------------------------------------------------------------------------------- building blocks
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return platform.processor() or platform.machine()
+
+
+def make_lifter(args, device: str):
+    """(lifter, description) from --weights / --lifter / --dtype / --lifter-mode."""
+    from lifter.fast import FastLifter, load_lifter
+
+    base, source = load_lifter(args.weights, device="cpu")
+    kind = args.lifter
+    if kind == "auto":  # measured on the 2-core CPU: onnxruntime is faster there (docs/speed.md)
+        kind = "onnx" if device == "cpu" else "torch"
+    if kind == "onnx":
+        from lifter.onnx_export import onnx_lifter
+
+        lifter = onnx_lifter(base, device=device, num_threads=args.threads_lifter)
+        return lifter, {"weights": source, "runtime": "onnx", "dtype": "fp32", "mode": "onnxruntime"}
+    dtype = args.dtype or ("bf16" if device.startswith("cuda") else "fp32")
+    mode = args.lifter_mode or ("graph" if device.startswith("cuda") else "eager")
+    lifter = FastLifter.from_lifter(base, dtype=dtype, mode=mode, device=device)
+    return lifter, {"weights": source, "runtime": "torch", "dtype": dtype, "mode": mode}
+
+
+def lift(lifter, candidates: list, n: int, steps: int, generator: torch.Generator, pad_to: int = 0):
+    """Candidates of several frames -> (list of Estimate3D, lifter ms, aggregate ms). One batched sampling call.
+
+    pad_to: repeat the last frame up to this many rows, so a CUDA-graph lifter sees one shape only."""
+    from lifter.aggregate import summarise
+    from lifter.inputs import candidates_to_inputs
+    from pipeline.records import Estimate3D
+
+    t0 = time.perf_counter()
+    parts = [candidates_to_inputs(c) for c in candidates]
+    xy = torch.cat([p[0] for p in parts])
+    lik = torch.cat([p[1] for p in parts])
+    b = len(candidates)
+    if pad_to > b:
+        xy = torch.cat([xy, xy[-1:].expand(pad_to - b, *xy.shape[1:])])
+        lik = torch.cat([lik, lik[-1:].expand(pad_to - b, *lik.shape[1:])])
+    hyps = lifter.sample(xy, lik, n=n, steps=steps, generator=generator)[:b].float().cpu()  # .cpu(): sync point
+    t1 = time.perf_counter()
+    mean, cov = summarise(hyps, lifter.calibration)
+    hyps_np, mean_np, cov_np = hyps.numpy(), mean.numpy(), cov.numpy()
+    estimates = [Estimate3D(hypotheses=hyps_np[i], mean=mean_np[i], covariance=cov_np[i]) for i in range(b)]
+    t2 = time.perf_counter()
+    return estimates, (t1 - t0) * 1e3, (t2 - t1) * 1e3
+
+
+def lifter_generator(lifter, seed: int) -> torch.Generator:
+    """On the lifter's device (a CUDA FastLifter then draws its noise on the GPU, no host copy)."""
+    return torch.Generator(device=lifter.device).manual_seed(seed)
+
+
+def _skip(source, count: int) -> None:
+    for _ in range(count):
+        if source.read() is None:
+            return
+
+
+def first_person_frame(path: Path, detector, limit: int = 2000) -> int:
+    """Index of the first frame where the person detector finds someone (0 if none within `limit` frames)."""
+    from pipeline.sources import VideoSource
+
+    with VideoSource(path) as source:
+        for i in range(limit):
+            frame = source.read()
+            if frame is None:
+                break
+            if detector.detect(frame.image):
+                return i
+    return 0
+
+
+def replay_from(path: Path, speed: float, first: int):
+    """A ReplaySource whose clock starts at frame `first` (earlier frames are grabbed, not decoded, beforehand)."""
+    from pipeline.sources import ReplaySource
+
+    class ReplayFrom(ReplaySource):
+        def __init__(self):
+            super().__init__(path, speed=speed)
+            for _ in range(first):
+                if not self._advance(decode=False):
+                    break
+            self._pos = 0  # positions count from the replay's start, as the source's clock does
+
+    return ReplayFrom()
+
+
+# ----------------------------------------------------------------------------------------------- passes
+
+
+def stage_pass(args, fe, lifter, g) -> dict:
+    from pipeline.sources import VideoSource
+
+    times = {s: [] for s in STAGES}
+    with_person = 0
+    with VideoSource(args.source) as source:
+        _skip(source, args.first)
+        state = None
+        for i in range(args.warmup + args.frames):
+            t0 = time.perf_counter()
+            frame = source.read()
+            decode = (time.perf_counter() - t0) * 1e3
+            if frame is None:
+                break
+            persons, state = fe.process(frame, state)
+            lifter_ms = aggregate_ms = 0.0
+            if persons:
+                _, lifter_ms, aggregate_ms = lift(lifter, [persons[0].candidates], args.hypotheses, args.steps, g,
+                                                  args.pad)
+            if i < args.warmup:
+                continue
+            with_person += bool(persons)
+            row = dict(decode=decode, detect=state.timings_ms["detect"], landmark=state.timings_ms["landmarks"],
+                       candidates=state.timings_ms["candidates"], lifter=lifter_ms, aggregate=aggregate_ms)
+            for key, value in row.items():
+                times[key].append(value)
+    n = len(times["decode"])
+    mean = {k: round(float(np.mean(v)), 3) if n else None for k, v in times.items()}
+    when_run = {k: round(float(np.mean([x for x in v if x > 0])), 3) if any(x > 0 for x in v) else 0.0
+                for k, v in times.items()}
+    total = sum(mean.values()) if n else None
+    return {"frames": n, "with_person": with_person, "stages_ms": mean, "stages_ms_when_run": when_run,
+            "sequential_ms_per_frame": round(total, 3) if total else None,
+            "sequential_fps": round(1000.0 / total, 2) if total else None}
+
+
+def offline_pass(args, fe, lifter, g) -> dict:
+    """2D in a worker thread, lifting (batched) in this one; wall time over the measured frames."""
+    from pipeline.sources import VideoSource
+
+    q: queue.Queue = queue.Queue(maxsize=max(2, 2 * args.batch))
+    errors: list[BaseException] = []
+
+    def produce(source):
+        try:
+            state = None
+            for _ in range(args.frames):
+                frame = source.read()
+                if frame is None:
+                    break
+                persons, state = fe.process(frame, state)
+                q.put(persons[0].candidates if persons else None)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(e)
+        finally:
+            q.put(StopIteration)
+
+    done = 0
+    with VideoSource(args.source) as source:
+        _skip(source, args.first + args.warmup)
+        t0 = time.perf_counter()
+        worker = threading.Thread(target=produce, args=(source,), daemon=True)
+        worker.start()
+        pending = []
+        while True:
+            item = q.get()
+            end = item is StopIteration
+            if not end:
+                done += 1
+                if item is not None:
+                    pending.append(item)
+            if pending and (end or len(pending) >= args.batch):
+                lift(lifter, pending, args.hypotheses, args.steps, g, args.pad)
+                pending = []
+            if end:
+                break
+        wall = time.perf_counter() - t0
+        worker.join()
+    if errors:
+        raise errors[0]
+    return {"fps": round(done / wall, 2) if wall > 0 else None, "frames": done, "wall_s": round(wall, 3),
+            "lifter_batch": args.batch}
+
+
+def live_pass(args, fe, lifter, g) -> dict:
+    """Replay at --live-fps; capture+2D in a worker thread, lifting in this one (one-slot queue between them)."""
+    from pipeline.sources import ReplaySource
+
+    probe = ReplaySource(args.source)
+    native = probe.fps
+    probe.close()
+    speed = args.live_fps / native if args.live_fps > 0 else 1.0
+    q: queue.Queue = queue.Queue(maxsize=1)
+    errors: list[BaseException] = []
+    total = args.warmup + args.frames
+    skipped_at_start = [0]
+
+    def produce(source):
+        try:
+            state = None
+            while True:
+                frame = source.read()
+                if frame is None:
+                    break
+                if frame.index == args.warmup:
+                    skipped_at_start[0] = source.skipped
+                persons, state = fe.process(frame, state)
+                q.put((frame, persons))
+                if frame.index + 1 + source.skipped >= total:  # video frames consumed (delivered or skipped)
+                    break
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+        finally:
+            q.put(None)
+
+    latencies, finished_at, first_capture, with_person = [], [], None, 0
+    with replay_from(args.source, speed, args.first) as source:
+        worker = threading.Thread(target=produce, args=(source,), daemon=True)
+        worker.start()
+        while True:
+            item = q.get()
+            if item is None:
+                break
+            frame, persons = item
+            if persons:
+                lift(lifter, [persons[0].candidates], args.hypotheses, args.steps, g, args.pad)
+            now = time.perf_counter()
+            if frame.index < args.warmup:
+                continue
+            if first_capture is None:
+                first_capture = frame.captured_at
+            with_person += bool(persons)
+            latencies.append((now - frame.captured_at) * 1e3)
+            finished_at.append(now)
+        worker.join()
+        dropped = source.skipped - skipped_at_start[0]
+    if errors:
+        raise errors[0]
+    if not latencies:
+        return {"fps": None, "latency_ms_median": None, "latency_ms_p95": None, "frames": 0, "dropped": dropped}
+    window = finished_at[-1] - first_capture
+    rate_window = finished_at[-1] - finished_at[0]  # estimates per second, as a viewer sees them arrive
+    lat = np.array(latencies)
+    return {"fps": round((len(lat) - 1) / rate_window, 2) if rate_window > 0 else None,
+            "latency_ms_median": round(float(np.median(lat)), 2), "latency_ms_p95": round(float(np.percentile(lat, 95)), 2),
+            "frames": int(len(lat)), "with_person": with_person, "dropped": int(dropped),
+            "replay_fps": round(native * speed, 2), "native_fps": native, "window_s": round(window, 3)}
+
+
+def mediapipe_pass(args) -> dict:
+    """MediaPipe Pose FPS on the same frames: in-process if importable, else in .venv-mediapipe."""
+    script = repo_root() / "tools" / "mediapipe_fps.py"
+    cmd_args = [str(args.source), "--frames", str(args.frames), "--warmup", str(args.warmup), "--skip", str(args.first),
+                "--complexity", str(COMPLEXITY[args.model])]
+    try:
+        import mediapipe  # noqa: F401
+
+        python, how = sys.executable, "in the main venv (same interpreter, subprocess for a clean process)"
+    except ImportError:
+        venv = repo_root() / ".venv-mediapipe" / "bin" / "python"
+        if not venv.exists():
+            return {"fps": None, "how": "not run: mediapipe is not importable and .venv-mediapipe is missing "
+                                         "(tools/mediapipe_venv.sh makes it)"}
+        python, how = str(venv), "subprocess: .venv-mediapipe/bin/python tools/mediapipe_fps.py (mediapipe 0.10.14)"
+    try:
+        out = subprocess.run([python, str(script)] + cmd_args, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        return {"fps": None, "how": how + "; timed out"}
+    if out.returncode != 0:
+        return {"fps": None, "how": how + f"; failed: {out.stderr.strip().splitlines()[-1:] or out.returncode}"}
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["fps"] = round(result["fps"], 2) if result.get("fps") else None
+    result["process_fps"] = round(result["process_fps"], 2) if result.get("process_fps") else None
+    result["how"] = how
+    return result
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def run(args) -> dict:
+    from detectors.frontend import FrontEnd
+
+    device = args.device
+    if device.startswith("cuda") and args.runtime == "litert":
+        args.runtime = "torch"  # LiteRT is CPU only; the GPU path runs the converted models in PyTorch
+    threads = max(1, args.threads)
+    args.threads_2d = args.threads_2d or max(1, threads // 2)
+    args.threads_lifter = args.threads_lifter or max(1, threads // 2)
+    torch.set_num_threads(args.threads_lifter)
+    if args.batch <= 0:
+        args.batch = 64 if device.startswith("cuda") else 8
+    load_before = os.getloadavg()
+    t_load = time.perf_counter()
+    fe = FrontEnd(model=args.model, runtime=args.runtime, device=device, k=args.k, seed=args.seed,
+                  num_threads=args.threads_2d)
+    if args.start == "auto":
+        start = first_person_frame(args.source, fe.detector)
+    else:
+        start = int(args.start)
+    args.first = max(0, start - args.warmup)  # first frame read; the measured ones start `warmup` frames later
+    lifter, lifter_info = make_lifter(args, device)
+    args.pad = args.batch if lifter_info["mode"] in ("graph", "compile") else 0
+    load_s = time.perf_counter() - t_load
+    g = lifter_generator(lifter, args.seed)
+
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "gpu": _gpu_name(device),
+                    "torch": torch.__version__, "python": platform.python_version()},
+        "config": {"source": str(args.source), "device": device, "runtime": args.runtime, "model": args.model,
+                   "hypotheses": args.hypotheses, "steps": args.steps, "k": args.k, "frames": args.frames,
+                   "start": args.first + args.warmup, "warmup": args.warmup, "threads": threads, "threads_2d": args.threads_2d,
+                   "threads_lifter": args.threads_lifter, "live_fps": args.live_fps, "lifter": lifter_info,
+                   "load_s": round(load_s, 2)},
+    }
+    stages = stage_pass(args, fe, lifter, g)
+    result.update(stages_ms=stages.pop("stages_ms"), stages_ms_when_run=stages.pop("stages_ms_when_run"))
+    result["sequential"] = stages
+    result["offline"] = offline_pass(args, fe, lifter, g)
+    result["offline_fps"] = result["offline"]["fps"]
+    if not args.no_live:
+        live = live_pass(args, fe, lifter, g)
+        result["live"] = live
+        result.update(live_fps=live["fps"], live_latency_ms_median=live["latency_ms_median"],
+                      live_latency_ms_p95=live["latency_ms_p95"], live_dropped=live["dropped"])
+    mp = {"fps": None, "how": "skipped (--no-mediapipe)"} if args.no_mediapipe else mediapipe_pass(args)
+    result["mediapipe"] = mp
+    result["mediapipe_fps"] = mp.get("fps")
+    result["ratio_vs_mediapipe"] = (round(result["offline_fps"] / mp["fps"], 3)
+                                    if mp.get("fps") and result["offline_fps"] else None)
+    result["machine"]["loadavg_before"] = [round(v, 2) for v in load_before]
+    result["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
+    return result
+
+
+def _gpu_name(device: str) -> str | None:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return None
+
+
+def parse_args(argv: list[str] | None = None):
+    ap = argparse.ArgumentParser(description="End-to-end speed of diffmocap (see the module docstring)")
+    ap.add_argument("--source", default=None, help="video path (default: the vtest.avi sample)")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda[:N]")
+    ap.add_argument("--runtime", default="litert", choices=["litert", "torch", "onnx"], help="2D models' runtime")
+    ap.add_argument("--model", default="full", choices=list(COMPLEXITY), help="BlazePose landmark model")
+    ap.add_argument("--hypotheses", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--k", type=int, default=32, help="candidates per joint")
+    ap.add_argument("--frames", type=int, default=100, help="measured frames per pass")
+    ap.add_argument("--start", default="auto",
+                    help="first measured frame; auto: the first frame where the detector finds a person")
+    ap.add_argument("--warmup", type=int, default=3, help="frames before the measured ones (not timed)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--threads-2d", type=int, default=0)
+    ap.add_argument("--threads-lifter", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=0, help="frames per lifter call offline (default 8 CPU, 64 CUDA)")
+    ap.add_argument("--weights", default="default", help="lifter weights (name, path, checkpoint folder, random)")
+    ap.add_argument("--lifter", default="auto", choices=["auto", "torch", "onnx"],
+                    help="lifter runtime (auto: onnx on the CPU, torch on CUDA)")
+    ap.add_argument("--dtype", default=None, choices=["fp32", "bf16", "fp16"], help="torch lifter precision")
+    ap.add_argument("--lifter-mode", default=None, choices=["eager", "graph", "compile"], help="torch lifter mode")
+    ap.add_argument("--live-fps", type=float, default=30.0, help="replay rate of the live pass (0: native)")
+    ap.add_argument("--no-live", action="store_true")
+    ap.add_argument("--no-mediapipe", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print one JSON object (else a short summary)")
+    args = ap.parse_args(argv)
+    if args.source is None:
+        from pipeline.samples import sample_path
+
+        args.source = sample_path("vtest.avi")
+    args.source = Path(args.source)
+    if not args.source.is_file():
+        ap.error(f"--source {args.source}: no such file")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run(args)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['machine']['cpu']} ({result['machine']['cores']} cores), {args.device}, {args.runtime}, "
+          f"{args.model}, N={args.hypotheses}, S={args.steps}, lifter {result['config']['lifter']}")
+    print("stages ms/frame: " + ", ".join(f"{k} {v}" for k, v in result["stages_ms"].items()))
+    print(f"offline {result['offline_fps']} FPS")
+    if "live" in result:
+        print(f"live {result['live_fps']} FPS, latency median {result['live_latency_ms_median']} ms, "
+              f"p95 {result['live_latency_ms_p95']} ms, dropped {result['live_dropped']}")
+    print(f"mediapipe {result['mediapipe_fps']} FPS ({result['mediapipe']['how']}); ratio {result['ratio_vs_mediapipe']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
