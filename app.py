@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(cfg, args) -> int:
     from pipeline.sources import SourceError, open_source, parse_spec
-    from visualize.present import has_display
+    from visualize.controls import has_display
 
     source_given = args.source is not None
     display = has_display()

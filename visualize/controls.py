@@ -2,6 +2,7 @@
 r reset view)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 KEY_HELP = "keys: q quit, space pause, h hypotheses, e ellipsoids, r reset view"
@@ -31,3 +32,8 @@ class Controls:
         else:
             return False
         return True
+
+
+def has_display() -> bool:
+    """A window can be opened (X11 or Wayland); without one, cv2.imshow would abort the process."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

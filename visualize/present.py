@@ -5,7 +5,6 @@ Never calls cv2.imshow without a display (it aborts); a headless OpenCV build (n
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -13,17 +12,13 @@ import cv2
 import numpy as np
 
 from pipeline.records import FrameResult
-from visualize.controls import Controls
+from visualize.controls import Controls, has_display
 from visualize.hud import draw_hud, hud_lines
 from visualize.overlay2d import draw_persons
 from visualize.render import RenderWriter, side_by_side
 from visualize.scene import SceneBuilder
 
 WINDOW_2D = "diffmocap 2D"
-
-
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 class Presenter:

@@ -1,0 +1,131 @@
+"""app.py as a user runs it (subprocess): one-line errors with exit code != 0 for bad sources, a headless run
+that writes render + JSON + BVH, and Ctrl-C during export finalising the outputs (exit 130)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def app(*args, timeout=120, env=None):
+    e = dict(os.environ, **(env or {}))
+    e.pop("DISPLAY", None)
+    e.pop("WAYLAND_DISPLAY", None)
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=e, cwd=ROOT)
+
+
+def models_available() -> bool:
+    from weights.fetch import WeightsMissing, model_path
+
+    try:
+        model_path("pose_detection")
+        model_path("pose_landmark_full")
+        return True
+    except WeightsMissing:
+        return False
+
+
+needs_models = pytest.mark.skipif(not models_available(), reason="BlazePose weights not fetched (make weights)")
+
+
+def person_video(path: Path, n: int, fps: float = 10.0) -> Path:
+    """A clip of the messi sample drifting sideways (a real person, so the detector finds one)."""
+    from pipeline.samples import SampleMissing, sample_path
+
+    try:
+        img = cv2.imread(str(sample_path("messi5.jpg")))
+    except SampleMissing:
+        pytest.skip("sample media not available (python -m pipeline.samples --fetch)")
+    h, w = img.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for i in range(n):
+        m = np.float32([[1, 0, 3 * np.sin(i / 4)], [0, 1, 0]])
+        writer.write(cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
+    writer.release()
+    return path
+
+
+def test_help_explains_options():
+    r = app("--help")
+    assert r.returncode == 0
+    for opt in ("--source", "--model", "--hypotheses", "--steps", "--device", "--runtime", "--no-window", "--render",
+                "--export-json", "--export-bvh", "--fov", "--config", "--verbose", "--live", "--offline", "--reconnect"):
+        assert opt in r.stdout
+
+
+@pytest.mark.parametrize("make, expect", [
+    (lambda d: d / "missing.mp4", "no such file"),
+    (lambda d: (d / "notes.txt").write_text("hello") and d / "notes.txt", "neither an image nor a video"),
+    (lambda d: (d / "bad.avi").write_bytes(np.random.default_rng(0).bytes(5000)) and d / "bad.avi", "not a video"),
+    (lambda d: (d / "zero.mp4").write_bytes(b"") or d / "zero.mp4", "zero length"),
+    (lambda d: (d / "empty").mkdir() or d / "empty", "no images"),
+    (lambda d: "7", "webcam 7"),
+])
+def test_bad_sources_one_line_no_traceback(tmp_path, make, expect):
+    r = app("--source", make(tmp_path), "--no-window", "--export-json", tmp_path / "o.jsonl")
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    errors = [line for line in r.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and expect in errors[0]
+
+
+def test_bad_config_and_arguments(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("hypotheses: 0\n")
+    r = app("--config", cfg)
+    assert r.returncode == 2 and "hypotheses" in r.stderr and "Traceback" not in r.stderr
+    r = app("--source", tmp_path, "--steps", "0")
+    assert r.returncode == 2 and "--steps" in r.stderr
+
+
+@needs_models
+@pytest.mark.slow
+def test_headless_run_writes_render_json_bvh(tmp_path):
+    clip = person_video(tmp_path / "clip.avi", n=8)
+    r = app("--source", clip, "--no-window", "--render", tmp_path / "r.mp4", "--export-json", tmp_path / "o.jsonl",
+            "--export-bvh", tmp_path / "o.bvh", "--hypotheses", 4, "--steps", 2, "--stats-json", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    cap = cv2.VideoCapture(str(tmp_path / "r.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 8
+    cap.release()
+    lines = (tmp_path / "o.jsonl").read_text().splitlines()
+    assert len(lines) == 9 and json.loads(lines[3])["persons"]
+    assert (tmp_path / "o.bvh").read_text().startswith("HIERARCHY")
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["frames"] == 8 and stats["mode"] == "offline"
+
+
+@needs_models
+@pytest.mark.slow
+def test_sigint_during_export_finalises_outputs(tmp_path):
+    clip = person_video(tmp_path / "clip.avi", n=300)
+    out = tmp_path / "o.jsonl"
+    bvh = tmp_path / "o.bvh"
+    e = dict(os.environ)
+    e.pop("DISPLAY", None)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--source", str(clip), "--no-window",
+                             "--export-json", str(out), "--export-bvh", str(bvh), "--hypotheses", "4", "--steps", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 4):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    lines = out.read_text().splitlines()
+    assert 4 <= len(lines) < 301 and all(json.loads(x) for x in lines)
+    text = bvh.read_text()
+    frames = int(text.split("Frames:")[1].split()[0])
+    assert frames == len(lines) - 1   # the BVH was rewritten with every frame processed before Ctrl-C
