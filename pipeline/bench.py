@@ -254,7 +254,6 @@ def live_pass(args, fe, lifter, g) -> dict:
     speed = args.live_fps / native if args.live_fps > 0 else 1.0
     q: queue.Queue = queue.Queue(maxsize=1)
     errors: list[BaseException] = []
-    total = args.warmup + args.frames
     skipped_at_start = [0]
 
     def produce(source):
@@ -268,7 +267,8 @@ def live_pass(args, fe, lifter, g) -> dict:
                     skipped_at_start[0] = source.skipped
                 persons, state = fe.process(frame, state)
                 q.put((frame, persons))
-                if frame.index + 1 + source.skipped >= total:  # video frames consumed (delivered or skipped)
+                consumed = frame.index - args.warmup + 1 + source.skipped - skipped_at_start[0]
+                if frame.index >= args.warmup and consumed >= args.frames:  # measured window's video frames
                     break
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
