@@ -10,13 +10,17 @@ with the network under autocast when dtype is bf16/fp16 (the DDIM update itself 
 the project's own (lifter.sampler.ddim); with alpha_bar already on the device and the timesteps on the host it
 launches only device kernels: no host sync inside the loop, so the whole loop can be captured.
 
+Warm starts (init = the previous frame's mean, noised to init_t, then S steps from there: what pipeline.stages does)
+take the same fast path; the start sample is made on the host exactly as Lifter.sample makes it.
+
 Modes:
 - "eager": that function as is (CPU or GPU);
 - "graph" (CUDA only): captured in one torch.cuda.CUDAGraph per (frames, K, N, S) shape; a call copies its inputs
   into the graph's static buffers and replays it (one launch for condition + S steps);
 - "compile": torch.compile of the same function (mode "reduce-overhead" on CUDA, which also uses CUDA graphs;
   the default inductor mode on the CPU).
-Anything else (eta > 0, warm start, per-hypothesis candidate draws) falls back to Lifter.sample under the same autocast.
+Anything else (eta > 0, per-hypothesis candidate draws, init_t <= 0) falls back to Lifter.sample under the same
+autocast.
 
 `load_lifter(name)`: shipped weights, a training checkpoint folder, or "random" (timing only) -> (Lifter, source).
 
@@ -34,9 +38,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lifter.api import Lifter, resolve_weights
+from lifter.api import DEFAULT_WARM_T, Lifter, resolve_weights
 from lifter.model import LifterModel, ModelConfig
-from lifter.sampler import ddim
+from lifter.sampler import ddim, noise_to
 from pipeline.skeleton import NUM_JOINTS
 
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
@@ -128,11 +132,11 @@ class FastLifter(Lifter):
                      self.cfg.target, 0.0, None, clip_x0=3.0 * self.cfg.pose_scale)
         return self.model.from_internal(x.float()).view(b, n, j, 3)
 
-    def _runner(self, b: int, k: int, n: int, steps: int):
-        key = (b, k, n, steps)
+    def _runner(self, b: int, k: int, n: int, steps: int, start: int):
+        key = (b, k, n, steps, start)
         if key in self._runners:
             return self._runners[key]
-        ts = self.schedule.timesteps(steps, self.T)  # host tensor: int(ts[i]) reads no device memory
+        ts = self.schedule.timesteps(steps, start)  # host tensor: int(ts[i]) reads no device memory
         if self.mode == "eager":
             runner = lambda xy, lik, noise: self._run(xy, lik, noise, n, ts)  # noqa: E731
         elif self.mode == "compile":
@@ -148,23 +152,40 @@ class FastLifter(Lifter):
     def sample(self, cand_xy, cand_lik, n: int = 16, steps: int = 5, eta: float = 0.0,
                generator: torch.Generator | None = None, init=None, init_t: int | None = None,
                per_hypothesis_draw: bool = False) -> torch.Tensor:
-        if eta != 0.0 or init is not None or per_hypothesis_draw:
+        warm_from = None if init is None else (DEFAULT_WARM_T if init_t is None else int(init_t))
+        if eta != 0.0 or per_hypothesis_draw or (warm_from is not None and warm_from <= 0):
             with autocast_for(self.device, self.dtype):
                 return super().sample(cand_xy, cand_lik, n, steps, eta, generator, init, init_t,
                                       per_hypothesis_draw).float()
         xy, lik = self._inputs(cand_xy, cand_lik)
         b, j, k = lik.shape
-        shape = (b * n, j - 1, 3)
         with torch.inference_mode():
-            if generator is None or generator.device == self.device:  # draw on the device: no host round trip
-                noise = torch.randn(shape, generator=generator, device=self.device, dtype=torch.float32)
-            else:  # the same draw as Lifter.sample (host generator), so results match it exactly
-                noise = torch.randn(shape, generator=generator, dtype=torch.float32).to(self.device)
-            return self._runner(b, k, n, steps)(xy, lik, noise)
+            x, start = start_sample(self, b, n, generator, init, warm_from)
+            return self._runner(b, k, n, steps, start)(xy, lik, x)
+
+
+def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | None, init=None,
+                 warm_from: int | None = None) -> tuple[torch.Tensor, int]:
+    """(x at the start timestep (b*n, 16, 3) on lifter.device, start), drawn as Lifter.sample draws it.
+
+    Pure noise at T without init; else init (b, 17, 3) in metres, repeated n times, noised to warm_from. A generator
+    on another device than the lifter draws there and the sample is copied over (the same numbers as Lifter.sample
+    with that generator); one on the lifter's device (or None) draws in place, with no host round trip."""
+    device = lifter.device
+    shape = (b * n, NUM_JOINTS - 1, 3)
+    here = generator is None or generator.device == device
+    if init is None:
+        if here:
+            return torch.randn(shape, generator=generator, device=device, dtype=torch.float32), lifter.T
+        return torch.randn(shape, generator=generator, dtype=torch.float32).to(device), lifter.T
+    gen_device = device if here else generator.device
+    x0 = lifter.model.to_internal(torch.as_tensor(init, dtype=torch.float32).to(gen_device))
+    x0 = x0.reshape(b, 1, *shape[1:]).expand(b, n, *shape[1:]).reshape(shape)
+    return noise_to(x0, warm_from, lifter.alpha_bar, generator).to(device), warm_from
 
 
 class GraphRunner:
-    """One CUDA graph for condition + repeat + S DDIM steps at fixed (frames, K, N, S); replay per call."""
+    """One CUDA graph for condition + repeat + S DDIM steps at fixed (frames, K, N, S, start); replay per call."""
 
     def __init__(self, fast: FastLifter, b: int, k: int, n: int, ts: torch.Tensor):
         dev = fast.device
@@ -183,6 +204,7 @@ class GraphRunner:
             self.out = run()
 
     def __call__(self, xy: torch.Tensor, lik: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """noise: the sample at the start timestep (pure noise, or the noised warm start)."""
         self.xy.copy_(xy, non_blocking=True)
         self.lik.copy_(lik, non_blocking=True)
         self.noise.copy_(noise, non_blocking=True)

@@ -93,9 +93,9 @@ def export_lifter(model: LifterModel, out_dir: Path | None = None) -> tuple[Path
 
 
 class SampleGraph(nn.Module):
-    """Condition + S DDIM steps (eta = 0, from pure noise at T) + metres, unrolled into one graph for fixed timesteps.
+    """Condition + S DDIM steps (eta = 0) + metres, unrolled into one graph for fixed timesteps (start -> 0).
 
-    noise (F, N, 16, 3) sets N; each frame's condition is repeated over its N rows in the order of
+    x (F, N, 16, 3), the sample at the start timestep (pure noise at T, or a noised warm start), sets N; each frame's condition is repeated over its N rows in the order of
     Condition.repeat (frame f -> rows f*N .. f*N+N-1), so the result equals Lifter.sample's for the same noise."""
 
     def __init__(self, model: LifterModel, timesteps: torch.Tensor, alpha_bar: torch.Tensor):
@@ -108,7 +108,7 @@ class SampleGraph(nn.Module):
         from lifter.sampler import ddim
 
         c = self.model.condition(xy, lik)
-        f, n = noise.shape[0], noise.shape[1]
+        f, n = noise.shape[0], noise.shape[1]  # noise: the start sample x
         rep = lambda v: v.unsqueeze(1).expand(f, n, *v.shape[1:]).reshape(-1, *v.shape[1:])  # noqa: E731
         cond = Condition(rep(c.inp), rep(c.inp), rep(c.inp), [rep(m) for m in c.mods])
         x = noise.reshape(-1, *noise.shape[2:])
@@ -118,16 +118,17 @@ class SampleGraph(nn.Module):
         return self.model.from_internal(x).reshape(f, n, NUM_JOINTS, 3)
 
 
-def export_sampler(model: LifterModel, steps: int, out_dir: Path | None = None) -> Path:
-    """Export (or reuse) the one-call sampler for `steps` DDIM steps from T."""
+def export_sampler(model: LifterModel, steps: int, start: int | None = None, out_dir: Path | None = None) -> Path:
+    """Export (or reuse) the one-call sampler for `steps` DDIM steps from timestep `start` (default T) to 0."""
     from lifter.schedule import CosineSchedule
 
     model = model.float().cpu().eval()
+    start = model.cfg.T if start is None else int(start)
     out_dir = Path(out_dir) if out_dir else onnx_dir()
-    path = out_dir / f"lifter-{model_key(model)}-sample-s{int(steps)}.onnx"
+    path = out_dir / f"lifter-{model_key(model)}-sample-s{int(steps)}-t{start}.onnx"
     if not path.is_file():
         schedule = CosineSchedule(T=model.cfg.T)
-        graph = SampleGraph(model, schedule.timesteps(steps, model.cfg.T), schedule.alpha_bar())
+        graph = SampleGraph(model, schedule.timesteps(steps, start), schedule.alpha_bar())
         xy, lik = torch.rand(2, NUM_JOINTS, 8, 2) * 1.6 - 0.8, torch.rand(2, NUM_JOINTS, 8)
         noise = torch.randn(2, 3, NUM_JOINTS - 1, 3)
         export_module(graph, (xy, lik, noise), path, ["xy", "lik", "noise"], ["hyps"],

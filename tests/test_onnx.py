@@ -93,11 +93,14 @@ def test_lifter_onnx_matches_torch(lifter):
         c = fast.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
         assert c.shape == (b, 16, 17, 3)
         assert float((a - c).abs().max()) < 1e-4
-    # warm start and eta > 0 go through the same Lifter code
     init = a[:, 0]
-    a = lifter.sample(xy, lik, n=4, steps=2, eta=1.0, init=init, generator=torch.Generator().manual_seed(2))
-    c = fast.sample(xy, lik, n=4, steps=2, eta=1.0, init=init, generator=torch.Generator().manual_seed(2))
-    assert float((a - c).abs().max()) < 1e-4
+    for eta, init_t in [(0.0, 200), (1.0, None)]:  # warm start: one-call graph (eta 0), Lifter's loop (eta 1)
+        a = lifter.sample(xy, lik, n=4, steps=2, eta=eta, init=init, init_t=init_t,
+                          generator=torch.Generator().manual_seed(2))
+        c = fast.sample(xy, lik, n=4, steps=2, eta=eta, init=init, init_t=init_t,
+                        generator=torch.Generator().manual_seed(2))
+        assert float((a - c).abs().max()) < 1e-4
+        assert float((a - init[:, None]).abs().max()) > 1e-3   # the warm start did move the pose
 
 
 def test_fast_lifter_fp32_exact_bf16_close(lifter):
@@ -105,8 +108,13 @@ def test_fast_lifter_fp32_exact_bf16_close(lifter):
 
     xy, lik = _inputs(2, 32)
     ref = lifter.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
-    fp32 = FastLifter.from_lifter(lifter).sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
+    fast32 = FastLifter.from_lifter(lifter)
+    fp32 = fast32.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
     assert torch.equal(ref, fp32)
+    init = ref[:, 0]
+    warm = lifter.sample(xy, lik, n=4, steps=2, init=init, init_t=200, generator=torch.Generator().manual_seed(3))
+    fast_warm = fast32.sample(xy, lik, n=4, steps=2, init=init, init_t=200, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(warm, fast_warm)
     bf16 = FastLifter.from_lifter(lifter, dtype="bf16")
     out = bf16.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
     assert out.dtype == torch.float32 and out.shape == ref.shape
