@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import pickle
 import sys
 import time
 import traceback
@@ -85,17 +86,44 @@ def apply_args(cfg, args) -> None:
         cfg.live.reconnect = True
 
 
+def check_options(args) -> None:
+    """Command-line values get the same range checks as the config file's; the message names the option."""
+    import jsonschema
+
+    from pipeline.config import SCHEMA, ConfigError
+
+    for name in ("model", "hypotheses", "steps", "device", "runtime", "fov"):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        try:
+            jsonschema.validate(value, SCHEMA["properties"][name])
+        except jsonschema.ValidationError as e:
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: {e.message}") from None
+
+
 def load_lifter(cfg):
     import torch
 
     from lifter.api import Lifter, resolve_weights
+    from pipeline.config import AppConfig, ConfigError
 
-    try:
-        return Lifter.load(cfg.lifter, device=cfg.device)
-    except FileNotFoundError:
+    path = resolve_weights(cfg.lifter)
+    if path.is_file():
+        try:
+            return Lifter.load(path, device=cfg.device)
+        except (KeyError, TypeError, ValueError, EOFError, RuntimeError, AttributeError, OSError,
+                pickle.UnpicklingError) as e:
+            if cfg.device != "cpu" and "cuda" in str(e).lower():
+                raise  # the device, not the file
+            raise ConfigError(f"--lifter {cfg.lifter}: {path} is not a lifter weights file "
+                              f"({type(e).__name__})") from None
+    else:
+        if cfg.lifter != AppConfig().lifter:  # weights the user named must exist; only the default may be absent
+            raise ConfigError(f"--lifter {cfg.lifter}: weights file {path} not found")
         from lifter.model import LifterModel, ModelConfig
 
-        say(f"lifter weights {resolve_weights(cfg.lifter)} not found: using an UNTRAINED lifter "
+        say(f"lifter weights {path} not found: using an UNTRAINED lifter "
             "(3D poses will be meaningless)")
         torch.manual_seed(0)
         return Lifter(LifterModel(ModelConfig()), device=cfg.device)
@@ -110,12 +138,22 @@ def build_pipeline(cfg):
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing)
 
 
-def check_outputs(paths) -> None:
-    from export.sinks import check_writable
+def check_outputs(paths, source=None) -> None:
+    """Fail before processing when an output cannot be written, or is the source file or another output (it would
+    be overwritten)."""
+    from export.sinks import ExportError, check_writable
 
+    taken = {}
+    if isinstance(source, Path) and source.is_file():
+        taken[source.resolve()] = "the source"
     for p in paths:
-        if p is not None:
-            check_writable(p)
+        if p is None:
+            continue
+        key = Path(p).expanduser().resolve()
+        if key in taken:
+            raise ExportError(f"cannot write {p}: it is {taken[key]}")
+        taken[key] = f"also the output {p}"
+        check_writable(p)
 
 
 def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
@@ -160,6 +198,9 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
             stats.interrupted = True
             stack.close()
     say(stats.summary())
+    if getattr(source, "truncated", False):
+        say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
+            "(truncated or corrupt file); the outputs hold those frames")
     written = [str(p) for p in (render_path, export_json, export_bvh) if p]
     if written:
         say("wrote " + ", ".join(written))
@@ -212,7 +253,7 @@ def run_samples(cfg, args, why: str) -> int:
     for path in paths:
         source = open_source(path)
         render, js, bvh = outputs_for(folder, Path(path).stem, source.kind == "image")
-        check_outputs([render, js, bvh])
+        check_outputs([render, js, bvh, args.stats_json], path)
         pipeline.reset()
         code = run_one(cfg, source, pipeline, render, js, bvh, window=False, live=False, args=args)
         if code != EXIT_OK:
@@ -240,7 +281,13 @@ def main(argv: list[str] | None = None) -> int:
             say(f"error: --{name.replace('_', '-')} must be at least {low}")
             return EXIT_USAGE
     try:
+        check_options(args)
         return run(cfg, args)
+    except ConfigError as e:
+        if args.verbose:
+            traceback.print_exc()
+        say(f"error: {e}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         say("interrupted")
         return EXIT_INTERRUPTED
@@ -287,7 +334,7 @@ def run(cfg, args) -> int:
             stem = "webcam" if is_webcam else Path(str(target)).stem or "output"
             render, export_json, export_bvh = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
             say(f"headless and no outputs requested: writing {render}, {export_json}, {export_bvh}")
-        check_outputs([render, export_json, export_bvh])
+        check_outputs([render, export_json, export_bvh, args.stats_json], target)
         live = source.live if not (args.live or args.offline) else args.live
         if live and source.kind in ("image", "folder"):
             live = False
