@@ -40,8 +40,11 @@ class Pipeline:
     _tracks: dict = field(default_factory=dict)
 
     def reset(self) -> None:
-        """Forget tracking and temporal state (after a reconnect or a seek)."""
-        self._state, self._tracks = None, {}
+        """Forget tracking and temporal state (after a reconnect or a seek). Track ids keep counting, so a person
+        found again gets a new id, as after any lost track (an id never names two tracks in one run)."""
+        next_id = getattr(self._state, "next_id", None)
+        self._state = None if next_id is None else type(self._state)(next_id=next_id)
+        self._tracks = {}
 
     def process(self, frame: Frame) -> FrameResult:
         t0 = time.perf_counter()
