@@ -17,6 +17,8 @@ detector finds someone and the landmark model confirms, frame 166 in vtest.avi, 
    counted as dropped), 2D of frame t+1 overlapping the lifting of frame t (two threads, a one-slot queue).
    Latency = estimate ready - frame due (capture) time; FPS = rate at which estimates arrive (frames finished - 1
    over the time between the first and last); dropped = frames the source skipped in the measured window.
+`live_app_runner`: the same replay through the app's own loop (pipeline.runner.run_live with pipeline.stages.Pipeline:
+2D and lifting in sequence, warm starts, root, smoothing), for comparison with the overlapped loop above.
 MediaPipe Pose (same video, same warm-up and frame count, model complexity lite 0 / full 1 / heavy 2) is run in
 this process when `import mediapipe` works, else with .venv-mediapipe/bin/python tools/mediapipe_fps.py (made by
 tools/mediapipe_venv.sh); `mediapipe.how` says which. ratio_vs_mediapipe = our offline FPS / MediaPipe's FPS
@@ -155,6 +157,12 @@ def warm_lifter(lifter, args, g) -> None:
     for b in sorted({1, args.batch}):
         for _ in range(2):
             lift(lifter, [cand] * b, args.hypotheses, args.steps, g, args.pad)
+    # the app's loop warm-starts from the previous frame (pipeline.config.WarmStartConfig.init_t)
+    from pipeline.config import WarmStartConfig
+
+    for _ in range(2):
+        lifter.estimate(cand, n=args.hypotheses, steps=args.steps, init=np.zeros((17, 3), np.float32),
+                        init_t=WarmStartConfig().init_t)
 
 
 # ----------------------------------------------------------------------------------------------- passes
@@ -309,6 +317,33 @@ def live_pass(args, fe, lifter, g) -> dict:
             "replay_fps": round(native * speed, 2), "native_fps": native, "window_s": round(window, 3)}
 
 
+def app_live_pass(args, fe, lifter) -> dict:
+    """The app's own live loop (pipeline.runner.run_live + pipeline.stages.Pipeline: capture thread, newest frame
+    wins, 2D and lifting one after the other, warm starts, root and smoothing) on the same replay."""
+    from pipeline.runner import run_live
+    from pipeline.stages import Pipeline
+
+    probe_fps = _native_fps(args.source)
+    speed = args.live_fps / probe_fps if args.live_fps > 0 else 1.0
+    pipe = Pipeline(frontend=fe, lifter=lifter, hypotheses=args.hypotheses, steps=args.steps)
+    with replay_from(args.source, speed, args.first) as source:
+        stats = run_live(source, pipe, max_frames=args.warmup + args.frames, say=lambda *_: None)
+    lat = np.array(stats.latencies_ms[args.warmup:])
+    lift_ms = stats.stage_ms.get("lift", [])[args.warmup:]
+    return {"fps": round(stats.fps, 2), "latency_ms_median": round(float(np.median(lat)), 2) if len(lat) else None,
+            "latency_ms_p95": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
+            "frames": int(len(lat)), "dropped": int(stats.dropped), "camera_skipped": int(stats.source_skipped),
+            "lift_ms_mean": round(float(np.mean(lift_ms)), 3) if lift_ms else None,
+            "how": "pipeline.runner.run_live + pipeline.stages.Pipeline (warm start on); fps over the whole run"}
+
+
+def _native_fps(path: Path) -> float:
+    from pipeline.sources import VideoSource
+
+    with VideoSource(path) as source:
+        return source.fps
+
+
 def mediapipe_pass(args) -> dict:
     """MediaPipe Pose FPS on the same frames: in-process if importable, else in .venv-mediapipe."""
     script = repo_root() / "tools" / "mediapipe_fps.py"
@@ -384,6 +419,10 @@ def run(args) -> dict:
         result["live"] = live
         result.update(live_fps=live["fps"], live_latency_ms_median=live["latency_ms_median"],
                       live_latency_ms_p95=live["latency_ms_p95"], live_dropped=live["dropped"])
+        try:
+            result["live_app_runner"] = app_live_pass(args, fe, lifter)
+        except ImportError as e:  # the app's runner is optional for the bench
+            result["live_app_runner"] = {"fps": None, "how": f"not run: {e}"}
     mp = {"fps": None, "how": "skipped (--no-mediapipe)"} if args.no_mediapipe else mediapipe_pass(args)
     result["mediapipe"] = mp
     result["mediapipe_fps"] = mp.get("fps")
