@@ -63,6 +63,8 @@ class JsonlSink:
         self.path = Path(path)
         self.include_hypotheses = include_hypotheses
         self.frames = 0
+        self._complete = 0                 # bytes of complete lines in the file
+        self._failed: str | None = None    # the error of a write that failed (the sink writes nothing more)
         try:
             self._file = open(self.path, "w", encoding="utf-8", newline="\n")
         except OSError as e:
@@ -70,19 +72,40 @@ class JsonlSink:
         self._line(dumps(header_record(meta, include_hypotheses)))
 
     def _line(self, text: str) -> None:
+        line = text + "\n"
         try:
-            self._file.write(text + "\n")   # one write call per line: an interrupt never splits a line
+            self._file.write(line)   # one write call per line: an interrupt never splits a line
             self._file.flush()
         except OSError as e:
-            raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
+            self._failed = f"cannot write {self.path}: {e.strerror or e}"
+            self._abandon()
+            raise ExportError(self._failed) from None
+        self._complete += len(line.encode("utf-8"))
+
+    def _abandon(self) -> None:
+        """A write failed part-way (disk full, size limit): cut the file back to its last complete line and drop the
+        unwritten rest of the line still buffered, so the file parses up to the last completed frame."""
+        raw = getattr(getattr(self._file, "buffer", None), "raw", None)
+        if raw is None or raw.closed:
+            return
+        try:
+            raw.truncate(self._complete)
+        except OSError:
+            pass
+        finally:
+            raw.close()   # closing the raw file under the buffer discards what the buffer still holds
 
     def write(self, result: FrameResult) -> None:
+        if self._failed:
+            raise ExportError(self._failed)
         if self._file.closed:
             raise ValueError(f"{self.path}: sink is closed")
         self._line(dumps(frame_record(result, self.include_hypotheses)))
         self.frames += 1
 
     def close(self) -> None:
+        if self._failed:
+            raise ExportError(self._failed)
         if not self._file.closed:
             try:
                 self._file.close()
