@@ -135,7 +135,7 @@ class FastLifter(Lifter):
         return cls(lifter.model, lifter.calibration, lifter.meta, device or str(lifter.device), dtype, mode)
 
     # The whole per-batch computation; pure device work for fixed shapes (capturable, compilable).
-    def _run(self, xy: torch.Tensor, lik: torch.Tensor, noise: torch.Tensor, n: int, ts: torch.Tensor) -> torch.Tensor:
+    def _run(self, xy: torch.Tensor, lik: torch.Tensor, noise: torch.Tensor, n: int, ts: tuple[int, ...]) -> torch.Tensor:
         b, j = xy.shape[0], xy.shape[1]
         with autocast_for(self.device, self.dtype, cache=self.mode == "eager"):
             cond = self.model.condition(xy, lik).repeat(n)
@@ -147,7 +147,8 @@ class FastLifter(Lifter):
         key = (b, k, n, steps, start)
         if key in self._runners:
             return self._runners[key]
-        ts = self.schedule.timesteps(steps, start)  # host tensor: int(ts[i]) reads no device memory
+        # plain ints: int(ts[i]) reads no device memory, and torch.compile specialises on them without a graph break
+        ts = tuple(int(t) for t in self.schedule.timesteps(steps, start))
         if self.mode == "eager":
             runner = lambda xy, lik, noise: self._run(xy, lik, noise, n, ts)  # noqa: E731
         elif self.mode == "compile":
@@ -198,7 +199,7 @@ def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | No
 class GraphRunner:
     """One CUDA graph for condition + repeat + S DDIM steps at fixed (frames, K, N, S, start); replay per call."""
 
-    def __init__(self, fast: FastLifter, b: int, k: int, n: int, ts: torch.Tensor):
+    def __init__(self, fast: FastLifter, b: int, k: int, n: int, ts: tuple[int, ...]):
         dev = fast.device
         self.xy = torch.zeros(b, NUM_JOINTS, k, 2, device=dev)
         self.lik = torch.zeros(b, NUM_JOINTS, k, device=dev)
@@ -227,7 +228,8 @@ class GraphRunner:
 
 
 def make_variant(base: Lifter, variant: str, device: str = "cpu", threads: int = 1) -> Lifter:
-    """'fp32' (Lifter itself), 'bf16' / 'fp16' (FastLifter eager), 'onnx' (onnxruntime), 'compile' (FastLifter)."""
+    """'fp32' (Lifter itself), 'fp32-fast' / 'bf16' / 'fp16' (FastLifter eager), 'onnx' (onnxruntime),
+    'compile' (FastLifter, torch.compile), 'graph' / 'graph-bf16' / 'graph-fp16' (FastLifter CUDA graph; CUDA only)."""
     if variant == "fp32":
         return base
     if variant in ("bf16", "fp16"):
@@ -236,6 +238,9 @@ def make_variant(base: Lifter, variant: str, device: str = "cpu", threads: int =
         return FastLifter.from_lifter(base, dtype="fp32", mode="eager", device=device)
     if variant == "compile":
         return FastLifter.from_lifter(base, dtype="fp32", mode="compile", device=device)
+    if variant in ("graph", "graph-bf16", "graph-fp16"):
+        dtype = variant.split("-")[1] if "-" in variant else "fp32"
+        return FastLifter.from_lifter(base, dtype=dtype, mode="graph", device=device)
     if variant == "onnx":
         from lifter.onnx_export import onnx_lifter
 

@@ -84,7 +84,8 @@ def make_lifter(args, device: str):
 def lift(lifter, candidates: list, n: int, steps: int, generator: torch.Generator, pad_to: int = 0):
     """Candidates of several frames -> (list of Estimate3D, lifter ms, aggregate ms). One batched sampling call.
 
-    pad_to: repeat the last frame up to this many rows, so a CUDA-graph lifter sees one shape only."""
+    pad_to: a batch of several frames is padded (last frame repeated) to this many, so a CUDA-graph lifter sees two
+    shapes only (1 frame live, pad_to frames offline)."""
     from lifter.aggregate import summarise
     from lifter.inputs import candidates_to_inputs
     from pipeline.records import Estimate3D
@@ -94,7 +95,7 @@ def lift(lifter, candidates: list, n: int, steps: int, generator: torch.Generato
     xy = torch.cat([p[0] for p in parts])
     lik = torch.cat([p[1] for p in parts])
     b = len(candidates)
-    if pad_to > b:
+    if b > 1 and pad_to > b:
         xy = torch.cat([xy, xy[-1:].expand(pad_to - b, *xy.shape[1:])])
         lik = torch.cat([lik, lik[-1:].expand(pad_to - b, *lik.shape[1:])])
     hyps = lifter.sample(xy, lik, n=n, steps=steps, generator=generator)[:b].float().cpu()  # .cpu(): sync point
@@ -439,6 +440,44 @@ def _gpu_name(device: str) -> str | None:
     return None
 
 
+def lifter_only(args) -> dict:
+    """Lifter alone (condition + N x S sampling + copy to host), per frame: one frame per call (live) and --batch
+    frames per call (offline), for each variant in --variants. Random candidates; median and p90 over --repeats."""
+    from lifter.fast import load_lifter, make_variant
+
+    device = args.device
+    torch.set_num_threads(args.threads_lifter or max(1, args.threads // 2))
+    base, source = load_lifter(args.weights)
+    batch = args.batch if args.batch > 0 else (64 if device.startswith("cuda") else 8)
+    g = torch.Generator().manual_seed(args.seed)
+    out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "gpu": _gpu_name(device),
+                       "loadavg_before": [round(v, 2) for v in os.getloadavg()]},
+           "weights": source, "device": device, "hypotheses": args.hypotheses, "steps": args.steps,
+           "threads": torch.get_num_threads(), "batch": batch, "variants": {}}
+    for variant in args.variants:
+        t0 = time.perf_counter()
+        lifter = make_variant(base, variant, device=device, threads=torch.get_num_threads())
+        row = {}
+        for b in (1, batch):
+            xy = torch.rand(b, 17, args.k, 2, generator=g) * 1.6 - 0.8
+            lik = torch.rand(b, 17, args.k, generator=g)
+            gen = torch.Generator(device=lifter.device).manual_seed(0)
+            for _ in range(3):
+                lifter.sample(xy, lik, n=args.hypotheses, steps=args.steps, generator=gen).cpu()
+            times = []
+            for _ in range(args.repeats):
+                t = time.perf_counter()
+                lifter.sample(xy, lik, n=args.hypotheses, steps=args.steps, generator=gen).cpu()
+                times.append((time.perf_counter() - t) * 1e3 / b)
+            row[f"frames_per_call_{b}"] = {"median_ms_per_frame": round(float(np.median(times)), 3),
+                                           "p90_ms_per_frame": round(float(np.percentile(times, 90)), 3)}
+        row["setup_s"] = round(time.perf_counter() - t0, 1)
+        out["variants"][variant] = row
+    out["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
+    return out
+
+
 def parse_args(argv: list[str] | None = None):
     ap = argparse.ArgumentParser(description="End-to-end speed of diffmocap (see the module docstring)")
     ap.add_argument("--source", default=None, help="video path (default: the vtest.avi sample)")
@@ -466,6 +505,11 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--no-mediapipe", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print one JSON object (else a short summary)")
+    ap.add_argument("--lifter-only", action="store_true",
+                    help="time only the lifter variants in --variants (random candidates) and print JSON")
+    ap.add_argument("--variants", nargs="+", default=["fp32", "onnx", "bf16"],
+                    help="with --lifter-only: fp32 (Lifter), fp32-fast, bf16, fp16, onnx, compile, graph, graph-bf16")
+    ap.add_argument("--repeats", type=int, default=30, help="with --lifter-only: timed calls per shape")
     args = ap.parse_args(argv)
     if args.source is None:
         from pipeline.samples import sample_path
@@ -479,6 +523,9 @@ def parse_args(argv: list[str] | None = None):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.lifter_only:
+        print(json.dumps(lifter_only(args)))
+        return 0
     result = run(args)
     if args.json:
         print(json.dumps(result))
