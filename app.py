@@ -60,6 +60,8 @@ def build_parser(defaults) -> argparse.ArgumentParser:
                            "is replayed at its native frame rate as a webcam would deliver it")
     mode.add_argument("--offline", action="store_true",
                       help="offline mode: every frame in order with a progress bar (default for files)")
+    a("--replay-speed", type=float, default=1.0, metavar="X",
+      help="with --live on a video: replay at X times its native frame rate (latency tests)")
     a("--reconnect", action="store_true", help="when a camera stops delivering, reconnect with backoff instead of stopping")
     a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
     a("--no-smoothing", action="store_true", help="turn the One-Euro filter on the 3D output off")
@@ -130,10 +132,14 @@ def load_lifter(cfg):
 
 
 def build_pipeline(cfg):
+    import torch
+
     from detectors.frontend import FrontEnd
     from pipeline.stages import Pipeline
 
-    frontend = FrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates)
+    torch.set_num_threads(cfg.torch_threads)
+    frontend = FrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
+                        num_threads=cfg.litert_threads)
     return Pipeline(frontend=frontend, lifter=load_lifter(cfg), hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing)
 
@@ -275,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     args = build_parser(AppConfig() if cfg is None else cfg).parse_args(argv)
     apply_args(cfg, args)
+    if not args.replay_speed > 0:
+        say("error: --replay-speed must be positive")
+        return EXIT_USAGE
     for name, low in (("hypotheses", 1), ("steps", 1), ("max_frames", 1)):
         value = getattr(args, name, None)
         if value is not None and value < low:
@@ -326,7 +335,8 @@ def run(cfg, args) -> int:
     else:
         live_replay = args.live and not is_webcam
         source = open_source(target, replay=live_replay and not Path(str(target)).is_dir()
-                             and parse_kind(target) == "video", webcam_timeout=cfg.live.webcam_timeout_s)
+                             and parse_kind(target) == "video", speed=args.replay_speed,
+                             webcam_timeout=cfg.live.webcam_timeout_s)
 
     try:
         render, export_json, export_bvh = args.render, args.export_json, args.export_bvh

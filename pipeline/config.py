@@ -53,6 +53,8 @@ class AppConfig:
     lifter: str = "default"
     fov: float = 60.0
     outputs: str = "outputs"
+    torch_threads: int = 1       # threads for the lifter (torch); 1 is fastest on a small, busy CPU
+    litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
@@ -75,6 +77,8 @@ SCHEMA = {
         "lifter": {"type": "string"},
         "fov": {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 179},
         "outputs": {"type": "string"},
+        "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
+        "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000}}},
         "smoothing": {"type": "object", "additionalProperties": False, "properties": {

@@ -41,9 +41,15 @@ class Presenter:
             inst = 1.0 / (now - self._last_t)
             self._fps = inst if self._fps is None else 0.9 * self._fps + 0.1 * inst
         self._last_t = now
-        latency = (now - result.frame.captured_at) * 1e3 if result.frame.captured_at else None
-        dropped = result.frame.index + 1 - self._count if self.live else None
         extra = {}
+        if self.live:  # capture -> now; offline frames wait in a read-ahead queue, so show the processing time
+            latency = (now - result.frame.captured_at) * 1e3 if result.frame.captured_at else None
+            dropped = result.frame.index + 1 - self._count
+        else:
+            latency, dropped = None, None
+            if "total" in result.timings_ms:
+                extra["process"] = f"{result.timings_ms['total']:.0f} ms"
+            extra["frame"] = str(result.frame.index)
         if not result.persons:
             extra["person"] = "none found"
         if self.controls.paused:

@@ -30,13 +30,15 @@ class Scene:
 
 
 class SceneBuilder:
-    def __init__(self, follow: float = 0.3):
+    def __init__(self, follow: float = 0.5):
         self.follow = follow          # 0..1: how quickly focus and ground move to the new frame's values
         self._focus: np.ndarray | None = None
         self._ground: float | None = None
+        self._ids: set = set()
 
     def reset(self) -> None:
         self._focus, self._ground = None, None
+        self._ids = set()
 
     def build(self, result: FrameResult) -> Scene:
         persons = []
@@ -50,6 +52,10 @@ class SceneBuilder:
             hyps = camera_to_world(np.asarray(est.hypotheses, float) + root)
             cov = r @ np.asarray(est.covariance, float) @ r.T
             persons.append(PersonScene(int(p.id), joints, hyps, cov))
+        ids = {ps.id for ps in persons}
+        if persons and ids != self._ids:  # a new track: jump to it instead of gliding across the scene
+            self.reset()
+        self._ids = ids
         if persons:
             focus = np.mean([ps.joints[0] for ps in persons], axis=0)
             ground = min(float(ps.joints[list(FEET), 1].min()) for ps in persons) - FOOT_BELOW_ANKLE
