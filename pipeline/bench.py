@@ -20,9 +20,10 @@ detector finds someone and the landmark model confirms, frame 166 in vtest.avi, 
 `live_app_runner`: the same replay through the app's own loop (pipeline.runner.run_live with pipeline.stages.Pipeline:
 2D and lifting in sequence, warm starts, root, smoothing), for comparison with the overlapped loop above.
 MediaPipe Pose (same video, same warm-up and frame count, model complexity lite 0 / full 1 / heavy 2) is run in
-this process when `import mediapipe` works, else with .venv-mediapipe/bin/python tools/mediapipe_fps.py (made by
-tools/mediapipe_venv.sh); `mediapipe.how` says which. ratio_vs_mediapipe = our offline FPS / MediaPipe's FPS
-(both include decoding). Threads: the 2D models and the lifter each get --threads-2d / --threads-lifter intra-op
+a subprocess of this interpreter when `import mediapipe` works, else with .venv-mediapipe/bin/python
+tools/mediapipe_fps.py (made by tools/mediapipe_venv.sh); `mediapipe.how` says which. ratio_vs_mediapipe = our
+offline FPS / MediaPipe's FPS (both include decoding); ratio_vs_mediapipe_cpu_time = MediaPipe's process CPU ms per
+frame / ours (the same comparison by CPU time, which other processes on a shared machine disturb much less). Threads: the 2D models and the lifter each get --threads-2d / --threads-lifter intra-op
 threads (default: half of --threads each, since the two stages run at the same time).
 """
 from __future__ import annotations
@@ -229,7 +230,7 @@ def offline_pass(args, fe, lifter, g) -> dict:
     done = 0
     with VideoSource(args.source) as source:
         _skip(source, args.first + args.warmup)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         worker = threading.Thread(target=produce, args=(source,), daemon=True)
         worker.start()
         pending = []
@@ -245,12 +246,12 @@ def offline_pass(args, fe, lifter, g) -> dict:
                 pending = []
             if end:
                 break
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         worker.join()
     if errors:
         raise errors[0]
     return {"fps": round(done / wall, 2) if wall > 0 else None, "frames": done, "wall_s": round(wall, 3),
-            "lifter_batch": args.batch}
+            "cpu_ms_per_frame": round(cpu * 1e3 / done, 2) if done else None, "lifter_batch": args.batch}
 
 
 def live_pass(args, fe, lifter, g) -> dict:
@@ -429,6 +430,10 @@ def run(args) -> dict:
     result["mediapipe_fps"] = mp.get("fps")
     result["ratio_vs_mediapipe"] = (round(result["offline_fps"] / mp["fps"], 3)
                                     if mp.get("fps") and result["offline_fps"] else None)
+    # CPU time per frame is far less sensitive than wall time to other processes sharing the machine
+    ours_cpu = result["offline"].get("cpu_ms_per_frame")
+    result["ratio_vs_mediapipe_cpu_time"] = (round(mp["cpu_ms_per_frame"] / ours_cpu, 3)
+                                             if mp.get("cpu_ms_per_frame") and ours_cpu else None)
     result["machine"]["loadavg_before"] = [round(v, 2) for v in load_before]
     result["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
     return result

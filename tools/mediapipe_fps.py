@@ -4,7 +4,7 @@
 
 Video mode (static_image_mode=False: detector once, then landmark tracking, like our front end). Prints one JSON
 object: fps (decode + colour conversion + Pose.process, the same work as our offline loop's 2D part), process_fps
-(Pose.process alone), frames, with_pose. The first --warmup frames are processed but not timed. Imports nothing from
+(Pose.process alone), cpu_ms_per_frame (process CPU time, all threads, over the timed loop), frames, with_pose. The first --warmup frames are processed but not timed. Imports nothing from
 the project, so it runs with that venv's own numpy/OpenCV.
 """
 import argparse
@@ -41,7 +41,7 @@ def main() -> int:
             if not ok:
                 break
             pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         while timed < args.frames:
             ok, bgr = cap.read()
             if not ok:
@@ -51,10 +51,10 @@ def main() -> int:
             process_s += time.perf_counter() - t1
             with_pose += result.pose_landmarks is not None
             timed += 1
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     cap.release()
     print(json.dumps({"fps": timed / wall if wall > 0 else None, "process_fps": timed / process_s if process_s else None,
-                      "frames": timed, "warmup": args.warmup, "with_pose": with_pose, "complexity": args.complexity,
+                      "cpu_ms_per_frame": round(cpu * 1e3 / timed, 2) if timed else None, "frames": timed, "warmup": args.warmup, "with_pose": with_pose, "complexity": args.complexity,
                       "mediapipe": mp.__version__}))
     return 0
 
