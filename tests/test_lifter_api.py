@@ -4,7 +4,7 @@ import torch
 from lifter.api import Lifter
 from lifter.model import LifterModel, ModelConfig
 from pipeline.records import Candidates, Estimate3D
-from tests.test_lifter_sampler import TINY
+from tests.test_lifter_sampler import TINY, one_thread  # noqa: F401  (autouse: one torch thread)
 
 
 def test_estimate_from_saved_random_model(tmp_path):
