@@ -51,7 +51,7 @@ class Roi:
 class Detection:
     """One person found by the detector (or carried over by tracking)."""
     score: float
-    bbox: np.ndarray        # (4,) x0, y0, x1, y1 image px
+    bbox: np.ndarray        # (4,) x0, y0, x1, y1 image px: the body box (BlazePose's own box is a face box)
     roi: Roi                # crop fed to the landmark model
     keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # detector keypoints, image px
     tracked: bool = False   # True when the ROI came from the previous frame's landmarks
@@ -62,7 +62,7 @@ class Landmarks:
     """Output of the 2D landmark model for one person."""
     roi: Roi
     presence: float                 # pose presence score 0..1
-    landmarks: np.ndarray           # (33, 5) x, y image px, z (crop scale), visibility, presence (sigmoid)
+    landmarks: np.ndarray           # (33, 5) x, y image px, z (image-pixel scale), visibility, presence (sigmoid)
     world: np.ndarray               # (33, 3) metres, model's world landmarks
     heatmaps: np.ndarray            # (39, 64, 64) raw heatmap logits, crop cell (c, r) <-> crop px (4c, 4r)
     aux: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # helper points 33..38, image px
