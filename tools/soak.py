@@ -48,26 +48,36 @@ def rss_bytes() -> int:
 
 
 class LoopedVideo(Source):
-    """A video file played `frames` frames long, re-opened at each end (also exercises open/close on long runs)."""
+    """A video file played `frames` frames long, re-opened at each end (also exercises open/close on long runs);
+    every pass starts at frame `start` of the file."""
 
     kind = "video"
 
-    def __init__(self, path: str | Path, frames: int):
+    def __init__(self, path: str | Path, frames: int, start: int = 0):
         self.path = Path(path)
-        self._video = VideoSource(self.path)
+        self.start = start
+        self._video = self._open()
         super().__init__(f"{self.path} (looped)", self._video.fps, frames)
         self.size = self._video.size
-        self.clip_frames = self._video.frame_count
+        self.clip_frames = None if self._video.frame_count is None else self._video.frame_count - start
         self.passes = 1
+
+    def _open(self) -> VideoSource:
+        video = VideoSource(self.path)
+        for _ in range(self.start):
+            if video.read() is None:
+                video.close()
+                raise SourceError(f"--start {self.start}: {self.path} has only {video.delivered} frames")
+        return video
 
     def _read(self):
         if self.delivered >= self.frame_count:
             return None
         frame = self._video.read()
         if frame is None:
-            self.clip_frames = self._video.delivered
+            self.clip_frames = self._video.delivered - self.start
             self._video.close()
-            self._video = VideoSource(self.path)
+            self._video = self._open()
             self.passes += 1
             frame = self._video.read()
         return frame.image
@@ -138,6 +148,7 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=10000, help="frames to process (default 10000)")
     ap.add_argument("--source", default=None, help="video file to loop (default: the vtest.avi sample)")
+    ap.add_argument("--start", type=int, default=0, help="every pass starts at this frame of the file (default 0)")
     ap.add_argument("--model", choices=("lite", "full", "heavy"), default=None, help="BlazePose model (default: app config)")
     ap.add_argument("--hypotheses", type=int, default=None, help="3D hypotheses per frame (default: app config)")
     ap.add_argument("--steps", type=int, default=None, help="DDIM steps (default: app config)")
@@ -155,6 +166,8 @@ def parse_args(argv):
         value = getattr(args, name)
         if value is not None and value < 1:
             ap.error(f"--{name} must be at least 1")
+    if args.start < 0:
+        ap.error("--start must be at least 0")
     if args.frames < 3:
         ap.error("--frames must be at least 3")
     return args
@@ -180,7 +193,7 @@ def run(args) -> dict:
     path = Path(args.source) if args.source else sample_path("vtest.avi")
     rss_start = rss_bytes()
     cfg, pipeline = build(args)
-    source = LoopedVideo(path, args.frames)
+    source = LoopedVideo(path, args.frames, start=args.start)
     clip = source.clip_frames or args.frames
     one_pass = args.frames >= 3 * clip
     warmup = args.warmup or (clip if one_pass else max(1, args.frames // 3))
@@ -201,7 +214,7 @@ def run(args) -> dict:
         raise SourceError(f"the run stopped after {len(probe.wall)} frames ({stats.error or 'interrupted'})")
     result = analyse(probe, warmup, window, rss_start)
     result.update({
-        "source": str(path), "clip_frames": clip, "passes": source.passes, "model": cfg.model,
+        "source": str(path), "start": args.start, "clip_frames": clip, "passes": source.passes, "model": cfg.model,
         "hypotheses": cfg.hypotheses, "steps": cfg.steps, "lifter": cfg.lifter, "run_wall_s": wall,
         "fps_overall": len(probe.wall) / wall, "outputs_bytes": sizes, "load_average": list(os.getloadavg()),
         "with_person": float(np.mean(probe.person)),
