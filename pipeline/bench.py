@@ -11,7 +11,8 @@ detector finds someone and the landmark model confirms, frame 166 in vtest.avi, 
    calibrated covariance). Means are over all measured frames (a stage that did not run counts 0, so they add up
    to the sequential per-frame time); `stages_ms_when_run` averages over the frames where the stage ran.
 2. offline: the video read as fast as possible; 2D (decode, detect/track, landmarks, candidates) in one thread,
-   lifting in another, the lifter taking up to --batch frames per call. FPS = frames / wall time.
+   lifting in another, the lifter taking up to --batch frames per call (default 32 on the CPU, 64 on CUDA).
+   FPS = frames / wall time; cpu_ms_per_frame = process CPU time (all threads) / frames.
 3. live: the video replayed as a webcam would deliver it (pipeline.sources.ReplaySource at --live-fps, default 30,
    i.e. a speed-up of live_fps / native fps; frames the pipeline is too slow for are skipped by the source and
    counted as dropped), 2D of frame t+1 overlapping the lifting of frame t (two threads, a one-slot queue).
@@ -63,23 +64,35 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def make_lifter(args, device: str):
-    """(lifter, description) from --weights / --lifter / --dtype / --lifter-mode."""
+def make_lifters(args, device: str):
+    """(live lifter, offline lifter, description) from --weights / --lifter / --dtype / --lifter-mode.
+
+    auto: on the CPU, live (one frame per call) uses onnxruntime (fastest at one frame) and offline (--batch frames
+    per call) a bf16 FastLifter (fastest at 32 frames; accuracy: docs/speed.md); on CUDA both use one FastLifter
+    with CUDA graphs and bf16."""
     from lifter.fast import FastLifter, load_lifter
 
     base, source = load_lifter(args.weights, device="cpu")
-    kind = args.lifter
-    if kind == "auto":  # measured on the 2-core CPU: onnxruntime is faster there (docs/speed.md)
-        kind = "onnx" if device == "cpu" else "torch"
-    if kind == "onnx":
+    cuda = device.startswith("cuda")
+
+    def torch_variant(dtype, mode):
+        dtype, mode = args.dtype or dtype, args.lifter_mode or mode
+        return FastLifter.from_lifter(base, dtype=dtype, mode=mode, device=device), \
+            {"runtime": "torch", "dtype": dtype, "mode": mode}
+
+    def onnx_variant():
         from lifter.onnx_export import onnx_lifter
 
-        lifter = onnx_lifter(base, device=device, num_threads=args.threads_lifter)
-        return lifter, {"weights": source, "runtime": "onnx", "dtype": "fp32", "mode": "onnxruntime"}
-    dtype = args.dtype or ("bf16" if device.startswith("cuda") else "fp32")
-    mode = args.lifter_mode or ("graph" if device.startswith("cuda") else "eager")
-    lifter = FastLifter.from_lifter(base, dtype=dtype, mode=mode, device=device)
-    return lifter, {"weights": source, "runtime": "torch", "dtype": dtype, "mode": mode}
+        return onnx_lifter(base, device=device, num_threads=args.threads_lifter), \
+            {"runtime": "onnx", "dtype": "fp32", "mode": "onnxruntime"}
+
+    if args.lifter == "onnx":
+        live = offline = onnx_variant()
+    elif args.lifter == "torch" or cuda:
+        live = offline = torch_variant("bf16" if cuda else "fp32", "graph" if cuda else "eager")
+    else:
+        live, offline = onnx_variant(), torch_variant("bf16", "eager")
+    return live[0], offline[0], {"weights": source, "live": live[1], "offline": offline[1]}
 
 
 def lift(lifter, candidates: list, n: int, steps: int, generator: torch.Generator, pad_to: int = 0):
@@ -149,14 +162,14 @@ def replay_from(path: Path, speed: float, first: int):
     return ReplayFrom()
 
 
-def warm_lifter(lifter, args, g) -> None:
+def warm_lifter(lifter, args, g, sizes=(1,)) -> None:
     """Build and warm the lifter for the shapes the passes use (lazy ONNX exports, CUDA graph captures, caches)."""
     from pipeline.records import Candidates
 
     rng = np.random.default_rng(0)
     cand = Candidates(xy=rng.uniform(100, 300, (17, args.k, 2)).astype(np.float32),
                       likelihood=rng.uniform(0, 1, (17, args.k)).astype(np.float32))
-    for b in sorted({1, args.batch}):
+    for b in sizes:
         for _ in range(2):
             lift(lifter, [cand] * b, args.hypotheses, args.steps, g, args.pad)
     # the app's loop warm-starts from the previous frame (pipeline.config.WarmStartConfig.init_t)
@@ -388,18 +401,20 @@ def run(args) -> dict:
     args.threads_lifter = args.threads_lifter or max(1, threads // 2)
     torch.set_num_threads(args.threads_lifter)
     if args.batch <= 0:
-        args.batch = 64 if device.startswith("cuda") else 8
+        args.batch = 64 if device.startswith("cuda") else 32
     load_before = os.getloadavg()
     t_load = time.perf_counter()
     fe = FrontEnd(model=args.model, runtime=args.runtime, device=device, k=args.k, seed=args.seed,
                   num_threads=args.threads_2d)
-    lifter, lifter_info = make_lifter(args, device)
-    args.pad = args.batch if lifter_info["mode"] in ("graph", "compile") else 0
+    lifter, offline_lifter, lifter_info = make_lifters(args, device)
+    args.pad = args.batch if lifter_info["offline"]["mode"] in ("graph", "compile") else 0
     load_s = time.perf_counter() - t_load
     start = first_person_frame(args.source, fe) if args.start == "auto" else int(args.start)
     args.first = max(0, start - args.warmup)  # first frame read; the measured ones start `warmup` frames later
     g = lifter_generator(lifter, args.seed)
-    warm_lifter(lifter, args, g)
+    g_offline = lifter_generator(offline_lifter, args.seed)
+    warm_lifter(lifter, args, g, sizes=(1,))
+    warm_lifter(offline_lifter, args, g_offline, sizes=(args.batch,))
 
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -414,7 +429,7 @@ def run(args) -> dict:
     stages = stage_pass(args, fe, lifter, g)
     result.update(stages_ms=stages.pop("stages_ms"), stages_ms_when_run=stages.pop("stages_ms_when_run"))
     result["sequential"] = stages
-    result["offline"] = offline_pass(args, fe, lifter, g)
+    result["offline"] = offline_pass(args, fe, offline_lifter, g_offline)
     result["offline_fps"] = result["offline"]["fps"]
     if not args.no_live:
         live = live_pass(args, fe, lifter, g)
@@ -453,7 +468,7 @@ def lifter_only(args) -> dict:
     device = args.device
     torch.set_num_threads(args.threads_lifter or max(1, args.threads // 2))
     base, source = load_lifter(args.weights)
-    batch = args.batch if args.batch > 0 else (64 if device.startswith("cuda") else 8)
+    batch = args.batch if args.batch > 0 else (64 if device.startswith("cuda") else 32)
     g = torch.Generator().manual_seed(args.seed)
     out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "gpu": _gpu_name(device),
@@ -499,10 +514,10 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--threads-2d", type=int, default=0)
     ap.add_argument("--threads-lifter", type=int, default=0)
-    ap.add_argument("--batch", type=int, default=0, help="frames per lifter call offline (default 8 CPU, 64 CUDA)")
+    ap.add_argument("--batch", type=int, default=0, help="frames per lifter call offline (default 32 CPU, 64 CUDA)")
     ap.add_argument("--weights", default="default", help="lifter weights (name, path, checkpoint folder, random)")
     ap.add_argument("--lifter", default="auto", choices=["auto", "torch", "onnx"],
-                    help="lifter runtime (auto: onnx on the CPU, torch on CUDA)")
+                    help="lifter runtime (auto: CPU onnx live, torch bf16 offline; CUDA torch graph bf16)")
     ap.add_argument("--dtype", default=None, choices=["fp32", "bf16", "fp16"], help="torch lifter precision")
     ap.add_argument("--lifter-mode", default=None, choices=["eager", "graph", "compile"], help="torch lifter mode")
     ap.add_argument("--live-fps", type=float, default=30.0, help="replay rate of the live pass (0: native)")
