@@ -51,8 +51,13 @@ def test_open3d_offscreen_view():
     except ViewerUnavailable as e:
         pytest.skip(f"Open3D cannot render here: {e}")
     try:
+        from visualize.scene import Scene
+
+        v.update(Scene())                      # a first frame without a person must not break later frames
+        empty = coloured_fraction(v.render())
         v.update(scene())
         img = v.render()
+        assert coloured_fraction(img) > empty + 0.005
         assert img.shape == (240, 320, 3) and coloured_fraction(img) > 0.005
         v.controls.ellipsoids = False
         v.update(scene())

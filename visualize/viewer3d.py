@@ -85,6 +85,9 @@ class Viewer3D:
 
     def update(self, scene: Scene) -> None:
         o3d, c = self.o3d, self.controls
+        user_ext = None
+        if self._added and self.visible:  # the user's current view (mouse), kept while following
+            user_ext = np.asarray(self.vis.get_view_control().convert_to_pinhole_camera_parameters().extrinsic)
         self._set_mesh(o3d, self.mesh, self.builder.skeleton_mesh(scene))
         self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(scene))
         ln = self.builder.lines(scene, hypotheses=c.hypotheses)
@@ -99,7 +102,9 @@ class Viewer3D:
             for g in (self.lines, self.mesh, self.ell):
                 self.vis.update_geometry(g)
         self._show_ellipsoids(c.ellipsoids)
-        self._place_camera(scene.focus)
+        # Refit the view's bounding box (it sets the clipping planes) to the current scene, then place our camera.
+        self.vis.reset_view_point(True)
+        self._place_camera(scene.focus, user_ext)
 
     def _show_ellipsoids(self, show: bool) -> None:
         if show and not self._ell_shown:
@@ -108,14 +113,14 @@ class Viewer3D:
             self.vis.remove_geometry(self.ell, reset_bounding_box=False)
         self._ell_shown = show
 
-    def _place_camera(self, focus: np.ndarray) -> None:
+    def _place_camera(self, focus: np.ndarray, user_ext: np.ndarray | None = None) -> None:
         ctr = self.vis.get_view_control()
         params = ctr.convert_to_pinhole_camera_parameters()
         if self._extrinsic is None or self.controls.reset_view:
             ext = self.camera.extrinsic(focus)
             self.controls.reset_view = False
-        elif self.visible:  # keep the user's mouse rotation/zoom, move along with the person
-            ext = follow(np.asarray(params.extrinsic), focus - self._focus)
+        elif user_ext is not None:  # keep the user's mouse rotation/zoom, move along with the person
+            ext = follow(user_ext, focus - self._focus)
         else:
             ext = follow(self._extrinsic, focus - self._focus)
         params.extrinsic = ext
