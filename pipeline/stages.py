@@ -38,6 +38,7 @@ class Pipeline:
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
     _state: object = None
     _tracks: dict = field(default_factory=dict)
+    _size: tuple | None = None               # frame size seen last
 
     def reset(self) -> None:
         """Forget tracking and temporal state (after a reconnect or a seek). Track ids keep counting, so a person
@@ -48,6 +49,9 @@ class Pipeline:
 
     def process(self, frame: Frame) -> FrameResult:
         t0 = time.perf_counter()
+        if self._size is not None and frame.size != self._size:
+            self.reset()  # another size is another picture (a folder of photos): the last ROI and pose mean nothing
+        self._size = frame.size
         persons, self._state = self.frontend.process(frame, self._state)
         timings = dict(_timings_of(self._state))
         w, h = frame.size
