@@ -29,6 +29,7 @@ autocast.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -132,7 +133,10 @@ class FastLifter(Lifter):
     @classmethod
     def from_lifter(cls, lifter: Lifter, dtype: str | torch.dtype = torch.float32, mode: str = "eager",
                     device: str | None = None) -> "FastLifter":
-        return cls(lifter.model, lifter.calibration, lifter.meta, device or str(lifter.device), dtype, mode)
+        """Shares the model with `lifter` on the same device; a copy on another (Module.to moves in place)."""
+        device = torch.device(device or lifter.device)
+        model = lifter.model if device == lifter.device else copy.deepcopy(lifter.model)
+        return cls(model, lifter.calibration, lifter.meta, str(device), dtype, mode)
 
     # The whole per-batch computation; pure device work for fixed shapes (capturable, compilable).
     def _run(self, xy: torch.Tensor, lik: torch.Tensor, noise: torch.Tensor, n: int, ts: tuple[int, ...]) -> torch.Tensor:
@@ -231,7 +235,8 @@ def make_variant(base: Lifter, variant: str, device: str = "cpu", threads: int =
     """'fp32' (Lifter itself), 'fp32-fast' / 'bf16' / 'fp16' (FastLifter eager), 'onnx' (onnxruntime),
     'compile' (FastLifter, torch.compile), 'graph' / 'graph-bf16' / 'graph-fp16' (FastLifter CUDA graph; CUDA only)."""
     if variant == "fp32":
-        return base
+        return base if torch.device(device) == base.device else \
+            Lifter(copy.deepcopy(base.model), base.calibration, base.meta, device)
     if variant in ("bf16", "fp16"):
         return FastLifter.from_lifter(base, dtype=variant, mode="eager", device=device)
     if variant == "fp32-fast":

@@ -16,6 +16,7 @@ Files: .cache/onnx/lifter-<key>-{condition,denoise}.onnx, key = sha256 of the we
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import sys
@@ -62,6 +63,14 @@ def model_key(model: LifterModel) -> str:
     return h.hexdigest()[:12]
 
 
+def cpu_float(model: LifterModel) -> LifterModel:
+    """The model itself when it is already float32 on the CPU, else a copy there (Module.to/float act in place)."""
+    p = next(model.parameters())
+    if p.device.type == "cpu" and p.dtype == torch.float32:
+        return model.eval()
+    return copy.deepcopy(model).float().cpu().eval()
+
+
 def num_mods(model: LifterModel) -> int:
     with torch.no_grad():
         return len(model.condition(torch.zeros(1, NUM_JOINTS, 2, 2), torch.zeros(1, NUM_JOINTS, 2)).mods)
@@ -69,7 +78,7 @@ def num_mods(model: LifterModel) -> int:
 
 def export_lifter(model: LifterModel, out_dir: Path | None = None) -> tuple[Path, Path]:
     """Export (or reuse) the condition and denoise graphs of this model; returns their paths."""
-    model = model.float().cpu().eval()
+    model = cpu_float(model)
     out_dir = Path(out_dir) if out_dir else onnx_dir()
     key = model_key(model)
     cond_path, den_path = out_dir / f"lifter-{key}-condition.onnx", out_dir / f"lifter-{key}-denoise.onnx"
@@ -122,7 +131,7 @@ def export_sampler(model: LifterModel, steps: int, start: int | None = None, out
     """Export (or reuse) the one-call sampler for `steps` DDIM steps from timestep `start` (default T) to 0."""
     from lifter.schedule import CosineSchedule
 
-    model = model.float().cpu().eval()
+    model = cpu_float(model)
     start = model.cfg.T if start is None else int(start)
     out_dir = Path(out_dir) if out_dir else onnx_dir()
     path = out_dir / f"lifter-{model_key(model)}-sample-s{int(steps)}-t{start}.onnx"
@@ -148,7 +157,7 @@ class OnnxLifterModel:
         from detectors.onnx_runtime import make_session
 
         self.cfg = model.cfg
-        self._torch = model.float().cpu().eval()
+        self._torch = cpu_float(model)
         cond_path, den_path = export_lifter(self._torch)
         self.paths = (cond_path, den_path)
         self.cond_session = make_session(cond_path, device, num_threads)
