@@ -139,3 +139,22 @@ def _candidates():
     rng = np.random.default_rng(0)
     xy = rng.uniform(100, 300, (17, 32, 2)).astype(np.float32)
     return Candidates(xy=xy, likelihood=rng.uniform(0, 1, (17, 32)).astype(np.float32))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graph_matches_eager_without_host_sync(lifter):
+    from lifter.fast import FastLifter
+
+    xy, lik = _inputs(4, 32)
+    eager = FastLifter.from_lifter(lifter, device="cuda")
+    graph = FastLifter.from_lifter(lifter, device="cuda", mode="graph")
+    a = eager.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
+    graph.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))  # capture
+    torch.cuda.set_sync_debug_mode("error")  # any host sync during the replay raises
+    try:
+        runner = graph._runners[(4, 32, 16, 5, graph.T)]
+        x = torch.randn(64, 16, 3, generator=torch.Generator().manual_seed(1)).cuda()
+        out = runner(xy.cuda(), lik.cuda(), x)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert float((out.cpu() - a.cpu()).abs().max()) < 1e-4
