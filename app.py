@@ -4,7 +4,8 @@
     python app.py --source clip.mp4 --no-window --render out.mp4 --export-json out.jsonl --export-bvh out.bvh
 
 Exit codes: 0 done; 1 error (one line; --verbose for the traceback); 2 bad command line or config;
-3 the source failed mid-stream (outputs so far were kept); 130 interrupted (Ctrl-C; outputs were finalised).
+3 the source failed mid-stream (outputs so far were kept); 130 interrupted (Ctrl-C or SIGTERM; outputs were
+finalised).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import argparse
 import contextlib
 import json
 import pickle
+import signal
 import sys
 import time
 import traceback
@@ -267,8 +269,18 @@ def run_samples(cfg, args, why: str) -> int:
     return code
 
 
+def stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (kill, a service manager stopping us) ends the run as Ctrl-C does: outputs are finalised."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.config import AppConfig, ConfigError, load_config
+
+    try:
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
+    except ValueError:  # main() called from another thread (a test): leave signals alone
+        pass
 
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
@@ -364,4 +376,8 @@ def parse_kind(target) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while starting up, before main() catches it: nothing to finalise yet
+        say("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
