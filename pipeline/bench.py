@@ -535,6 +535,8 @@ def parse_args(argv: list[str] | None = None):
         from pipeline.samples import sample_path
 
         args.source = sample_path("vtest.avi", fetch=True)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        ap.error(f"--device {args.device}: no CUDA device is available to this torch ({torch.__version__})")
     args.source = Path(args.source)
     if not args.source.is_file():
         ap.error(f"--source {args.source}: no such file")
