@@ -48,12 +48,24 @@ class Pipeline:
         self._tracks = {}
 
     def process(self, frame: Frame) -> FrameResult:
+        return self.lift(*self.detect(frame))
+
+    def detect(self, frame: Frame) -> tuple[Frame, list[Person], dict]:
+        """The 2D stage (front end with its tracker state): (frame, persons, timings). Runs on its own thread in
+        pipelined live mode; it touches only the tracker state, `lift` only the per-person 3D state."""
         t0 = time.perf_counter()
         if self._size is not None and frame.size != self._size:
             self.reset()  # another size is another picture (a folder of photos): the last ROI and pose mean nothing
         self._size = frame.size
         persons, self._state = self.frontend.process(frame, self._state)
         timings = dict(_timings_of(self._state))
+        timings["_t0"] = t0
+        return frame, persons, timings
+
+    def lift(self, frame: Frame, persons: list[Person], timings: dict) -> FrameResult:
+        """The 3D stage: lifter (warm-started), root translation, smoothing -> FrameResult."""
+        timings = dict(timings)
+        t0 = timings.pop("_t0", time.perf_counter())
         w, h = frame.size
         k = intrinsics_from_fov(w, h, self.fov)
         lift_ms = root_ms = smooth_ms = 0.0
@@ -83,7 +95,8 @@ class Pipeline:
             smooth_ms += (t4 - t3) * 1e3
         for gone in set(self._tracks) - seen:
             del self._tracks[gone]
-        timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, total=(time.perf_counter() - t0) * 1e3)
+        end = time.perf_counter()
+        timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, total=(end - t0) * 1e3)
         return FrameResult(frame=frame, persons=persons, intrinsics=k, timings_ms=timings)
 
     def _root(self, person: Person, mean: np.ndarray, k: np.ndarray, track: _Track) -> np.ndarray:

@@ -86,11 +86,12 @@ def test_latest_slot_newest_wins():
     assert slot.get(timeout=0.01) is None
 
 
-def test_live_drops_frames_under_load_instead_of_queueing(tmp_path):
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_live_drops_frames_under_load_instead_of_queueing(tmp_path, pipelined):
     # 50 fps replay, ~60 ms per frame of processing: a queue would grow by ~2 frames per frame processed.
     src = open_source(write_video(tmp_path / "clip.avi", n=60, fps=50.0), replay=True)
     collect = Collect()
-    stats = run_live(src, make_pipeline(frontend_delay=0.06), [collect])
+    stats = run_live(src, make_pipeline(frontend_delay=0.06), [collect], pipelined=pipelined)
     src.close()
     assert stats.dropped + src.skipped > 20
     assert stats.frames + stats.dropped + src.skipped <= 60
@@ -129,9 +130,10 @@ class LosingSource(Source):
             raise SourceError("fake cam: still gone")
 
 
-def test_camera_lost_mid_stream_ends_cleanly():
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_camera_lost_mid_stream_ends_cleanly(pipelined):
     collect = Collect()
-    stats = run_live(LosingSource(5), make_pipeline(), [collect])
+    stats = run_live(LosingSource(5), make_pipeline(), [collect], pipelined=pipelined)
     assert "stopped delivering" in stats.error and stats.frames >= 1
     assert not collect.closed  # the runner leaves closing to the caller's finally
 
@@ -159,3 +161,15 @@ def test_keyboard_interrupt_stops_and_sinks_close(tmp_path, mode):
     assert stats.interrupted
     assert len(sink_path.read_text().splitlines()) == 1 + 4   # header + the frames written before Ctrl-C
     assert threading.active_count() < 10                      # the capture thread was joined
+
+
+def test_pipelined_stage_error_reaches_the_caller(tmp_path):
+    class Broken(FakeFrontEnd):
+        def process(self, frame, state=None):
+            raise RuntimeError("landmark model exploded")
+
+    src = open_source(write_video(tmp_path / "clip.avi", n=10, fps=50.0), replay=True)
+    pipe = Pipeline(frontend=Broken(), lifter=FakeLifter())
+    with pytest.raises(RuntimeError, match="exploded"):
+        run_live(src, pipe, [Collect()], pipelined=True)
+    src.close()
