@@ -129,3 +129,28 @@ def test_sigint_during_export_finalises_outputs(tmp_path):
     text = bvh.read_text()
     frames = int(text.split("Frames:")[1].split()[0])
     assert frames == len(lines) - 1   # the BVH was rewritten with every frame processed before Ctrl-C
+
+
+def samples_available() -> bool:
+    from pipeline.samples import SampleMissing, sample_path
+
+    try:
+        sample_path("messi5.jpg")
+        sample_path("vtest.avi")
+        return True
+    except SampleMissing:
+        return False
+
+
+@needs_models
+@pytest.mark.slow
+@pytest.mark.skipif(not samples_available(), reason="sample media not fetched (python -m pipeline.samples --fetch)")
+def test_default_run_without_display_processes_the_samples(tmp_path):
+    r = app("--max-frames", 2, "--outputs", tmp_path / "outs", "--hypotheses", 4, "--steps", 2)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "sample media" in r.stderr and "Traceback" not in r.stderr
+    outs = tmp_path / "outs"
+    for name in ("messi5_render.png", "messi5.jsonl", "messi5.bvh", "vtest_render.mp4", "vtest.jsonl", "vtest.bvh"):
+        assert (outs / name).stat().st_size > 0, name
+    assert cv2.imread(str(outs / "messi5_render.png")).shape[0] > 0
+    assert len((outs / "vtest.jsonl").read_text().splitlines()) == 3
