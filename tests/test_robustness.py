@@ -294,11 +294,11 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
         "gray.png": gray,
         "gray16.png": gray.astype(np.uint16) * 257,
         "color16.png": img.astype(np.uint16) * 257,
-        "uhd.jpg": cv2.resize(img, (3840, 2160), interpolation=cv2.INTER_CUBIC),
-        "tiny.png": cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA),
     }
     for name, pixels in images.items():
         assert cv2.imwrite(str(d / name), pixels)
+    uhd = cv2.resize(img, (3840, 2160), interpolation=cv2.INTER_CUBIC)    # 4K and 64x64: in the folder run
+    tiny = cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)
     blank = np.zeros_like(img)
     write_clip(d / "leave.avi", [img] * 6 + [blank] * 6 + [img] * 6)
     whole = write_clip(d / "whole.avi", [img] * 20).read_bytes()
@@ -306,12 +306,17 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
     write_clip(d / "long.avi", [img] * 40)
     (d / "camera.yaml").write_text("live:\n  reconnect_max_s: 2.0\n")
     (d / "person.jpg").write_bytes(cv2.imencode(".jpg", img)[1].tobytes())
+    (d / "mixed").mkdir()
+    for name, pixels in {"1.png": img, "2.jpg": uhd, "3.png": tiny, "4.png": img,
+                         "5.png": img, "6.png": img[:, : w * 2 // 3]}.items():
+        assert cv2.imwrite(str(d / "mixed" / name), pixels)
 
     def outs(stem):
         return ("--no-window", "--export-json", d / f"{stem}.jsonl", "--export-bvh", d / f"{stem}.bvh", *QUICK)
 
     cmds = {Path(name).stem: app_cmd("--source", d / name, *outs(Path(name).stem)) for name in images}
     cmds["leave"] = app_cmd("--source", d / "leave.avi", *outs("leave"))
+    cmds["mixed"] = app_cmd("--source", d / "mixed", *outs("mixed"))
     cmds["truncated"] = app_cmd("--source", d / "truncated.avi", *outs("truncated"))
     cmds["disk_full"] = [sys.executable, "-c", SIZE_LIMITED, "70000", "--source", d / "long.avi", *outs("disk_full")]
     cam = [sys.executable, "-c", FAKE_CAMERA, d / "person.jpg"]
@@ -349,8 +354,8 @@ def test_grayscale_and_16_bit_images(runs, stem, person):
 
 def test_4k_frame(runs):
     d, results = runs
-    assert_ok(results["uhd"])
-    (frame,) = frames_of(d, "uhd")
+    assert_ok(results["mixed"])
+    frame = frames_of(d, "mixed")[1]   # the folder run: 548x342, 4K, 64x64, ...
     (p,) = frame["persons"]
     x0, y0, x1, y1 = p["bbox"]
     assert x1 > 1000 and y1 > 600 and x0 < 3840 and y0 < 2160   # in the 4K frame's pixels, not the model's
@@ -360,8 +365,26 @@ def test_4k_frame(runs):
 
 def test_tiny_frame(runs):
     d, results = runs
-    assert_ok(results["tiny"])
-    assert len(frames_of(d, "tiny")) == 1
+    assert_ok(results["mixed"])
+    frame = frames_of(d, "mixed")[2]
+    assert frame["image_size"] == [64, 64] and frame["frame_index"] == 2
+    assert all(np.isfinite(np.asarray(p["pose_3d"], float)).all() for p in frame["persons"])
+
+
+def test_folder_of_mixed_sizes(runs):
+    # 548x342, 4K, 64x64, 548x342 twice, 365x342: every frame exported at its own size; a frame of another size
+    # starts tracking over (the ROI of the last picture means nothing there), the same size keeps the track.
+    d, results = runs
+    assert_ok(results["mixed"])
+    frames = frames_of(d, "mixed")
+    sizes = [f["image_size"] for f in frames]
+    assert sizes == [[548, 342], [3840, 2160], [64, 64], [548, 342], [548, 342], [365, 342]]
+    tracked = [[p["tracked"] for p in f["persons"]] for f in frames]
+    assert tracked[0] == [False] and tracked[1] == [False] and tracked[3] == [False] and tracked[4] == [True]
+    assert tracked[5] in ([False], []), tracked
+    ids = [[p["id"] for p in f["persons"]] for f in frames]
+    assert ids[3] == ids[4] and len({i for x in ids for i in x}) >= 3, ids
+    assert bvh_frames(d / "mixed.bvh") == 6
 
 
 def test_person_leaves_and_reenters(runs):
@@ -421,32 +444,58 @@ def test_camera_reconnects_with_backoff(runs):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Ctrl-C in live mode (offline is in tests/test_app.py).
+# Signals: Ctrl-C in live mode (offline is in tests/test_app.py), SIGTERM during export, Ctrl-C while loading.
 
-@needs_models
-def test_sigint_in_live_mode_finalises_outputs(tmp_path):
-    img = messi()
-    clip = write_clip(tmp_path / "clip.avi", [img] * 300, fps=25.0)
-    out, bvh = tmp_path / "o.jsonl", tmp_path / "o.bvh"
-    proc = subprocess.Popen(app_cmd("--source", clip, "--live", "--no-window", "--export-json", out,
-                                    "--export-bvh", bvh, *QUICK),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
+def signal_when(cmd: list, ready, sig: int, timeout: float = 90) -> subprocess.CompletedProcess:
+    """Start cmd, send `sig` once ready(stderr so far) is true, and wait for it to end."""
+    proc = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env(), cwd=ROOT)
+    err = []
+    reader = ThreadPoolExecutor(max_workers=1)
+    done = reader.submit(lambda: err.extend(iter(proc.stderr.readline, "")))
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            if out.exists() and out.read_text().count("\n") >= 4:
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, proc.stderr.read()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None and not ready("".join(err)):
+            time.sleep(0.05)
+        assert proc.poll() is None, "".join(err)[-3000:]
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        done.result(timeout=10)
+        out = proc.stdout.read()
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err[-3000:]
-    assert "Traceback" not in err and "interrupted" in err
-    header, frames = read_jsonl(out)
-    assert len(frames) >= 3 and out.read_text().endswith("\n")
-    assert bvh_frames(bvh) == len(frames)
+        reader.shutdown(wait=False)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "".join(err))
+
+
+def jsonl_lines_at_least(path: Path, n: int):
+    return lambda err: path.exists() and path.read_text().count("\n") >= n
+
+
+@needs_models
+@pytest.mark.parametrize("mode, sig", [("--live", signal.SIGINT), ("--offline", signal.SIGTERM)])
+def test_signal_during_export_finalises_outputs(tmp_path, mode, sig):
+    clip = write_clip(tmp_path / "clip.avi", [messi()] * 300, fps=25.0)
+    out, bvh = tmp_path / "o.jsonl", tmp_path / "o.bvh"
+    cmd = app_cmd("--source", clip, mode, "--no-window", "--export-json", out, "--export-bvh", bvh, *QUICK)
+    r = signal_when(cmd, jsonl_lines_at_least(out, 4), sig)
+    assert r.returncode == 130, r.stderr[-3000:]
+    assert_no_traceback(r)
+    assert "interrupted; outputs were finalised" in r.stderr
+    header, frames = read_jsonl(out)                    # every line parses: valid up to the last frame
+    assert 3 <= len(frames) < 300 and out.read_text().endswith("\n")
+    assert bvh_frames(bvh) == len(frames)               # the BVH was rewritten with every frame on the way out
     idx = [f["frame_index"] for f in frames]
-    assert idx == sorted(idx) and json.dumps(header)
+    assert idx == sorted(idx) and len(set(idx)) == len(idx)
+
+
+@needs_models
+def test_ctrl_c_while_loading_models_is_one_line(tmp_path):
+    clip = write_clip(tmp_path / "clip.avi", [np.zeros((120, 160, 3), np.uint8)] * 5)
+    # Without --no-window and without a display the app says so first, then loads the models: interrupt there.
+    cmd = app_cmd("--source", clip, "--export-json", tmp_path / "o.jsonl", *QUICK)
+    r = signal_when(cmd, lambda err: "running headless" in err, signal.SIGINT)
+    assert r.returncode == 130, r.stderr[-3000:]
+    assert_no_traceback(r)
+    assert r.stderr.strip().splitlines()[-1].startswith("diffmocap: interrupted")
