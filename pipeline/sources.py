@@ -23,6 +23,7 @@ IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
 VIDEO_EXTS = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".ogv", ".gif"}
 FOLDER_FPS = 25.0           # timestamps for a folder of images (no clock of its own)
 WEBCAM_PROBE_TIMEOUT = 5.0  # seconds to wait for a webcam to open and deliver its first frame
+MAX_BAD_FRAMES = 50         # undecodable frames in a row skipped before a video counts as ended
 
 
 class SourceError(RuntimeError):
@@ -207,8 +208,9 @@ class FolderSource(Source):
 
 
 class VideoSource(Source):
-    """A video file read as fast as the consumer asks. A file that ends before its header's frame count (truncated)
-    simply ends; `truncated` says so."""
+    """A video file read as fast as the consumer asks. An undecodable frame (corrupt data mid-file) is skipped and
+    counted in `bad_frames` (timestamps still count it); a file that ends before its header's frame count
+    (truncated) simply ends; `truncated` says so."""
 
     kind = "video"
 
@@ -219,19 +221,36 @@ class VideoSource(Source):
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"{path}: not a video OpenCV can open (unknown format or corrupt)")
-        ok, first = cap.read()
-        if not ok or first is None or first.size == 0:
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self._cap = cap
+        self.frame_count = count if count > 0 else None
+        self.bad_frames = 0
+        first = self._decode(0)
+        if first is None:
             cap.release()
             raise SourceError(f"{path}: corrupt or zero-length video (no frame could be decoded)")
         fps = cap.get(cv2.CAP_PROP_FPS)
         if not np.isfinite(fps) or fps <= 0 or fps > 1000:
             fps = 25.0
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        super().__init__(str(path), fps, count if count > 0 else None)
-        self._cap = cap
+        super().__init__(str(path), fps, self.frame_count)
         self._pending: np.ndarray | None = to_bgr8(first)
         self.size = (first.shape[1], first.shape[0])
         self.truncated = False
+
+    def _decode(self, position: int) -> np.ndarray | None:
+        """The next decodable frame after `position` frames, skipping up to MAX_BAD_FRAMES undecodable ones (counted
+        in bad_frames); None at the end of the file."""
+        for missed in range(MAX_BAD_FRAMES + 1):
+            if self.frame_count is not None and position + missed >= self.frame_count:
+                return None   # the header's end: no need to probe further
+            ok, image = self._cap.read()
+            if ok and image is not None and image.size:
+                self.bad_frames += missed
+                return image
+        return None
+
+    def _timestamp(self, now: float) -> float:
+        return (self.delivered + self.bad_frames) / self.fps
 
     def _read(self):
         if self._pending is not None:
@@ -239,9 +258,9 @@ class VideoSource(Source):
             return image
         if self._cap is None:
             return None
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            if self.frame_count is not None and self.delivered < self.frame_count:
+        image = self._decode(self.delivered + self.bad_frames)
+        if image is None:
+            if self.frame_count is not None and self.delivered + self.bad_frames < self.frame_count:
                 self.truncated = True
                 self.frame_count = self.delivered
             return None
