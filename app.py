@@ -206,6 +206,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
             stats.interrupted = True
             stack.close()
     say(stats.summary())
+    if getattr(source, "bad_frames", 0):
+        say(f"warning: {source.name}: skipped {source.bad_frames} frames that could not be decoded (corrupt data)")
     if getattr(source, "truncated", False):
         say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
             "(truncated or corrupt file); the outputs hold those frames")
