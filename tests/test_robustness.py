@@ -125,6 +125,21 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
     return path
 
 
+def damage_frames(data: bytes, frames: list[int]) -> bytes:
+    """An MJPG AVI with garbage in place of the JPEG data of the given frames (the '00dc' chunks with data)."""
+    out = bytearray(data)
+    chunks, pos = [], out.find(b"00dc")
+    while pos >= 0:
+        size = int.from_bytes(out[pos + 4:pos + 8], "little")
+        if size > 0 and pos + 8 + size <= len(out):
+            chunks.append((pos + 8, size))
+        pos = out.find(b"00dc", pos + 4)
+    for k in frames:
+        start, size = chunks[k]
+        out[start:start + size] = bytes((i * 37 + 11) % 256 for i in range(size))
+    return bytes(out)
+
+
 def assert_no_traceback(r: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr[-3000:]
 
@@ -302,7 +317,8 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
     blank = np.zeros_like(img)
     write_clip(d / "leave.avi", [img] * 6 + [blank] * 6 + [img] * 6)
     whole = write_clip(d / "whole.avi", [img] * 20).read_bytes()
-    (d / "truncated.avi").write_bytes(whole[: len(whole) // 2])
+    damaged = damage_frames(whole, [4, 5])
+    (d / "damaged.avi").write_bytes(damaged[: len(damaged) * 3 // 4])   # two corrupt frames, then cut short
     write_clip(d / "long.avi", [img] * 40)
     (d / "camera.yaml").write_text("live:\n  reconnect_max_s: 2.0\n")
     (d / "person.jpg").write_bytes(cv2.imencode(".jpg", img)[1].tobytes())
@@ -317,7 +333,7 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
     cmds = {Path(name).stem: app_cmd("--source", d / name, *outs(Path(name).stem)) for name in images}
     cmds["leave"] = app_cmd("--source", d / "leave.avi", *outs("leave"))
     cmds["mixed"] = app_cmd("--source", d / "mixed", *outs("mixed"))
-    cmds["truncated"] = app_cmd("--source", d / "truncated.avi", *outs("truncated"))
+    cmds["damaged"] = app_cmd("--source", d / "damaged.avi", *outs("damaged"))
     cmds["disk_full"] = [sys.executable, "-c", SIZE_LIMITED, "70000", "--source", d / "long.avi", *outs("disk_full")]
     cam = [sys.executable, "-c", FAKE_CAMERA, d / "person.jpg"]
     cmds["unplugged"] = [*cam, "1", "8", "--source", "0", *outs("unplugged")]
@@ -399,13 +415,18 @@ def test_person_leaves_and_reenters(runs):
     assert bvh_frames(d / "leave.bvh") == 18            # one BVH frame per video frame, gap held
 
 
-def test_truncated_video_processes_what_decodes_and_says_so(runs):
+def test_corrupt_and_truncated_video_processes_what_decodes_and_says_so(runs):
     d, results = runs
-    r = results["truncated"]
+    r = results["damaged"]
     assert_ok(r)
-    assert "ended early" in r.stderr and "truncated" in r.stderr
-    n = len(frames_of(d, "truncated"))
-    assert 1 <= n < 20 and bvh_frames(d / "truncated.bvh") == n
+    assert "skipped 2 frames that could not be decoded" in r.stderr     # corrupt frames 4 and 5 are skipped ...
+    assert "ended early" in r.stderr and "truncated" in r.stderr       # ... and the cut end is reported
+    frames = frames_of(d, "damaged")
+    assert 8 <= len(frames) < 18 and bvh_frames(d / "damaged.bvh") == len(frames)
+    assert [f["frame_index"] for f in frames] == list(range(len(frames)))
+    steps = np.diff([f["timestamp"] for f in frames])
+    assert np.allclose(sorted(steps)[-1], 0.3) and np.allclose(steps[steps < 0.25], 0.1)   # time skips the gap
+    assert all(len(f["persons"]) == 1 for f in frames)
 
 
 def test_disk_full_mid_run_keeps_a_valid_jsonl(runs):
