@@ -70,6 +70,22 @@ import app
 sys.exit(app.main(sys.argv[4:]))
 """
 
+# Runs app.main with the pipeline failing on its 4th frame (a bug in a stage on some rare input).
+STAGE_FAILS = """
+import sys
+from pipeline import stages
+process = stages.Pipeline.process
+
+def failing(self, frame):
+    if frame.index == 3:
+        raise RuntimeError("simulated stage failure")
+    return process(self, frame)
+
+stages.Pipeline.process = failing
+import app
+sys.exit(app.main(sys.argv[1:]))
+"""
+
 
 def env() -> dict:
     e = dict(os.environ)
@@ -335,6 +351,7 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
     cmds["mixed"] = app_cmd("--source", d / "mixed", *outs("mixed"))
     cmds["damaged"] = app_cmd("--source", d / "damaged.avi", *outs("damaged"))
     cmds["disk_full"] = [sys.executable, "-c", SIZE_LIMITED, "70000", "--source", d / "long.avi", *outs("disk_full")]
+    cmds["stage_fails"] = [sys.executable, "-c", STAGE_FAILS, "--source", d / "long.avi", *outs("stage_fails")]
     cam = [sys.executable, "-c", FAKE_CAMERA, d / "person.jpg"]
     cmds["unplugged"] = [*cam, "1", "8", "--source", "0", *outs("unplugged")]
     cmds["reconnect"] = [*cam, "2", "20", "--source", "0", "--reconnect", "--config", d / "camera.yaml",
@@ -437,6 +454,14 @@ def test_disk_full_mid_run_keeps_a_valid_jsonl(runs):
     assert 5 <= len(frames) < 40
     assert (d / "disk_full.jsonl").read_text().endswith("\n")
     assert bvh_frames(d / "disk_full.bvh") >= len(frames)
+
+
+def test_stage_failure_mid_run_is_one_line_and_keeps_exports(runs):
+    d, results = runs
+    assert_one_error(results["stage_fails"], 1, "RuntimeError", "simulated stage failure", "--verbose")
+    frames = frames_of(d, "stage_fails")
+    assert [f["frame_index"] for f in frames] == [0, 1, 2]
+    assert bvh_frames(d / "stage_fails.bvh") == 3
 
 
 def test_camera_unplugged_reports_and_keeps_exports(runs):
