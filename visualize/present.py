@@ -65,7 +65,9 @@ class Presenter:
         self.view.update(self.scenes.build(result))
         if self._window_2d:
             try:
-                cv2.imshow(WINDOW_2D, overlay)
+                # Without an Open3D window (fallback renderer) the 3D view goes beside the overlay in this window.
+                shown = overlay if getattr(self.view, "visible", False) else side_by_side(overlay, self.view.render())
+                cv2.imshow(WINDOW_2D, shown)
                 key = cv2.waitKey(1) & 0xFF
                 if key != 255:
                     self.controls.key(chr(key))
