@@ -83,3 +83,28 @@ def test_side_by_side_and_writers(tmp_path):
     single.write(out)
     single.close()
     assert single.path.suffix == ".png" and cv2.imread(str(single.path)).shape == out.shape
+
+
+def test_controls_keys():
+    c = Controls()
+    for k in "he ":
+        assert c.key(k)
+    assert not c.hypotheses and not c.ellipsoids and c.paused
+    c.key("r")
+    assert c.reset_view and not c.key("x")
+    c.key("q")
+    assert c.quit
+
+
+def test_fallback_renderer_when_open3d_cannot_open(monkeypatch):
+    from visualize import render
+
+    def fail(*a, **k):
+        raise ViewerUnavailable("no GL here")
+
+    monkeypatch.setattr(render.Viewer3D, "create", staticmethod(fail))
+    said = []
+    view = render.make_view(160, 120, visible=False, controls=Controls(), say=said.append)
+    assert isinstance(view, ProjectionRenderer) and len(said) == 1 and "no GL here" in said[0]
+    view.update(scene())
+    assert view.render().shape == (120, 160, 3)
