@@ -351,6 +351,10 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
     cmds["mixed"] = app_cmd("--source", d / "mixed", *outs("mixed"))
     cmds["damaged"] = app_cmd("--source", d / "damaged.avi", *outs("damaged"))
     cmds["disk_full"] = [sys.executable, "-c", SIZE_LIMITED, "70000", "--source", d / "long.avi", *outs("disk_full")]
+    (d / "not_weights.pt").write_bytes(bytes(range(256)) * 8)
+    no_out = ("--no-window", "--export-json", d / "never.jsonl", *QUICK)
+    cmds["lifter_missing"] = app_cmd("--source", d / "person.jpg", *no_out, "--lifter", "nope")
+    cmds["lifter_not_weights"] = app_cmd("--source", d / "person.jpg", *no_out, "--lifter", d / "not_weights.pt")
     cmds["stage_fails"] = [sys.executable, "-c", STAGE_FAILS, "--source", d / "long.avi", *outs("stage_fails")]
     cam = [sys.executable, "-c", FAKE_CAMERA, d / "person.jpg"]
     cmds["unplugged"] = [*cam, "1", "8", "--source", "0", *outs("unplugged")]
@@ -454,6 +458,15 @@ def test_disk_full_mid_run_keeps_a_valid_jsonl(runs):
     assert 5 <= len(frames) < 40
     assert (d / "disk_full.jsonl").read_text().endswith("\n")
     assert bvh_frames(d / "disk_full.bvh") >= len(frames)
+
+
+@pytest.mark.parametrize("case, words", [("lifter_missing", ("--lifter nope", "not found")),
+                                         ("lifter_not_weights", ("--lifter", "not a lifter weights file"))])
+def test_lifter_option_must_name_lifter_weights(runs, case, words):
+    # Only the default name may be missing (then an untrained lifter runs, with a warning); a named one must exist.
+    d, results = runs
+    assert_one_error(results[case], 2, *words)
+    assert "frames in" not in results[case].stderr
 
 
 def test_stage_failure_mid_run_is_one_line_and_keeps_exports(runs):
