@@ -34,6 +34,8 @@ class Presenter:
         self._fps: float | None = None
         self._last_t: float | None = None
         self._window_2d = self.window
+        if writer is not None and hasattr(view, "translucent"):
+            view.translucent = True  # rendered frames show the skeleton through half-transparent ellipsoids
 
     def _hud(self, result: FrameResult) -> list[str]:
         now = time.perf_counter()
