@@ -108,3 +108,11 @@ def test_fallback_renderer_when_open3d_cannot_open(monkeypatch):
     assert isinstance(view, ProjectionRenderer) and len(said) == 1 and "no GL here" in said[0]
     view.update(scene())
     assert view.render().shape == (120, 160, 3)
+
+
+def test_no_window_without_display(monkeypatch):
+    from visualize.window2d import open_window_2d
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert open_window_2d(Controls(), say=lambda m: None) is None

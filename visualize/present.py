@@ -1,14 +1,13 @@
 """The app's display consumer: for each FrameResult it draws the 2D overlay with a HUD, updates the 3D view, shows
 both in windows when there is a display, and writes them side by side when rendering (RenderWriter).
 
-Never calls cv2.imshow without a display (it aborts); a headless OpenCV build (no GUI) turns the 2D window off.
+Windows only with a display (cv2.imshow without one aborts); visualize.window2d picks the 2D window's backend.
 """
 from __future__ import annotations
 
 import sys
 import time
 
-import cv2
 import numpy as np
 
 from pipeline.records import FrameResult
@@ -17,9 +16,7 @@ from visualize.hud import draw_hud, hud_lines
 from visualize.overlay2d import draw_persons
 from visualize.render import RenderWriter, side_by_side
 from visualize.scene import SceneBuilder
-
-WINDOW_2D = "diffmocap 2D"
-
+from visualize.window2d import open_window_2d
 
 class Presenter:
     def __init__(self, view, controls: Controls, window: bool = False, writer: RenderWriter | None = None,
@@ -33,7 +30,7 @@ class Presenter:
         self._count = 0
         self._fps: float | None = None
         self._last_t: float | None = None
-        self._window_2d = self.window
+        self._window_2d = open_window_2d(controls, say=self.say) if self.window else None
         if writer is not None and hasattr(view, "translucent"):
             view.translucent = True  # rendered frames show the skeleton through half-transparent ellipsoids
 
@@ -65,30 +62,18 @@ class Presenter:
         if self.controls.reset_view:
             self.scenes.reset()
         self.view.update(self.scenes.build(result))
-        if self._window_2d:
-            try:
-                # Without an Open3D window (fallback renderer) the 3D view goes beside the overlay in this window.
-                shown = overlay if getattr(self.view, "visible", False) else side_by_side(overlay, self.view.render())
-                cv2.imshow(WINDOW_2D, shown)
-                key = cv2.waitKey(1) & 0xFF
-                if key != 255:
-                    self.controls.key(chr(key))
-            except cv2.error:
-                self._window_2d = False
-                self.say("2D window: this OpenCV build has no GUI (opencv-python-headless); showing the 3D window only")
+        if self._window_2d is not None:
+            # Without an Open3D window (fallback renderer) the 3D view goes beside the overlay in this window.
+            shown = overlay if getattr(self.view, "visible", False) else side_by_side(overlay, self.view.render())
+            self._window_2d.show(shown)
         if self.writer is not None:
             self.writer.write(side_by_side(overlay, self.view.render()))
 
     def poll(self) -> bool:
         if self.window and getattr(self.view, "visible", False):
             self.view.poll()
-        if self._window_2d:
-            try:
-                key = cv2.waitKey(1) & 0xFF
-                if key != 255:
-                    self.controls.key(chr(key))
-            except cv2.error:
-                self._window_2d = False
+        if self._window_2d is not None:
+            self._window_2d.poll()
         return not self.controls.quit
 
     def close(self) -> None:
@@ -97,8 +82,5 @@ class Presenter:
                 self.writer.close()
         finally:
             self.view.close()
-            if self._window_2d:
-                try:
-                    cv2.destroyAllWindows()
-                except cv2.error:
-                    pass
+            if self._window_2d is not None:
+                self._window_2d.close()
