@@ -148,7 +148,11 @@ def first_person_frame(path: Path, fe, limit: int = 2000) -> int:
 
 
 def replay_from(path: Path, speed: float, first: int):
-    """A ReplaySource whose clock starts at frame `first` (earlier frames are grabbed, not decoded, beforehand)."""
+    """A ReplaySource whose clock starts at frame `first` (earlier frames are grabbed, not decoded, beforehand).
+
+    Frame timestamps are given back in the video's own time (x speed): a sped-up replay delivers frames faster, but
+    the time-based filters of tracking (One-Euro on the ROI) must see the scene's real motion, as in the offline
+    pass. captured_at stays the wall-clock due time, so latency is measured as a camera would see it."""
     from pipeline.sources import ReplaySource
 
     class ReplayFrom(ReplaySource):
@@ -158,6 +162,12 @@ def replay_from(path: Path, speed: float, first: int):
                 if not self._advance(decode=False):
                     break
             self._pos = 0  # positions count from the replay's start, as the source's clock does
+
+        def read(self):
+            frame = super().read()
+            if frame is not None:
+                frame.timestamp *= speed
+            return frame
 
     return ReplayFrom()
 
