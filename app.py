@@ -53,7 +53,8 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
     a("--no-window", action="store_true", help="do not open windows (headless); implied when there is no display")
     a("--render", default=None, metavar="OUT.mp4",
-      help="write the 2D overlay and the 3D view side by side to a video (a PNG for an image source)")
+      help="write the 2D overlay and the 3D view side by side to a video (a PNG for an image source; a folder "
+           "such as out/ gets one PNG per frame)")
     a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
     a("--export-bvh", default=None, metavar="F", help="write the motion of the tracked person as BVH")
     mode = p.add_mutually_exclusive_group()
@@ -150,13 +151,16 @@ def check_outputs(paths, source=None) -> None:
     """Fail before processing when an output cannot be written, or is the source file or another output (it would
     be overwritten)."""
     from export.sinks import ExportError, check_writable
+    from visualize.render import is_folder_target
 
     taken = {}
     if isinstance(source, Path) and source.is_file():
         taken[source.resolve()] = "the source"
-    for p in paths:
+    for i, p in enumerate(paths):
         if p is None:
             continue
+        if i == 0 and is_folder_target(p):  # the render target (always first) may be a folder of PNGs
+            p = Path(p) / "000000.png"
         key = Path(p).expanduser().resolve()
         if key in taken:
             raise ExportError(f"cannot write {p}: it is {taken[key]}")

@@ -116,3 +116,12 @@ def test_no_window_without_display(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert open_window_2d(Controls(), say=lambda m: None) is None
+
+
+def test_render_to_a_folder(tmp_path):
+    w = RenderWriter(str(tmp_path / "frames") + "/", fps=10)
+    img = np.zeros((8, 10, 3), np.uint8)
+    for i in (3, 4):
+        w.write(img, index=i)
+    w.close()
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["000003.png", "000004.png"]

@@ -67,7 +67,7 @@ class Presenter:
             shown = overlay if getattr(self.view, "visible", False) else side_by_side(overlay, self.view.render())
             self._window_2d.show(shown)
         if self.writer is not None:
-            self.writer.write(side_by_side(overlay, self.view.render()))
+            self.writer.write(side_by_side(overlay, self.view.render()), index=result.frame.index)
 
     def poll(self) -> bool:
         if self.window and getattr(self.view, "visible", False):

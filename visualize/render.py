@@ -125,23 +125,39 @@ def side_by_side(left: np.ndarray, right: np.ndarray, height: int | None = None)
     return out
 
 
+def is_folder_target(path) -> bool:
+    """A render target that names a folder (ends with a slash, is a folder, or has no extension): one PNG per frame."""
+    text = str(path)
+    p = Path(text)
+    return text.endswith(("/", "\\")) or p.is_dir() or p.suffix == ""
+
+
 class RenderWriter:
-    """Writes composed frames to an MP4 (or any OpenCV video extension), or one PNG for a single image source.
-    A path ending in .png (or single=True) keeps only the last frame as a PNG."""
+    """Writes composed frames to an MP4 (or any OpenCV video extension), one PNG for a single image source (a path
+    ending in .png also keeps only the last frame), or one PNG per frame into a folder (see is_folder_target)."""
 
     def __init__(self, path: str | Path, fps: float, single: bool = False):
+        self.folder = is_folder_target(path)
         path = Path(path)
-        if single and path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        if single and not self.folder and path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
             path = path.with_suffix(".png")
         self.path = path
         self.fps = fps if fps and fps > 0 else 25.0
-        self.single = single or path.suffix.lower() in (".png", ".jpg", ".jpeg")
+        self.single = not self.folder and (single or path.suffix.lower() in (".png", ".jpg", ".jpeg"))
         self.frames = 0
         self._writer = None
         self._last: np.ndarray | None = None
 
-    def write(self, image: np.ndarray) -> None:
+    def write(self, image: np.ndarray, index: int | None = None) -> None:
         self.frames += 1
+        if self.folder:
+            self.path.mkdir(parents=True, exist_ok=True)
+            name = f"{(self.frames - 1) if index is None else index:06d}.png"
+            ok, data = cv2.imencode(".png", image)
+            if not ok:
+                raise OSError(f"cannot encode frame {name}")
+            data.tofile(str(self.path / name))
+            return
         if self.single:
             self._last = image
             return
