@@ -201,7 +201,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
         say(f"{'live' if live else 'offline'}: {source.describe()}")
         if live:
             stats = run_live(source, pipeline, consumers, controls=controls, reconnect=cfg.live.reconnect,
-                             reconnect_max_s=cfg.live.reconnect_max_s, max_frames=args.max_frames, say=say)
+                             reconnect_max_s=cfg.live.reconnect_max_s, max_frames=args.max_frames, say=say,
+                             pipelined=cfg.live.pipelined)
         else:
             stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say)
         try:

@@ -31,6 +31,7 @@ class LiveConfig:
     reconnect: bool = False
     reconnect_max_s: float = 30.0
     webcam_timeout_s: float = 5.0
+    pipelined: bool = False      # run the 2D stage on its own thread (helps with spare cores; not on 2 busy ones)
 
 
 @dataclass
@@ -85,7 +86,8 @@ SCHEMA = {
             "enabled": {"type": "boolean"}, "min_cutoff": _POS_NUM, "beta": {"type": "number", "minimum": 0},
             "d_cutoff": _POS_NUM, "max_gap": _POS_NUM}},
         "live": {"type": "object", "additionalProperties": False, "properties": {
-            "reconnect": {"type": "boolean"}, "reconnect_max_s": _POS_NUM, "webcam_timeout_s": _POS_NUM}},
+            "reconnect": {"type": "boolean"}, "reconnect_max_s": _POS_NUM, "webcam_timeout_s": _POS_NUM,
+            "pipelined": {"type": "boolean"}}},
         "view": {"type": "object", "additionalProperties": False, "properties": {
             "width": _POS_INT, "height": _POS_INT, "hypotheses": {"type": "boolean"},
             "ellipsoids": {"type": "boolean"}}},
