@@ -54,3 +54,20 @@ def test_projected_ellipse_matches_projected_points():
 def test_size_colour_goes_green_to_red():
     small, large = size_colour(0.0), size_colour(1.0)
     assert small[1] > small[0] and large[0] > large[1]
+
+
+def test_wireframe_rings_lie_on_the_ellipsoid():
+    from tests.fakes_app import fake_estimate
+    from pipeline.records import Frame, FrameResult, Person
+    from visualize.geometry import GeometryBuilder
+    from visualize.scene import SceneBuilder
+
+    est = fake_estimate(n=8, spread=0.03)
+    scene = SceneBuilder().build(FrameResult(Frame(0, 0.0, np.zeros((4, 4, 3), np.uint8)), [Person(0, None, estimate=est)]))
+    rings = GeometryBuilder().ellipsoid_rings(scene, segments=16)
+    ps = scene.persons[0]
+    assert len(rings.points) == 17 * 3 * 16
+    for j in (5, 13):
+        pts = rings.points[j * 48:(j + 1) * 48] - ps.joints[j]
+        m = np.einsum("vi,ij,vj->v", pts, np.linalg.inv(ps.covariance[j]), pts)
+        np.testing.assert_allclose(m, CHI2_3DOF_90, rtol=1e-6)

@@ -86,6 +86,28 @@ class GeometryBuilder:
                               size_colour(radii[j].max())))
         return _join(parts)
 
+    def ellipsoid_rings(self, scene: Scene, segments: int = 24) -> LineData:
+        """The 90 % ellipsoids as wireframes: per joint the three principal ellipses (through two axes each), for
+        the interactive window, where meshes cannot be transparent."""
+        ang = np.linspace(0, 2 * np.pi, segments, endpoint=False)
+        circle = np.stack([np.cos(ang), np.sin(ang)], 1)
+        seg = np.stack([np.arange(segments), (np.arange(segments) + 1) % segments], 1)
+        pts, lines, cols, n = [], [], [], 0
+        for ps in scene.persons:
+            radii, axes = ellipsoid_axes(ps.covariance)
+            for j in range(NUM_JOINTS):
+                r = np.maximum(radii[j], MIN_ELLIPSOID_RADIUS)
+                rgb = size_colour(radii[j].max())
+                for a, b in ((0, 1), (1, 2), (0, 2)):
+                    ring = circle[:, :1] * (r[a] * axes[j][:, a]) + circle[:, 1:] * (r[b] * axes[j][:, b])
+                    pts.append(ps.joints[j] + ring)
+                    lines.append(seg + n)
+                    cols.append(np.tile(rgb, (segments, 1)))
+                    n += segments
+        if not pts:
+            return LineData(np.zeros((0, 3)), np.zeros((0, 2), np.int32), np.zeros((0, 3)))
+        return LineData(np.concatenate(pts), np.concatenate(lines).astype(np.int32), np.concatenate(cols))
+
     def lines(self, scene: Scene, hypotheses: bool = True, grid_half: float = 2.5, grid_step: float = 0.5) -> LineData:
         pts, lines, cols = [], [], []
         n = 0

@@ -41,6 +41,8 @@ class Viewer3D:
         self.builder = GeometryBuilder()
         self.mesh = o3d.geometry.TriangleMesh()
         self.ell = o3d.geometry.TriangleMesh()
+        self.rings = o3d.geometry.LineSet()
+        self.wire = visible   # in a window ellipsoids are wireframes (no transparency in the legacy renderer)
         self.lines = o3d.geometry.LineSet()
         self._added = False
         self._ell_shown = True
@@ -83,23 +85,30 @@ class Viewer3D:
         mesh.vertex_colors = o3d.utility.Vector3dVector(data.colors)
         mesh.compute_vertex_normals()
 
+    @staticmethod
+    def _set_lines(o3d, lineset, data) -> None:
+        lineset.points = o3d.utility.Vector3dVector(data.points)
+        lineset.lines = o3d.utility.Vector2iVector(data.lines)
+        lineset.colors = o3d.utility.Vector3dVector(data.colors)
+
     def update(self, scene: Scene) -> None:
         o3d, c = self.o3d, self.controls
         user_ext = None
         if self._added and self.visible:  # the user's current view (mouse), kept while following
             user_ext = np.asarray(self.vis.get_view_control().convert_to_pinhole_camera_parameters().extrinsic)
         self._set_mesh(o3d, self.mesh, self.builder.skeleton_mesh(scene))
-        self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(scene))
-        ln = self.builder.lines(scene, hypotheses=c.hypotheses)
-        self.lines.points = o3d.utility.Vector3dVector(ln.points)
-        self.lines.lines = o3d.utility.Vector2iVector(ln.lines)
-        self.lines.colors = o3d.utility.Vector3dVector(ln.colors)
+        if self.wire:
+            self._set_lines(o3d, self.rings, self.builder.ellipsoid_rings(scene))
+            self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(Scene()))
+        else:
+            self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(scene))
+        self._set_lines(o3d, self.lines, self.builder.lines(scene, hypotheses=c.hypotheses))
         if not self._added:
-            for g in (self.lines, self.mesh, self.ell):
+            for g in (self.lines, self.mesh, self.ell, self.rings):
                 self.vis.add_geometry(g)
             self._added = True
         else:
-            for g in (self.lines, self.mesh, self.ell):
+            for g in (self.lines, self.mesh) + ((self.ell, self.rings) if self._ell_shown else ()):
                 self.vis.update_geometry(g)
         self._show_ellipsoids(c.ellipsoids)
         # Refit the view's bounding box (it sets the clipping planes) to the current scene, then place our camera.
@@ -109,8 +118,10 @@ class Viewer3D:
     def _show_ellipsoids(self, show: bool) -> None:
         if show and not self._ell_shown:
             self.vis.add_geometry(self.ell, reset_bounding_box=False)
+            self.vis.add_geometry(self.rings, reset_bounding_box=False)
         elif not show and self._ell_shown:
             self.vis.remove_geometry(self.ell, reset_bounding_box=False)
+            self.vis.remove_geometry(self.rings, reset_bounding_box=False)
         self._ell_shown = show
 
     def _place_camera(self, focus: np.ndarray, user_ext: np.ndarray | None = None) -> None:
