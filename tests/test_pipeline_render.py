@@ -125,3 +125,24 @@ def test_render_to_a_folder(tmp_path):
         w.write(img, index=i)
     w.close()
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["000003.png", "000004.png"]
+
+
+def test_presenter_renders_overlay_and_view_side_by_side(tmp_path):
+    from pipeline.records import Candidates, Detection, Roi
+    from visualize.present import Presenter
+
+    writer = RenderWriter(tmp_path / "out.mp4", fps=10)
+    view = ProjectionRenderer(320, 240, controls=Controls())
+    p = Presenter(view, view.controls, window=False, writer=writer, hypotheses=8, steps=5)
+    est = fake_estimate(n=8)
+    xy = np.random.default_rng(0).uniform(20, 100, (17, 4, 2))
+    person = Person(0, Detection(0.9, np.array([10, 10, 110, 110.0]), Roi(60, 60, 100)),
+                    candidates=Candidates(xy=xy, likelihood=np.full((17, 4), 0.8)), estimate=est)
+    for i in range(3):
+        frame = Frame(i, i / 10, np.full((120, 160, 3), 90, np.uint8))
+        p.write(FrameResult(frame=frame, persons=[person], timings_ms={"total": 12.0}))
+    p.close()
+    cap = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    ok, img = cap.read()
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3 and img.shape[0] == 240 and img.shape[1] >= 320 + 320
+    cap.release()
