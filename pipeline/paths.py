@@ -1,6 +1,8 @@
-"""Where things live: the repository, the optional read-only ../shared cache, and the local .cache folder."""
+"""Where things live (the repository, the optional read-only ../shared cache, the local .cache folder) and the
+sha256 that checks a fetched or shipped file is the pinned one."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -29,3 +31,11 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("DIFFMOCAP_CACHE") or repo_root() / ".cache")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -9,7 +9,6 @@ downloads opencv-doc with `apt-get download` (no root needed), unpacks the two f
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.paths import cache_dir, shared_dir
+from pipeline.paths import cache_dir, sha256_file, shared_dir
 
 FETCH_HINT = "run `make media` (or `python -m pipeline.samples --fetch`)"
 PACKAGE = "opencv-doc"
@@ -41,16 +40,8 @@ def media_dir() -> Path:
     return cache_dir() / "media"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _ok(path: Path, name: str) -> bool:
-    return path.is_file() and _sha256(path) == SAMPLES[name][1]
+    return path.is_file() and sha256_file(path) == SAMPLES[name][1]
 
 
 def _shared_media() -> Path | None:

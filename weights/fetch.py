@@ -9,7 +9,6 @@ pipeline.paths.shared_dir) -> download from the package registries (PyPI wheel m
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.paths import repo_root, shared_dir
+from pipeline.paths import repo_root, sha256_file, shared_dir
 
 FETCH_HINT = "run `make weights` (or `python -m weights.fetch`)"
 
@@ -88,17 +87,9 @@ def pinned_sums(path: Path | None = None) -> dict[str, str]:
     return sums
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(path: Path, rel: str) -> bool:
     """True when `path` exists and matches the pinned checksum for '<folder>/<file>'."""
-    return path.is_file() and sha256(path) == pinned_sums()[rel]
+    return path.is_file() and sha256_file(path) == pinned_sums()[rel]
 
 
 def model_path(name: str, root: Path | None = None) -> Path:
@@ -114,7 +105,7 @@ def model_path(name: str, root: Path | None = None) -> Path:
 
 def install_verified(data_path: Path, dest: Path, rel: str) -> None:
     """Copy a candidate file into place (atomically) only if it matches its pinned sha256, else WeightsError."""
-    digest = sha256(data_path)
+    digest = sha256_file(data_path)
     if digest != pinned_sums()[rel]:
         raise WeightsError(f"{rel}: sha256 {digest} does not match the pinned value in weights/SHA256SUMS")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +123,7 @@ def _from_cache(src: Source, files: list[str], root: Path, log) -> list[str]:
     left = []
     for file in files:
         rel = f"{src.folder}/{file}"
-        if (cache / file).is_file() and sha256(cache / file) == pinned_sums()[rel]:
+        if (cache / file).is_file() and sha256_file(cache / file) == pinned_sums()[rel]:
             install_verified(cache / file, root / src.folder / file, rel)
             log(f"{rel}: copied from the shared cache {cache}")
         else:
