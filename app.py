@@ -95,7 +95,7 @@ def check_options(args) -> None:
     """Command-line values get the same range checks as the config file's; the message names the option."""
     import jsonschema
 
-    from pipeline.config import SCHEMA, ConfigError
+    from pipeline.config import SCHEMA, ConfigError, schema_message
 
     for name in ("model", "hypotheses", "steps", "device", "runtime", "fov"):
         value = getattr(args, name)
@@ -104,7 +104,7 @@ def check_options(args) -> None:
         try:
             jsonschema.validate(value, SCHEMA["properties"][name])
         except jsonschema.ValidationError as e:
-            raise ConfigError(f"--{name.replace('_', '-')} {value}: {e.message}") from None
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: {schema_message(e)}") from None
 
 
 def load_lifter(cfg):

@@ -71,7 +71,7 @@ SCHEMA = {
         "source": {"type": ["string", "integer"]},
         "model": {"enum": ["lite", "full", "heavy"]},
         "runtime": {"enum": ["litert", "torch"]},
-        "device": {"type": "string", "pattern": "^(cpu|cuda(:[0-9]+)?)$"},
+        "device": {"type": "string", "pattern": "^(cpu|cuda(:[0-9]+)?)$", "description": "cpu, cuda or cuda:N"},
         "candidates": {"type": "integer", "minimum": 1, "maximum": 256},
         "hypotheses": {"type": "integer", "minimum": 1, "maximum": 1024},
         "steps": {"type": "integer", "minimum": 1, "maximum": 1000},
@@ -112,12 +112,19 @@ def _build(cls, data: dict):
     return cls(**kwargs)
 
 
+def schema_message(e: jsonschema.ValidationError) -> str:
+    """jsonschema's message, with the value's description in place of a regular expression."""
+    if e.validator == "pattern" and "description" in e.schema:
+        return f"{e.instance!r} is not valid: expected {e.schema['description']}"
+    return e.message
+
+
 def validate(data: dict, origin: str = "config") -> None:
     try:
         jsonschema.validate(data, SCHEMA)
     except jsonschema.ValidationError as e:
         where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise ConfigError(f"{origin}: {where}: {e.message}") from None
+        raise ConfigError(f"{origin}: {where}: {schema_message(e)}") from None
 
 
 def load_config(path: str | Path | None = None) -> AppConfig:
