@@ -274,7 +274,7 @@ def test_export_onto_the_source_is_refused_and_the_source_kept(errors):
     ("fov_range", ("--fov", "179")),
     ("fov_zero", ("--fov",)),
     ("fov_text", ("--fov", "wide")),
-    ("device", ("--device", "gpu")),
+    ("device", ("--device", "gpu", "expected cpu, cuda or cuda:N")),
     ("hypotheses_range", ("--hypotheses", "1024")),
     ("model_choice", ("--model", "huge")),
     ("max_frames", ("--max-frames",)),
