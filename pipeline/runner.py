@@ -187,6 +187,17 @@ def _poll(consumers) -> bool:
     return alive
 
 
+def _finish(frame: Frame, result, consumers, stats: RunStats, controls, max_frames) -> bool:
+    """Count the frame, record its latency and stage times, hand it to the sinks; True when the run should stop."""
+    stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
+    stats.frames += 1
+    _deliver(result, consumers, stats)
+    if not _poll(consumers) or (controls is not None and controls.quit):
+        stats.quit = True
+        return True
+    return max_frames is not None and stats.frames >= max_frames
+
+
 def run_offline(source: Source, pipeline, consumers=(), controls=None, progress: bool = True,
                 queue_size: int = 4, max_frames: int | None = None, say=None) -> RunStats:
     """Every frame in order. Returns RunStats (error set when the source failed mid-stream)."""
@@ -211,15 +222,9 @@ def run_offline(source: Source, pipeline, consumers=(), controls=None, progress:
                 break
             frame: Frame = item
             result = pipeline.process(frame)
-            stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
-            stats.frames += 1
-            _deliver(result, consumers, stats)
             if bar is not None:
                 bar.update(1)
-            if not _poll(consumers) or (controls is not None and controls.quit):
-                stats.quit = True
-                break
-            if max_frames is not None and stats.frames >= max_frames:
+            if _finish(frame, result, consumers, stats, controls, max_frames):
                 break
     except KeyboardInterrupt:
         stats.interrupted = True
@@ -296,13 +301,7 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
                     raise item[1]
                 frame = item[0]
                 result = pipeline.lift(*item)
-            stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
-            stats.frames += 1
-            _deliver(result, consumers, stats)
-            if not _poll(consumers) or (controls is not None and controls.quit):
-                stats.quit = True
-                break
-            if max_frames is not None and stats.frames >= max_frames:
+            if _finish(frame, result, consumers, stats, controls, max_frames):
                 break
     except KeyboardInterrupt:
         stats.interrupted = True
