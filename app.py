@@ -211,6 +211,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
             stats.interrupted = True
             stack.close()
     say(stats.summary())
+    if source.kind == "folder" and getattr(source, "skipped", 0):
+        say(f"warning: {source.name}: skipped {source.skipped} image files that could not be decoded")
     if getattr(source, "bad_frames", 0):
         say(f"warning: {source.name}: skipped {source.bad_frames} frames that could not be decoded (corrupt data)")
     if getattr(source, "truncated", False):
