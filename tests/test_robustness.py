@@ -342,6 +342,8 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
     for name, pixels in {"1.png": img, "2.jpg": uhd, "3.png": tiny, "4.png": img,
                          "5.png": img, "6.png": img[:, : w * 2 // 3]}.items():
         assert cv2.imwrite(str(d / "mixed" / name), pixels)
+    (d / "mixed" / "4b.jpg").write_bytes(b"not a jpeg")        # skipped, and said so
+    (d / "mixed" / "notes.txt").write_text("not an image")      # not an image file: ignored
 
     def outs(stem):
         return ("--no-window", "--export-json", d / f"{stem}.jsonl", "--export-bvh", d / f"{stem}.bvh", *QUICK)
@@ -409,10 +411,12 @@ def test_tiny_frame(runs):
 
 
 def test_folder_of_mixed_sizes(runs):
-    # 548x342, 4K, 64x64, 548x342 twice, 365x342: every frame exported at its own size; a frame of another size
-    # starts tracking over (the ROI of the last picture means nothing there), the same size keeps the track.
+    # 548x342, 4K, 64x64, 548x342 twice (a broken JPEG between them), 365x342: every frame exported at its own size;
+    # a frame of another size starts tracking over (the ROI of the last picture means nothing there), the same size
+    # keeps the track.
     d, results = runs
     assert_ok(results["mixed"])
+    assert "skipped 1 image files that could not be decoded" in results["mixed"].stderr
     frames = frames_of(d, "mixed")
     sizes = [f["image_size"] for f in frames]
     assert sizes == [[548, 342], [3840, 2160], [64, 64], [548, 342], [548, 342], [365, 342]]
