@@ -57,33 +57,36 @@ class RunStats:
 
 
 class LatestSlot:
-    """A 1-slot buffer: put() replaces what is there (counting it as dropped), get() takes the newest."""
+    """A 1-slot buffer: put() replaces what is there (counting it as dropped), get() takes the newest. The end marker
+    is kept apart: it never displaces a frame still waiting (the last frame before a camera loss is processed), and
+    every get() after the last frame returns it."""
 
     def __init__(self):
         self._cond = threading.Condition()
         self._item = None
         self._full = False
+        self._ended = False
         self.dropped = 0
 
     def put(self, item) -> None:
         with self._cond:
-            if self._full and self._item is not _END:
-                self.dropped += 1
-            if not (self._full and self._item is _END):
+            if item is _END:
+                self._ended = True
+            elif not self._ended:
+                if self._full:
+                    self.dropped += 1
                 self._item, self._full = item, True
             self._cond.notify()
 
     def get(self, timeout: float | None = None):
-        """The newest item, or None after `timeout` seconds with nothing new."""
+        """The newest item, the end marker once the last item was taken, or None after `timeout` s with nothing new."""
         with self._cond:
-            if not self._full:
+            if not self._full and not self._ended:
                 self._cond.wait(timeout)
-            if not self._full:
-                return None
-            item, self._item, self._full = self._item, None, False
-            if item is _END:  # keep the end marker for later get() calls
-                self._item, self._full = _END, True
-            return item
+            if self._full:
+                item, self._item, self._full = self._item, None, False
+                return item
+            return _END if self._ended else None
 
 
 class CaptureThread(threading.Thread):
