@@ -562,3 +562,43 @@ def test_ctrl_c_while_loading_models_is_one_line(tmp_path):
     assert r.returncode == 130, r.stderr[-3000:]
     assert_no_traceback(r)
     assert r.stderr.strip().splitlines()[-1].startswith("diffmocap: interrupted")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runner level: the newest frame before a camera loss is still processed in live mode.
+
+def test_live_processes_the_last_frame_before_the_camera_is_lost():
+    from pipeline.runner import run_live
+    from pipeline.sources import Source, SourceLost
+    from pipeline.stages import Pipeline
+    from tests.fakes_app import FakeFrontEnd, FakeLifter
+
+    class Unplugged(Source):
+        kind, live = "webcam", True
+
+        def __init__(self):
+            super().__init__("fake cam", 30.0, None)
+            self.left = 3
+
+        def _read(self):
+            if self.left == 0:
+                raise SourceLost("fake cam: stopped delivering frames")
+            self.left -= 1
+            return np.zeros((120, 160, 3), np.uint8)
+
+    class Collect:
+        def __init__(self):
+            self.indices = []
+
+        def write(self, result):
+            self.indices.append(result.frame.index)
+
+        def close(self):
+            pass
+
+    collect = Collect()
+    # Frame 0 takes 0.3 s; frames 1 and 2 and the loss arrive meanwhile: 1 is replaced by 2 (dropped), 2 is processed.
+    pipe = Pipeline(frontend=FakeFrontEnd(delay=0.3), lifter=FakeLifter(), hypotheses=2, steps=1)
+    stats = run_live(Unplugged(), pipe, [collect], say=lambda m: None)
+    assert "stopped delivering" in stats.error
+    assert collect.indices == [0, 2] and stats.dropped == 1
