@@ -581,6 +581,8 @@ def test_live_processes_the_last_frame_before_the_camera_is_lost():
             self.left = 3
 
         def _read(self):
+            if self.left < 3:
+                time.sleep(0.1)   # 10 fps after the first frame
             if self.left == 0:
                 raise SourceLost("fake cam: stopped delivering frames")
             self.left -= 1
@@ -597,8 +599,8 @@ def test_live_processes_the_last_frame_before_the_camera_is_lost():
             pass
 
     collect = Collect()
-    # Frame 0 takes 0.3 s; frames 1 and 2 and the loss arrive meanwhile: 1 is replaced by 2 (dropped), 2 is processed.
-    pipe = Pipeline(frontend=FakeFrontEnd(delay=0.3), lifter=FakeLifter(), hypotheses=2, steps=1)
+    # Frame 0 takes 0.6 s; frames 1 and 2 and the loss arrive meanwhile: 1 is replaced by 2 (dropped), 2 is processed.
+    pipe = Pipeline(frontend=FakeFrontEnd(delay=0.6), lifter=FakeLifter(), hypotheses=2, steps=1)
     stats = run_live(Unplugged(), pipe, [collect], say=lambda m: None)
     assert "stopped delivering" in stats.error
     assert collect.indices == [0, 2] and stats.dropped == 1
