@@ -18,8 +18,9 @@ detector finds someone and the landmark model confirms, frame 166 in vtest.avi, 
    counted as dropped), 2D of frame t+1 overlapping the lifting of frame t (two threads, a one-slot queue).
    Latency = estimate ready - frame due (capture) time; FPS = rate at which estimates arrive (frames finished - 1
    over the time between the first and last); dropped = frames the source skipped in the measured window.
-`live_app_runner`: the same replay through the app's own loop (pipeline.runner.run_live with pipeline.stages.Pipeline:
-2D and lifting in sequence, warm starts, root, smoothing), for comparison with the overlapped loop above.
+`live_app_runner` / `live_app_runner_pipelined`: the same replay through the app's own loop (pipeline.runner.run_live
+with pipeline.stages.Pipeline: warm starts, root, smoothing; 2D and lifting in sequence, or the runner's pipelined
+mode), for comparison with the overlapped loop above.
 MediaPipe Pose (same video, same warm-up and frame count, model complexity lite 0 / full 1 / heavy 2) is run in
 a subprocess of this interpreter when `import mediapipe` works, else with .venv-mediapipe/bin/python
 tools/mediapipe_fps.py (made by tools/mediapipe_venv.sh); `mediapipe.how` says which. ratio_vs_mediapipe = our
@@ -342,24 +343,27 @@ def live_pass(args, fe, lifter, g) -> dict:
             "replay_fps": round(native * speed, 2), "native_fps": native, "window_s": round(window, 3)}
 
 
-def app_live_pass(args, fe, lifter) -> dict:
+def app_live_pass(args, fe, lifter, pipelined: bool = False) -> dict:
     """The app's own live loop (pipeline.runner.run_live + pipeline.stages.Pipeline: capture thread, newest frame
-    wins, 2D and lifting one after the other, warm starts, root and smoothing) on the same replay."""
+    wins, warm starts, root and smoothing; 2D and lifting one after the other, or with pipelined=True the 2D stage
+    on its own thread) on the same replay."""
     from pipeline.runner import run_live
     from pipeline.stages import Pipeline
 
     probe_fps = _native_fps(args.source)
     speed = args.live_fps / probe_fps if args.live_fps > 0 else 1.0
     pipe = Pipeline(frontend=fe, lifter=lifter, hypotheses=args.hypotheses, steps=args.steps)
+    kw = {"pipelined": True} if pipelined else {}
     with replay_from(args.source, speed, args.first) as source:
-        stats = run_live(source, pipe, max_frames=args.warmup + args.frames, say=lambda *_: None)
+        stats = run_live(source, pipe, max_frames=args.warmup + args.frames, say=lambda *_: None, **kw)
     lat = np.array(stats.latencies_ms[args.warmup:])
     lift_ms = stats.stage_ms.get("lift", [])[args.warmup:]
     return {"fps": round(stats.fps, 2), "latency_ms_median": round(float(np.median(lat)), 2) if len(lat) else None,
             "latency_ms_p95": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
             "frames": int(len(lat)), "dropped": int(stats.dropped), "camera_skipped": int(stats.source_skipped),
             "lift_ms_mean": round(float(np.mean(lift_ms)), 3) if lift_ms else None,
-            "how": "pipeline.runner.run_live + pipeline.stages.Pipeline (warm start on); fps over the whole run"}
+            "how": f"pipeline.runner.run_live(pipelined={pipelined}) + pipeline.stages.Pipeline (warm start on); "
+                   "fps over the whole run"}
 
 
 def _native_fps(path: Path) -> float:
@@ -446,10 +450,11 @@ def run(args) -> dict:
         result["live"] = live
         result.update(live_fps=live["fps"], live_latency_ms_median=live["latency_ms_median"],
                       live_latency_ms_p95=live["latency_ms_p95"], live_dropped=live["dropped"])
-        try:
-            result["live_app_runner"] = app_live_pass(args, fe, lifter)
-        except ImportError as e:  # the app's runner is optional for the bench
-            result["live_app_runner"] = {"fps": None, "how": f"not run: {e}"}
+        for key, pipelined in (("live_app_runner", False), ("live_app_runner_pipelined", True)):
+            try:
+                result[key] = app_live_pass(args, fe, lifter, pipelined)
+            except (ImportError, TypeError) as e:  # the app's runner (or its pipelined mode) is optional here
+                result[key] = {"fps": None, "how": f"not run: {type(e).__name__}: {e}"}
     mp = {"fps": None, "how": "skipped (--no-mediapipe)"} if args.no_mediapipe else mediapipe_pass(args)
     result["mediapipe"] = mp
     result["mediapipe_fps"] = mp.get("fps")
