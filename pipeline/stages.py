@@ -43,9 +43,14 @@ class Pipeline:
     def reset(self) -> None:
         """Forget tracking and temporal state (after a reconnect or a seek). Track ids keep counting, so a person
         found again gets a new id, as after any lost track (an id never names two tracks in one run)."""
+        self._restart_tracker()
+        self._tracks = {}
+
+    def _restart_tracker(self) -> None:
+        """A fresh 2D tracker state that keeps counting ids. The 3D state of the old ids ends in `lift` (their ids
+        are not seen again), so this is safe on the 2D thread of pipelined live mode."""
         next_id = getattr(self._state, "next_id", None)
         self._state = None if next_id is None else type(self._state)(next_id=next_id)
-        self._tracks = {}
 
     def process(self, frame: Frame) -> FrameResult:
         return self.lift(*self.detect(frame))
@@ -55,7 +60,7 @@ class Pipeline:
         pipelined live mode; it touches only the tracker state, `lift` only the per-person 3D state."""
         t0 = time.perf_counter()
         if self._size is not None and frame.size != self._size:
-            self.reset()  # another size is another picture (a folder of photos): the last ROI and pose mean nothing
+            self._restart_tracker()  # another size is another picture (a folder of photos): the last ROI means nothing
         self._size = frame.size
         persons, self._state = self.frontend.process(frame, self._state)
         timings = dict(_timings_of(self._state))
