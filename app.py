@@ -138,12 +138,16 @@ def build_pipeline(cfg):
     import torch
 
     from detectors.frontend import FrontEnd
+    from lifter.fast import fast_lifter
     from pipeline.stages import Pipeline
 
     torch.set_num_threads(cfg.torch_threads)
     frontend = FrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
                         num_threads=cfg.litert_threads)
-    return Pipeline(frontend=frontend, lifter=load_lifter(cfg), hypotheses=cfg.hypotheses, steps=cfg.steps,
+    # The measured-fastest lifter path for the device (ONNX Runtime on the CPU, CUDA graphs + bf16 on a GPU);
+    # same results as the plain PyTorch lifter (docs/speed.md).
+    lifter = fast_lifter(load_lifter(cfg), cfg.device, num_threads=cfg.torch_threads)
+    return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing)
 
 
