@@ -407,7 +407,7 @@ Training poses: {m.get('train_poses', '?')} (`.cache/mocap/train.npz` from `pyth
 ## Training run
 - Command: `{m.get('command', '?')}`
 - Steps: {sm.get('steps', '?')}, training time {sm.get('train_minutes', 0):.1f} min, wall {sm.get('wall_minutes', 0):.1f} min
-  (incl. simulation pool, checkpoint evaluations and calibration); machine: {sm.get('machine', '?')}; torch
+  (incl. simulation pool if any, checkpoint evaluations and calibration); machine: {sm.get('machine', '?')}; torch
   {sm.get('torch', '?')}.
 - Best validation MPJPE during training (N=8, S=5, 768 val poses, detector noise): {sm.get('best_val_mpjpe_mm', float('nan')):.1f} mm.
 - Calibration: covariance scale {lifter.calibration:.3f}, fitted on {sm.get('calib_poses', '?')} validation poses
