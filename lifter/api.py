@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +74,20 @@ class Lifter:
         model = LifterModel(ModelConfig.from_dict(blob["config"]))
         model.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
         return cls(model, blob.get("calibration", 1.0), blob.get("meta", {}), device)
+
+    def calibration_for(self, n: int, steps: int) -> float:
+        """Covariance scale for N hypotheses and S steps. The spread of the hypotheses depends on both, so the
+        weights carry a table fitted on validation poses (meta["calibration_table"], keys "N,S"); the nearest
+        fitted setting is used (steps first, then N, on a log scale), else the single default-setting scale."""
+        table = self.meta.get("calibration_table") or {}
+        if not table:
+            return self.calibration
+
+        def distance(key: str) -> tuple[float, float]:
+            kn, ks = (int(v) for v in key.split(","))
+            return abs(math.log(ks / steps)), abs(math.log(kn / n))
+
+        return float(table[min(table, key=distance)])
 
     def save(self, path: str | Path, half: bool = False) -> Path:
         """Write config, weights (float16 if half), calibration and meta to one .pt file."""
@@ -150,7 +166,7 @@ class Lifter:
             init = torch.as_tensor(np.asarray(init), dtype=torch.float32).reshape(1, -1, 3)
         hyps = self.sample(xy, lik, n=n, steps=steps, eta=eta, generator=generator, init=init, init_t=init_t,
                            per_hypothesis_draw=per_hypothesis_draw)[0]
-        mean, cov = summarise(hyps, self.calibration)
+        mean, cov = summarise(hyps, self.calibration_for(n, steps))
         return Estimate3D(hypotheses=hyps.cpu().numpy().astype(np.float32), mean=mean.cpu().numpy().astype(np.float32),
                           covariance=cov.cpu().numpy().astype(np.float32))
 

@@ -167,7 +167,8 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, s
                hypotheses=hypotheses, steps=steps)
     if lifter is not None:
         hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
-        out.update(calibration=float(lifter.calibration), **metrics(hyps, truth, lifter.calibration))
+        scale = lifter.calibration_for(hypotheses, steps)
+        out.update(calibration=scale, **metrics(hyps, truth, scale))
     else:
         ms = None
         out.update({k: None for k in ("calibration", "mpjpe_mean_mm", "pa_mpjpe_mean_mm", "mpjpe_best_mm",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import math
 import platform
@@ -29,7 +28,7 @@ from lifter.api import WEIGHTS_DIR, Lifter
 from lifter.model import LifterModel, ModelConfig
 from lifter.sampler import training_target
 from lifter.schedule import CosineSchedule
-from pipeline.paths import cache_dir, repo_root
+from pipeline.paths import cache_dir, repo_root, sha256_file
 
 DEFAULT_CONFIG = repo_root() / "configs" / "lifter.yaml"
 LICENCES = {  # docs/data.md
@@ -361,19 +360,11 @@ def train(cfg: dict, train_poses: np.ndarray, val_batch: Batch | None, out: Path
 
 # ---------------------------------------------------------------------------------------------------- output
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def ship(lifter: Lifter, name: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """Write weights/<name>.pt and its .sha256 (meta reduced to plain JSON types so weights_only loading works)."""
     lifter.meta = json.loads(json.dumps(lifter.meta, default=str))
     path = lifter.save(weights_dir / f"{name}.pt")
-    (weights_dir / f"{name}.pt.sha256").write_text(f"{sha256(path)}  {path.name}\n")
+    (weights_dir / f"{name}.pt.sha256").write_text(f"{sha256_file(path)}  {path.name}\n")
     return path
 
 
@@ -387,7 +378,7 @@ def write_card(path: Path, lifter: Lifter) -> Path:
 
 Candidate-conditioned diffusion model lifting BlazePose joint candidates (17 joints x K candidates, box-normalised)
 to N root-relative 3D hypotheses in the camera frame (metres); mean + calibrated per-joint covariance via
-`lifter.aggregate.summarise(hyps, lifter.calibration)`. Load with `lifter.api.Lifter.load("{m.get('name', path.stem)}")`.
+`lifter.aggregate.summarise(hyps, lifter.calibration_for(n, steps))`. Load with `lifter.api.Lifter.load("{m.get('name', path.stem)}")`.
 
 ## Licence of these weights
 **{m.get('licence', '?')}** (follows the most restrictive training data licence). Training data:
@@ -414,6 +405,11 @@ Training poses: {m.get('train_poses', '?')} (`.cache/mocap/train.npz` from `pyth
   (half detector noise, half exact 2D; N={sm.get('calib_n', '?')}, S={sm.get('calib_steps', '?')}), joints 1..16; validation MPJPE
   {sm.get('calib_mpjpe_mm', float('nan')):.1f} mm, coverage90 after the fit {sm.get('calib_coverage90', float('nan')):.3f}.
 """
+    if m.get("calibration_table"):
+        text += ("- Calibration table (the hypothesis spread depends on N and S; `Lifter.calibration_for(n, steps)` uses "
+                 f"the nearest), fitted on {sm.get('calib_table_poses', sm.get('calib_poses', '?'))} validation poses: "
+                 + ", ".join(f"N={k.split(',')[0]} S={k.split(',')[1]}: {v}" for k, v in m["calibration_table"].items())
+                 + "\n")
     if m.get("evaluation_md"):
         text += "\n" + m["evaluation_md"].strip() + "\n"
     path.write_text(text)
@@ -428,6 +424,43 @@ def calibrate(lifter: Lifter, batch: Batch, n: int, steps: int, eta: float = 0.0
             "calib_poses": int(batch.xy.shape[0]), "calib_n": n, "calib_steps": steps}
 
 
+# Settings the shipped weights carry a calibration scale for (N hypotheses, S steps); others use the nearest.
+CALIBRATION_GRID = ((16, 1), (16, 2), (16, 5), (16, 10), (16, 25), (64, 5), (64, 10))
+
+
+def calibration_batch(val_poses: np.ndarray, poses: int, sim_cfg, k: int) -> Batch:
+    """Validation poses for calibration: half detector-noise, half exact-2D, so both regimes land near 90 %."""
+    half = poses // 2
+    parts = [fixed_batch(val_poses, half, sim_cfg, seed=321, k=k),
+             fixed_batch(val_poses[1::2], half, sim_cfg, seed=322, k=k, noise="none")]
+    return Batch(*(torch.cat([getattr(b, f) for b in parts]) for f in ("xy", "lik", "pose")))
+
+
+def calibration_table(lifter: Lifter, batch: Batch, eta: float = 0.0, grid=CALIBRATION_GRID) -> dict:
+    """{"N,S": covariance scale} fitted for each sampling setting in the grid."""
+    table = {}
+    for n, steps in grid:
+        hyps, _ = evaluate(lifter, batch, n=n, steps=steps, eta=eta, seed=1)
+        table[f"{n},{steps}"] = round(float(fit_calibration(hyps, batch.pose)), 4)
+        print(f"calibration N={n} S={steps}: {table[f'{n},{steps}']}", flush=True)
+    return table
+
+
+def recalibrate(name: str, poses: int, config: str | None = None) -> Path:
+    """Fit the (N, S) calibration table of shipped weights and re-ship them (new sha256, model card)."""
+    cfg = load_config(config)
+    from lifter.simulate import SimConfig
+
+    lifter = Lifter.load(name)
+    val_poses, _ = load_split("val", lifter.meta.get("sets") or cfg["sets"]["all"])
+    batch = calibration_batch(val_poses, poses, SimConfig.load(), cfg["train"]["k"])
+    lifter.meta["calibration_table"] = calibration_table(lifter, batch, cfg["sampling"]["eta"])
+    lifter.meta.setdefault("summary", {})["calib_table_poses"] = int(batch.xy.shape[0])
+    path = ship(lifter, name)
+    write_card(WEIGHTS_DIR / f"{name}.md", lifter)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(DEFAULT_CONFIG))
@@ -437,7 +470,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no-ship", action="store_true", help="train and checkpoint only")
+    ap.add_argument("--recalibrate", action="store_true",
+                    help="only fit the (N, S) calibration table of shipped weights/lifter/<name>.pt and re-ship them")
+    ap.add_argument("--calib-poses", type=int, default=1024, help="validation poses for --recalibrate")
     args = ap.parse_args(argv)
+    if args.recalibrate:
+        print(f"wrote {recalibrate(args.name, args.calib_poses, args.config)}")
+        return
 
     cfg = load_config(args.config)
     threads = cfg["train"].get("threads", 2)
@@ -461,11 +500,9 @@ def main(argv: list[str] | None = None) -> None:
     s = cfg["sampling"]
     lifter = Lifter(ema_model)
     # Calibrate on detector-noise and exact-2D validation poses alike, so both regimes land near 90 % coverage.
-    half = cfg["eval"]["calib_poses"] // 2
-    parts = [fixed_batch(val_poses, half, sim_cfg, seed=321, k=k),
-             fixed_batch(val_poses[1::2], half, sim_cfg, seed=322, k=k, noise="none")]
-    calib_batch = Batch(*(torch.cat([getattr(b, f) for b in parts]) for f in ("xy", "lik", "pose")))
+    calib_batch = calibration_batch(val_poses, cfg["eval"]["calib_poses"], sim_cfg, k)
     summary.update(calibrate(lifter, calib_batch, s["n"], s["steps"], s["eta"]))
+    table = calibration_table(lifter, calib_batch, s["eta"])
     summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} {platform.processor()} "
                     f"{torch.get_num_threads()} threads", "torch": str(torch.__version__)})
     lifter.meta = {"name": args.name, "sets": sets, "licences": {d: LICENCES.get(d, "?") for d in sets},
@@ -474,7 +511,7 @@ def main(argv: list[str] | None = None) -> None:
                    "command": f"python -m lifter.train --config {args.config} --name {args.name} --sets {args.sets}"
                               + (f" --minutes {args.minutes}" if args.minutes else ""),
                    "train_poses": int(len(train_poses)), "balance": cfg["train"].get("balance", 1.0),
-                   "summary": summary}
+                   "summary": summary, "calibration_table": table}
     path = ship(lifter, args.name)
     write_card(WEIGHTS_DIR / f"{args.name}.md", lifter)
     (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1))
