@@ -144,9 +144,20 @@ def build_pipeline(cfg):
     torch.set_num_threads(cfg.torch_threads)
     frontend = FrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
                         num_threads=cfg.litert_threads)
-    # The measured-fastest lifter path for the device (ONNX Runtime on the CPU, CUDA graphs + bf16 on a GPU);
-    # same results as the plain PyTorch lifter (docs/speed.md).
-    lifter = fast_lifter(load_lifter(cfg), cfg.device, num_threads=cfg.torch_threads)
+    lifter = load_lifter(cfg)
+    # The measured-fastest lifter path for the device (ONNX Runtime on the CPU, CUDA graphs + bf16 on a GPU; same
+    # results, docs/speed.md). Run it once now as the pipeline will, so its one-time export/capture happens before
+    # the first frame and, if it cannot (e.g. an unwritable or full cache), the plain PyTorch lifter is used.
+    try:
+        fast = fast_lifter(lifter, cfg.device, num_threads=cfg.torch_threads)
+        candidates = (torch.zeros(1, 17, cfg.candidates, 2), torch.ones(1, 17, cfg.candidates))
+        fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps)
+        if cfg.warm_start.enabled:
+            fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps, init=torch.zeros(1, 17, 3),
+                        init_t=cfg.warm_start.init_t)
+        lifter = fast
+    except (OSError, RuntimeError, ImportError) as e:
+        say(f"fast lifter path unavailable ({type(e).__name__}: {e}); using the PyTorch lifter")
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing)
 
