@@ -15,9 +15,10 @@ import torch
 
 from lifter.aggregate import summarise
 from lifter.model import Condition, LifterModel, ModelConfig
-from lifter.sampler import ddim, noise_to
+from lifter.sampler import ddim, noise_to, randn
 from lifter.schedule import CosineSchedule
 from pipeline.records import Candidates, Estimate3D
+from pipeline.skeleton import NUM_JOINTS
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "lifter"
 DEFAULT_WARM_T = 200  # warm-start noise level (of T = 1000) used when init is given without init_t
@@ -41,9 +42,10 @@ def redraw_candidates(xy: torch.Tensor, lik: torch.Tensor, n: int, generator: to
     probs = probs + (probs.sum(1, keepdim=True) <= 0).double()  # all-zero joint -> uniform
     if k <= 1:
         return xy.repeat_interleave(n, 0), lik.repeat_interleave(n, 0)
-    idx = torch.multinomial(probs, n * (k - 1), replacement=True, generator=generator)
+    where = probs.device if generator is None else generator.device  # draw where the generator lives
+    idx = torch.multinomial(probs.to(where), n * (k - 1), replacement=True, generator=generator).to(xy.device)
     idx = idx.view(b, j, n, k - 1).permute(0, 2, 1, 3)                          # (B, n, 17, K-1)
-    idx = torch.cat([torch.zeros(b, n, j, 1, dtype=idx.dtype), idx], dim=3)  # keep the peak
+    idx = torch.cat([torch.zeros(b, n, j, 1, dtype=idx.dtype, device=idx.device), idx], dim=3)  # keep the peak
     xy_e = xy[:, None].expand(b, n, j, k, 2)
     lik_e = lik[:, None].expand(b, n, j, k)
     new_xy = xy_e.gather(3, idx[..., None].expand(b, n, j, k, 2))
@@ -136,15 +138,8 @@ class Lifter:
                 cond = self.model.condition(*redraw_candidates(xy, lik, n, generator))
             else:
                 cond = self.model.condition(xy, lik).repeat(n)
-            shape = (b * n, xy.shape[1] - 1, 3)
-            if init is None:
-                start = self.T
-                x = torch.randn(shape, generator=generator, dtype=torch.float32).to(self.device)
-            else:
-                start = DEFAULT_WARM_T if init_t is None else int(init_t)
-                x0 = self.model.to_internal(torch.as_tensor(init, dtype=torch.float32, device=self.device))
-                x0 = x0.reshape(b, 1, *shape[1:]).expand(b, n, *shape[1:]).reshape(shape)
-                x = noise_to(x0, start, self.alpha_bar, generator)
+            warm_from = None if init is None else (DEFAULT_WARM_T if init_t is None else int(init_t))
+            x, start = start_sample(self, b, n, generator, init, warm_from)
             ts = self.schedule.timesteps(steps, start)
             x = ddim(lambda z, t: self.model.denoise(z, t, cond), x, ts, self.alpha_bar, self.cfg.target, eta,
                      generator, clip_x0=3.0 * self.cfg.pose_scale)
@@ -169,6 +164,20 @@ class Lifter:
         mean, cov = summarise(hyps, self.calibration_for(n, steps))
         return Estimate3D(hypotheses=hyps.cpu().numpy().astype(np.float32), mean=mean.cpu().numpy().astype(np.float32),
                           covariance=cov.cpu().numpy().astype(np.float32))
+
+
+def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | None, init=None,
+                 warm_from: int | None = None) -> tuple[torch.Tensor, int]:
+    """(x at the start timestep (b*n, 16, 3) on lifter.device, start): pure noise at T without init; else init
+    (b, 17, 3) metres, repeated n times and noised to warm_from. Every sampling path (Lifter, FastLifter, OnnxLifter)
+    starts here, so they agree for the same generator; the noise is drawn on the generator's device
+    (lifter.sampler.randn), so Lifter.estimate's fixed CPU generator also serves a CUDA lifter."""
+    shape = (b * n, NUM_JOINTS - 1, 3)
+    if init is None:
+        return randn(shape, generator, lifter.device), lifter.T
+    x0 = lifter.model.to_internal(torch.as_tensor(init, dtype=torch.float32).to(lifter.device))
+    x0 = x0.reshape(b, 1, *shape[1:]).expand(b, n, *shape[1:]).reshape(shape)
+    return noise_to(x0, warm_from, lifter.alpha_bar, generator), warm_from
 
 
 def benchmark(lifter: Lifter, n: int = 16, steps: int = 5, k: int = 32, repeats: int = 50, seed: int = 0) -> dict:

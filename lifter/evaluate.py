@@ -2,6 +2,7 @@
 
     python -m lifter.evaluate --poses FILE.npz [--weights default] [--hypotheses 16] [--steps 5]
                               [--noise detector|none] [--seed 0] [--max-poses 2000] [--json]
+                              [--variant fp32|bf16|fp16|onnx|compile|graph|graph-bf16] [--device cpu|cuda]
 
 FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, pipeline.skeleton order (e.g. .cache/mocap/test.npz).
 
@@ -18,6 +19,8 @@ camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in H
   error, over all (pose, joint 1..16);
 - baseline_mpjpe_mm (and baseline_pa_mpjpe_mm): the baseline MLP on the same candidate peaks (null without weights);
 - ms_per_frame: lifter time (condition + sampling, batched) per pose.
+--variant runs the same protocol through one of the lifter's fast paths (lifter.fast.make_variant), same noise, so
+its numbers compare one to one with the plain fp32 run.
 Prints one JSON object with --json, else a short summary. Bad input -> one line on stderr, exit status 2.
 """
 from __future__ import annotations
@@ -143,13 +146,21 @@ def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, n
 
 
 def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, steps: int = 5,
-             noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline") -> dict:
+             noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline",
+             variant: str = "fp32", device: str = "cpu", threads: int = 1) -> dict:
     from lifter.api import Lifter
+    from lifter.fast import VARIANTS, make_variant
 
     if noise not in ("detector", "none"):
         raise InputError(f"--noise must be detector or none, got {noise!r}")
     if hypotheses < 1 or steps < 1:
         raise InputError("--hypotheses and --steps must be >= 1")
+    if variant not in VARIANTS:
+        raise InputError(f"--variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA device here")
+    if variant.startswith("graph") and not device.startswith("cuda"):
+        raise InputError(f"--variant {variant} needs --device cuda")
     poses, _ = load_poses(Path(poses_path), max_poses)
     lifter = None
     if weights != "none":
@@ -160,11 +171,12 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, s
         except Exception as e:  # noqa: BLE001 - a training checkpoint or another file is the same user error
             raise InputError(f"{weights} is not a lifter weights file (Lifter.save format): "
                              f"{type(e).__name__}: {e}") from None
+        lifter = make_variant(lifter, variant, device, threads)
     t0 = time.perf_counter()
     xy, lik, truth, visible = simulate(poses, noise, seed)
     sim_s = time.perf_counter() - t0
     out = dict(n_poses=len(poses), poses=str(poses_path), weights=str(weights), noise=noise, seed=seed,
-               hypotheses=hypotheses, steps=steps)
+               hypotheses=hypotheses, steps=steps, variant=variant, device=device)
     if lifter is not None:
         hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
         scale = lifter.calibration_for(hypotheses, steps)
@@ -190,13 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-poses", type=int, default=2000, help="evenly spaced subset (0: all)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    ap.add_argument("--variant", default="fp32",
+                    help="lifter path: fp32 (plain PyTorch), the fast paths bf16 | fp16 | onnx | compile | fp32-fast, "
+                         "or on CUDA graph | graph-bf16 | graph-fp16 (lifter.fast.make_variant)")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda[:N]")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     try:
         result = evaluate(args.poses, args.weights, args.hypotheses, args.steps, args.noise, args.seed,
-                          args.max_poses, args.baseline)
+                          args.max_poses, args.baseline, args.variant, args.device,
+                          args.threads or torch.get_num_threads())
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ the project's own (lifter.sampler.ddim); with alpha_bar already on the device an
 launches only device kernels: no host sync inside the loop, so the whole loop can be captured.
 
 Warm starts (init = the previous frame's mean, noised to init_t, then S steps from there: what pipeline.stages does)
-take the same fast path; the start sample is made on the host exactly as Lifter.sample makes it.
+take the same fast path; the start sample comes from lifter.api.start_sample, as in Lifter.sample.
 
 Modes:
 - "eager": that function as is (CPU or GPU);
@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lifter.api import DEFAULT_WARM_T, Lifter, resolve_weights
+from lifter.api import DEFAULT_WARM_T, Lifter, resolve_weights, start_sample
 from lifter.model import LifterModel, ModelConfig
-from lifter.sampler import ddim, noise_to
+from lifter.sampler import ddim
 from pipeline.skeleton import NUM_JOINTS
 
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
@@ -180,26 +180,6 @@ class FastLifter(Lifter):
             return self._runner(b, k, n, steps, start)(xy, lik, x)
 
 
-def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | None, init=None,
-                 warm_from: int | None = None) -> tuple[torch.Tensor, int]:
-    """(x at the start timestep (b*n, 16, 3) on lifter.device, start), drawn as Lifter.sample draws it.
-
-    Pure noise at T without init; else init (b, 17, 3) in metres, repeated n times, noised to warm_from. A generator
-    on another device than the lifter draws there and the sample is copied over (the same numbers as Lifter.sample
-    with that generator); one on the lifter's device (or None) draws in place, with no host round trip."""
-    device = lifter.device
-    shape = (b * n, NUM_JOINTS - 1, 3)
-    here = generator is None or generator.device == device
-    if init is None:
-        if here:
-            return torch.randn(shape, generator=generator, device=device, dtype=torch.float32), lifter.T
-        return torch.randn(shape, generator=generator, dtype=torch.float32).to(device), lifter.T
-    gen_device = device if here else generator.device
-    x0 = lifter.model.to_internal(torch.as_tensor(init, dtype=torch.float32).to(gen_device))
-    x0 = x0.reshape(b, 1, *shape[1:]).expand(b, n, *shape[1:]).reshape(shape)
-    return noise_to(x0, warm_from, lifter.alpha_bar, generator).to(device), warm_from
-
-
 class GraphRunner:
     """One CUDA graph for condition + repeat + S DDIM steps at fixed (frames, K, N, S, start); replay per call."""
 
@@ -229,6 +209,9 @@ class GraphRunner:
 
 
 # ----------------------------------------------------------------------------------------------- accuracy check
+
+
+VARIANTS = ("fp32", "fp32-fast", "bf16", "fp16", "onnx", "compile", "graph", "graph-bf16", "graph-fp16")
 
 
 def make_variant(base: Lifter, variant: str, device: str = "cpu", threads: int = 1) -> Lifter:

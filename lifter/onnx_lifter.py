@@ -3,7 +3,7 @@
 sample() with eta = 0 and one candidate set per frame (from noise, or warm-started from init as pipeline.stages
 does) runs the exported SampleGraph (condition + S DDIM steps in one graph, lifter.onnx_export.export_sampler),
 exported once per (S, start timestep); everything else goes through Lifter.sample with the condition and denoiser
-graphs (OnnxLifterModel). The start sample is drawn exactly as Lifter.sample draws it (lifter.fast.start_sample),
+graphs (OnnxLifterModel). The start sample is drawn exactly as Lifter.sample draws it (lifter.api.start_sample),
 so both paths agree with PyTorch for the same generator.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lifter.api import DEFAULT_WARM_T, Lifter
+from lifter.api import DEFAULT_WARM_T, Lifter, start_sample
 
 
 class OnnxLifter(Lifter):
@@ -33,8 +33,6 @@ class OnnxLifter(Lifter):
     def sample(self, cand_xy, cand_lik, n: int = 16, steps: int = 5, eta: float = 0.0,
                generator: torch.Generator | None = None, init=None, init_t: int | None = None,
                per_hypothesis_draw: bool = False) -> torch.Tensor:
-        from lifter.fast import start_sample
-
         warm_from = None if init is None else (DEFAULT_WARM_T if init_t is None else int(init_t))
         if eta != 0.0 or per_hypothesis_draw or (warm_from is not None and warm_from <= 0):
             return super().sample(cand_xy, cand_lik, n, steps, eta, generator, init, init_t, per_hypothesis_draw)

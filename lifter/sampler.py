@@ -70,8 +70,7 @@ def ddim(
         dir_coef = (1 - ab_prev - sigma**2).clamp_min(0).sqrt()
         x = ab_prev.sqrt().to(x.dtype) * x0 + dir_coef.to(x.dtype) * eps
         if eta > 0 and t_prev > 0:
-            z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-            x = x + sigma.to(x.dtype) * z
+            x = x + sigma.to(x.dtype) * randn(x.shape, generator, x.device, x.dtype)
     return x
 
 
@@ -80,5 +79,12 @@ def noise_to(x0: torch.Tensor, t: int, alpha_bar: torch.Tensor, generator: torch
     if t <= 0:
         return x0
     ab = alpha_bar[t].to(device=x0.device, dtype=x0.dtype)
-    z = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    return ab.sqrt() * x0 + (1 - ab).sqrt() * z
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * randn(x0.shape, generator, x0.device, x0.dtype)
+
+
+def randn(shape, generator: torch.Generator | None, device: torch.device | str,
+          dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Standard normal noise on `device`, drawn where the generator lives: a CPU generator driving a CUDA lifter
+    gives the same numbers as on the CPU (and works at all: torch refuses a generator of another device)."""
+    where = device if generator is None else generator.device
+    return torch.randn(shape, generator=generator, device=where, dtype=dtype).to(device)

@@ -87,3 +87,28 @@ def test_procrustes_recovers_a_similarity_transform():
     moved = 1.7 * truth @ q + torch.tensor([0.3, -1.0, 2.0])
     assert torch.allclose(evaluate.procrustes(moved, truth), truth, atol=1e-4)
     assert evaluate.spearman(np.arange(10.0), np.arange(10.0) ** 2) == pytest.approx(1.0)
+
+
+def test_fast_variants_run_the_same_protocol(tiny, capsys):
+    """--variant runs lifter.evaluate through a fast path with the same cameras and noise: ONNX matches fp32 to well
+    under a millimetre, bf16 stays within the issue's 1 mm (on this tiny random model), the baseline is untouched."""
+    base = ["--poses", str(tiny / "poses.npz"), "--weights", str(tiny / "tiny.pt"), "--baseline",
+            str(tiny / "base.pt"), "--hypotheses", "3", "--steps", "2", "--threads", "1", "--json"]
+    res = {}
+    for v in ("fp32", "onnx", "bf16"):
+        rc, out, err = run(capsys, *base, "--variant", v)
+        assert rc == 0, err
+        res[v] = json.loads(out)
+        assert res[v]["variant"] == v and res[v]["device"] == "cpu"
+    assert abs(res["onnx"]["mpjpe_mean_mm"] - res["fp32"]["mpjpe_mean_mm"]) < 0.01
+    assert abs(res["bf16"]["mpjpe_mean_mm"] - res["fp32"]["mpjpe_mean_mm"]) < 1.0
+    assert res["onnx"]["baseline_mpjpe_mm"] == res["fp32"]["baseline_mpjpe_mm"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--variant", "fp8"], "--variant must be one of"),
+    (["--variant", "graph"], "needs --device cuda"),
+] + ([] if torch.cuda.is_available() else [(["--device", "cuda"], "no CUDA device")]))
+def test_bad_variant_or_device_is_one_line_and_exit_2(tiny, capsys, args, words):
+    rc, out, err = run(capsys, "--poses", str(tiny / "poses.npz"), "--weights", str(tiny / "tiny.pt"), *args)
+    assert rc == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1

@@ -129,3 +129,27 @@ def test_redraw_keeps_peak_and_draws_from_pool_by_likelihood():
     pool = xy[0, :, :3]  # (17, 3, 2)
     match = (new_xy[:, :, 1:, None, :] == pool[None, :, None]).all(-1).any(-1)
     assert match.all()
+
+
+def test_start_noise_is_the_generators_stream():
+    """The start sample is torch.randn from the caller's generator, in order: a seed fixes the hypotheses."""
+    from lifter.api import start_sample
+
+    lifter = tiny_lifter()
+    x, start = start_sample(lifter, 2, 3, torch.Generator().manual_seed(7))
+    assert start == lifter.T and torch.equal(x, torch.randn(6, 16, 3, generator=torch.Generator().manual_seed(7)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("kw", [{}, {"eta": 1.0}, {"per_hypothesis_draw": True}, {"warm": True}])
+def test_cuda_lifter_with_a_cpu_generator_matches_the_cpu(kw):
+    """Lifter.estimate seeds a CPU generator; a CUDA lifter draws that noise on the CPU and gets the CPU's answer."""
+    kw = dict(kw)
+    cpu = tiny_lifter()
+    gpu = Lifter(tiny_lifter().model, device="cuda")
+    xy, lik = inputs()
+    if kw.pop("warm", False):
+        kw.update(init=torch.randn(2, 17, 3) * 0.3, init_t=200)
+    a = cpu.sample(xy, lik, n=4, steps=5, generator=torch.Generator().manual_seed(3), **kw)
+    b = gpu.sample(xy, lik, n=4, steps=5, generator=torch.Generator().manual_seed(3), **kw)
+    assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), atol=1e-4)
