@@ -115,7 +115,7 @@ def lift(lifter, candidates: list, n: int, steps: int, generator: torch.Generato
         lik = torch.cat([lik, lik[-1:].expand(pad_to - b, *lik.shape[1:])])
     hyps = lifter.sample(xy, lik, n=n, steps=steps, generator=generator)[:b].float().cpu()  # .cpu(): sync point
     t1 = time.perf_counter()
-    mean, cov = summarise(hyps, lifter.calibration)
+    mean, cov = summarise(hyps, lifter.calibration_for(n, steps))
     hyps_np, mean_np, cov_np = hyps.numpy(), mean.numpy(), cov.numpy()
     estimates = [Estimate3D(hypotheses=hyps_np[i], mean=mean_np[i], covariance=cov_np[i]) for i in range(b)]
     t2 = time.perf_counter()
