@@ -87,20 +87,30 @@ def _natural_key(path: Path):
 
 
 class Source:
-    """Base: subclasses implement `_read() -> np.ndarray | None` and set kind, name, fps, frame_count, live."""
+    """Base: subclasses implement `_read() -> np.ndarray | None` and set kind, name, fps, frame_count, live.
+
+    Opening probes a source by decoding its first image (so a bad input fails at open); that image is handed to
+    the base as `first` and comes out of the first read(), before any _read()."""
 
     kind = "source"
     live = False
 
-    def __init__(self, name: str, fps: float, frame_count: int | None):
+    def __init__(self, name: str, fps: float, frame_count: int | None, first: np.ndarray | None = None):
         self.name = name
         self.fps = float(fps)
         self.frame_count = frame_count   # None when unknown (webcam)
         self.delivered = 0               # frames returned so far
         self._t0: float | None = None
+        self._pending = first            # the image decoded while probing, not yet delivered
+
+    def _take_pending(self) -> np.ndarray | None:
+        image, self._pending = self._pending, None
+        return image
 
     def read(self) -> Frame | None:
-        image = self._read()
+        image = self._take_pending()
+        if image is None:
+            image = self._read()
         if image is None:
             return None
         now = time.perf_counter()
@@ -155,13 +165,11 @@ class ImageSource(Source):
         image = read_image(path)
         if image is None:
             raise SourceError(f"{path}: not a readable image")
-        super().__init__(str(path), FOLDER_FPS, 1)
-        self._image: np.ndarray | None = image
+        super().__init__(str(path), FOLDER_FPS, 1, first=image)
         self.size = (image.shape[1], image.shape[0])
 
     def _read(self):
-        image, self._image = self._image, None
-        return image
+        return None  # the one image was the probed one
 
 
 class FolderSource(Source):
@@ -184,8 +192,7 @@ class FolderSource(Source):
         first = self._decode_next()
         if first is None:
             raise SourceError(f"{path}: none of the {len(files)} image files could be decoded")
-        self._pending: np.ndarray | None = first
-        super().__init__(str(path), fps, len(files) - self.skipped)
+        super().__init__(str(path), fps, len(files) - self.skipped, first=first)
         self.size = (first.shape[1], first.shape[0])
 
     def _decode_next(self) -> np.ndarray | None:
@@ -198,9 +205,6 @@ class FolderSource(Source):
         return None
 
     def _read(self):
-        if self._pending is not None:
-            image, self._pending = self._pending, None
-            return image
         image = self._decode_next()
         if self.frame_count is not None:
             self.frame_count = len(self.files) - self.skipped
@@ -232,8 +236,7 @@ class VideoSource(Source):
         fps = cap.get(cv2.CAP_PROP_FPS)
         if not np.isfinite(fps) or fps <= 0 or fps > 1000:
             fps = 25.0
-        super().__init__(str(path), fps, self.frame_count)
-        self._pending: np.ndarray | None = to_bgr8(first)
+        super().__init__(str(path), fps, self.frame_count, first=to_bgr8(first))
         self.size = (first.shape[1], first.shape[0])
         self.truncated = False
 
@@ -253,9 +256,6 @@ class VideoSource(Source):
         return (self.delivered + self.bad_frames) / self.fps
 
     def _read(self):
-        if self._pending is not None:
-            image, self._pending = self._pending, None
-            return image
         if self._cap is None:
             return None
         image = self._decode(self.delivered + self.bad_frames)
@@ -312,8 +312,8 @@ class ReplaySource(VideoSource):
 
     def _advance(self, decode: bool):
         """Move one frame on (rewinding when looping); the decoded image, True when only grabbed, None at the end."""
-        if self._pending is not None:
-            image, self._pending = self._pending, None
+        image = self._take_pending()
+        if image is not None:
             self._pos += 1
             return image if decode else True
         if self._cap is None:
@@ -346,8 +346,7 @@ class WebcamSource(Source):
         self._want = (width, height)
         self._cap, first = self._open()
         fps = self._cap.get(cv2.CAP_PROP_FPS)
-        super().__init__(f"webcam {self.index}", fps if 0 < fps < 1000 else 30.0, None)
-        self._pending: np.ndarray | None = first
+        super().__init__(f"webcam {self.index}", fps if 0 < fps < 1000 else 30.0, None, first=first)
         self.size = (first.shape[1], first.shape[0])
 
     def _open(self):
@@ -386,9 +385,6 @@ class WebcamSource(Source):
         return now - (self._t0 if self._t0 is not None else now)
 
     def _read(self):
-        if self._pending is not None:
-            image, self._pending = self._pending, None
-            return image
         if self._cap is None:
             return None
         ok, image = self._cap.read()

@@ -146,3 +146,33 @@ def test_replay_paces_and_skips_late_frames(tmp_path):
     assert src.skipped >= 5                                   # stale frames were dropped, not queued
     assert late.timestamp >= first[-1].timestamp + 0.15
     assert [f.index for f in first] == list(range(5))
+
+
+@pytest.mark.parametrize("kind", ["image", "folder", "video", "replay", "webcam"])
+def test_the_frame_probed_at_open_comes_first_and_once(tmp_path, monkeypatch, kind):
+    """Opening decodes the first image to fail early on bad input; that image is the first frame, never repeated."""
+    if kind == "image":
+        cv2.imwrite(str(tmp_path / "a.png"), np.full((8, 8, 3), 7, np.uint8))
+        src, expect = open_source(tmp_path / "a.png"), [7]
+    elif kind == "folder":
+        for i in (3, 1, 2):
+            cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((8, 8, 3), 10 * i, np.uint8))
+        src, expect = open_source(tmp_path), [10, 20, 30]
+    elif kind == "webcam":
+        monkeypatch.setattr(sources.cv2, "VideoCapture", FakeCapture)
+        src, expect = open_source(0), None   # FakeCapture delivers 3 frames, then the camera is lost
+    else:
+        src = open_source(write_video(tmp_path / "clip.avi", n=6, fps=50.0), replay=kind == "replay")
+        expect = [0, 10, 20, 30, 40, 50]
+    if kind == "webcam":
+        frames = [src.read() for _ in range(3)]
+        with pytest.raises(SourceLost):
+            src.read()
+    else:
+        frames = list(src)
+    src.close()
+    assert [f.index for f in frames] == list(range(len(frames)))
+    if expect is not None:
+        assert [int(f.image[0, 0, 0]) for f in frames] == pytest.approx(expect, abs=2)
+    if kind == "replay":
+        assert src.skipped == 0 and src._pos == 6
