@@ -14,7 +14,7 @@ import numpy as np
 
 from export.bvh import write_bvh
 from export.jsonl import read_jsonl
-from export.sinks import ExportError, PersonFollower, check_writable, hold_missing
+from export.sinks import ExportError, PersonFollower, check_writable, frame_rate, hold_missing
 
 
 def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray | None, float, int | None]:
@@ -26,12 +26,9 @@ def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray |
         people = [(p["id"], np.array(p["pose_3d_world"], dtype=np.float64)) for p in f["persons"]
                   if p["pose_3d_world"] is not None]
         poses.append(follower.choose([(i, pose) for i, pose in people if np.isfinite(pose).all()]))
-    fps = header.get("fps")
-    if not fps:
-        steps = np.diff([f["timestamp"] for f in frames if f["timestamp"] is not None])
-        steps = steps[steps > 0]
-        fps = 1.0 / float(np.median(steps)) if len(steps) else 30.0
-    return hold_missing(poses), float(fps), follower.person_id
+    held = hold_missing(poses)
+    fps = frame_rate(header.get("fps"), [f["timestamp"] for f in frames])
+    return None if held is None else held.astype(np.float64), fps, follower.person_id
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -162,22 +162,64 @@ class PersonFollower:
         return pose
 
 
+class PoseLog:
+    """One pose (or none) and one timestamp per frame, kept in growing float32/float64 arrays: ~0.2 KiB per frame
+    (an hour at 30 FPS: ~25 MiB), where a list of per-frame arrays costs several times that."""
+
+    def __init__(self, capacity: int = 256):
+        self._poses = np.zeros((capacity, 17, 3), np.float32)
+        self._have = np.zeros(capacity, bool)
+        self._times = np.zeros(capacity, np.float64)
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def append(self, pose: np.ndarray | None, timestamp: float = 0.0) -> None:
+        if self.n == len(self._have):   # double: amortised O(1), at most 2x the memory in use
+            grow = lambda a: np.concatenate([a, np.zeros_like(a)])  # noqa: E731
+            self._poses, self._have, self._times = grow(self._poses), grow(self._have), grow(self._times)
+        if pose is not None:
+            self._poses[self.n] = pose
+            self._have[self.n] = True
+        self._times[self.n] = timestamp
+        self.n += 1
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._times[:self.n]
+
+    def held(self) -> np.ndarray | None:
+        """(T, 17, 3): a frame without a pose holds the previous pose; frames before the first pose take the first.
+        None when there is no pose at all."""
+        have = self._have[:self.n]
+        if not have.any():
+            return None
+        last = np.maximum.accumulate(np.where(have, np.arange(self.n), -1))   # latest frame with a pose, or -1
+        return self._poses[np.where(last < 0, int(np.argmax(have)), last)]
+
+
 def hold_missing(poses: list[np.ndarray | None]) -> np.ndarray | None:
-    """(T, 17, 3): a frame without a pose holds the previous pose; frames before the first pose take the first.
-    None when there is no pose at all."""
-    first = next((p for p in poses if p is not None), None)
-    if first is None:
-        return None
-    out, last = [], first
+    """PoseLog.held for a list of poses (None: no pose in that frame)."""
+    log = PoseLog(max(len(poses), 1))
     for p in poses:
-        last = p if p is not None else last
-        out.append(last)
-    return np.stack(out)
+        log.append(p)
+    return log.held()
+
+
+def frame_rate(fps: float | None, timestamps) -> float:
+    """The given fps, else 1 / the median step between increasing timestamps (live cameras), else 30."""
+    if fps:
+        return float(fps)
+    steps = np.diff(np.asarray([t for t in timestamps if t is not None], dtype=np.float64))
+    steps = steps[steps > 0]
+    return 1.0 / float(np.median(steps)) if len(steps) else 30.0
 
 
 class BvhSink:
     """BVH of one person (PersonFollower: the first with a 3D estimate, re-acquired under a new track id after a
-    loss); frames without that person hold the last pose, so the file has exactly one frame per write(). Poses stay in memory; the whole file is rewritten
+    loss); frames without that person hold the last pose, so the file has exactly one frame per write(). Poses stay in
+    memory (PoseLog, ~0.2 KiB per frame); the whole file is rewritten
     (temporary file + os.replace) at most every `rewrite_every` seconds of processing, and on close. Bone lengths
     are the medians over all frames so far, so they settle as the run goes on.
 
@@ -193,8 +235,7 @@ class BvhSink:
         self.units = units
         self.ground = ground
         self._follower = PersonFollower()
-        self._poses: list[np.ndarray | None] = []
-        self._times: list[float] = []
+        self._log = PoseLog()
         self._written = 0            # frames in the file on disk
         self._next_rewrite = time.perf_counter() + self.rewrite_every
         self._interval = self.rewrite_every
@@ -207,33 +248,26 @@ class BvhSink:
 
     @property
     def frames(self) -> int:
-        return len(self._poses)
+        return len(self._log)
 
     def write(self, result: FrameResult) -> None:
         if self._closed:
             raise ValueError(f"{self.path}: sink is closed")
-        self._poses.append(self._follower.choose(world_poses(result)))
-        self._times.append(float(result.frame.timestamp))
+        self._log.append(self._follower.choose(world_poses(result)), float(result.frame.timestamp))
         if time.perf_counter() >= self._next_rewrite:
             self.flush()
 
-    def _frame_rate(self) -> float:
-        if self.fps:
-            return float(self.fps)
-        steps = np.diff(self._times)
-        steps = steps[steps > 0]
-        return 1.0 / float(np.median(steps)) if len(steps) else 30.0
-
     def flush(self) -> None:
         """Rewrite the file with every frame so far (no-op when nothing new)."""
-        if self._written == len(self._poses):
+        if self._written == len(self._log):
             return
         start = time.perf_counter()
-        positions = hold_missing(self._poses)
+        positions = self._log.held()
         if positions is None:  # nobody seen yet: a valid file with the default skeleton standing still
-            positions = np.repeat(rest_pose(rest_from_positions(None))[None], len(self._poses), axis=0)
+            positions = np.repeat(rest_pose(rest_from_positions(None))[None], len(self._log), axis=0)
         try:
-            write_bvh(self.path, positions, self._frame_rate(), units=self.units, ground=self.ground)
+            write_bvh(self.path, positions.astype(np.float64), frame_rate(self.fps, self._log.times),
+                      units=self.units, ground=self.ground)
         except OSError as e:
             raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
         self._written = len(positions)

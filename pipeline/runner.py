@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import sys
+from array import array
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,8 +31,9 @@ class RunStats:
     frames: int = 0                  # frames processed
     dropped: int = 0                 # live: frames replaced in the 1-slot buffer before they were processed
     source_skipped: int = 0          # replay: frames the simulated camera skipped (reader late)
-    latencies_ms: list = field(default_factory=list)   # capture -> estimate, per processed frame
-    stage_ms: dict = field(default_factory=dict)       # stage name -> list of ms
+    # Per processed frame, as C doubles (8 bytes each, not a Python float's 32): long webcam sessions stay small.
+    latencies_ms: array = field(default_factory=lambda: array("d"))   # capture -> estimate
+    stage_ms: dict = field(default_factory=dict)                        # stage name -> array of ms
     wall_s: float = 0.0
     error: str | None = None         # the source failed mid-stream (exports were kept)
     interrupted: bool = False        # Ctrl-C
@@ -178,7 +180,7 @@ def _deliver(result, consumers, stats: RunStats) -> None:
     for c in consumers:
         c.write(result)
     for name, ms in result.timings_ms.items():
-        stats.stage_ms.setdefault(name, []).append(float(ms))
+        stats.stage_ms.setdefault(name, array("d")).append(float(ms))
 
 
 def _poll(consumers) -> bool:

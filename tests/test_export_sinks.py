@@ -17,7 +17,9 @@ import pytest
 from export import sinks
 from export.bvh import solve
 from export.jsonl import read_jsonl
-from export.sinks import BvhSink, ExportError, JsonlSink, PersonFollower, check_writable, hold_missing
+from export.sinks import (
+    BvhSink, ExportError, JsonlSink, PersonFollower, PoseLog, check_writable, frame_rate, hold_missing,
+)
 from pipeline.paths import repo_root
 from tests.test_export_bvh import read_bvhio, read_ours
 from tests.test_export_fixtures import make_result, synthetic_motion
@@ -61,6 +63,24 @@ def test_hold_missing():
     assert hold_missing([None, None]) is None
     out = hold_missing([None, a, None, b, None])
     assert [float(x[0, 0]) for x in out] == [0, 0, 0, 1, 1]
+
+
+def test_pose_log_grows_holds_and_stays_small():
+    log = PoseLog(capacity=4)
+    rng = np.random.default_rng(0)
+    poses = [None if i % 3 == 0 else rng.normal(size=(17, 3)) for i in range(1000)]
+    for i, p in enumerate(poses):
+        log.append(p, i / 30)
+    held = log.held()
+    assert len(log) == 1000 and held.shape == (1000, 17, 3)
+    last = poses[1]                               # frame 0 has none: it takes the first pose
+    for p, h in zip(poses, held):
+        last = p if p is not None else last
+        assert np.allclose(h, last, atol=1e-6)
+    assert frame_rate(None, log.times) == pytest.approx(30.0) and frame_rate(25, log.times) == 25.0
+    assert frame_rate(None, [None, 1.0]) == 30.0   # no step to measure
+    per_frame = sum(a.nbytes for a in (log._poses, log._have, log._times)) / len(log)
+    assert per_frame < 2 * (17 * 3 * 4 + 1 + 8) + 1   # float32 poses, at most doubled capacity
 
 
 def test_bvh_nobody_gives_a_still_default_skeleton(tmp_path):
