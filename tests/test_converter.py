@@ -8,7 +8,6 @@ from detectors.runtime import LiteRTModel, load_model
 from detectors.tflite_torch import (DepthToSpace, Graph, OpRec, ResizeBilinear, TensorRec, TfliteModule,
                                     TorchTfliteModel, read_graph, same_padding)
 from pipeline.samples import sample_path
-from weights.fetch import MODELS, WeightsMissing, fetch_all, model_path
 
 LANDMARK_MODELS = ["pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy"]
 
@@ -23,11 +22,8 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def weights():
-    try:
-        return {name: model_path(name) for name in MODELS}
-    except WeightsMissing:
-        return fetch_all(log=lambda *_: None)
+def weights(blazepose_files):
+    return blazepose_files
 
 
 def _crop(image_bgr, cx, cy, side, out):

