@@ -1,5 +1,5 @@
-"""ONNX paths agree with PyTorch: BlazePose detector + one landmark model (exported from our converter) and the lifter;
-the lifter's fast paths (fp32 eager is exact, bf16 stays close) on the CPU."""
+"""ONNX paths agree with PyTorch: the BlazePose detector and the three landmark models (exported from our converter)
+and the lifter; the lifter's fast paths (fp32 eager is exact, bf16 stays close) on the CPU."""
 import cv2
 import numpy as np
 import pytest
@@ -48,10 +48,11 @@ def test_detector_onnx_matches_torch(frame):
 
 
 @pytest.mark.slow
-def test_landmark_onnx_matches_torch(frame):
+@pytest.mark.parametrize("name", ["pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy"])
+def test_landmark_onnx_matches_torch(frame, name):
     from detectors.landmarks import crop_roi
 
-    path = _weights("pose_landmark_full")
+    path = _weights(name)
     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     rois = [Roi(cx=310.0, cy=250.0, size=260.0, rotation=0.1), Roi(cx=480.0, cy=230.0, size=220.0)]
     batch = np.stack([crop_roi(rgb, r) for r in rois])
