@@ -31,6 +31,8 @@ from lifter.schedule import CosineSchedule
 from pipeline.paths import cache_dir, repo_root, sha256_file
 
 DEFAULT_CONFIG = repo_root() / "configs" / "lifter.yaml"
+OPEN_LICENCE = ("commercial use allowed by every training set: CMU (no resale of the data), HDM05 CC BY-SA 3.0 "
+                "(attribution; share-alike may extend to these weights), ReactIdle MIT")
 LICENCES = {  # docs/data.md
     "bandai1": "CC BY-NC 4.0 (Bandai-Namco-Research-Motiondataset-1, (c) 2022 Bandai Namco Research Inc.)",
     "bandai2": "CC BY-NC 4.0 (Bandai-Namco-Research-Motiondataset-2, (c) 2022 Bandai Namco Research Inc.)",
@@ -369,7 +371,8 @@ def ship(lifter: Lifter, name: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
 
 
 def write_card(path: Path, lifter: Lifter) -> Path:
-    """Model card for shipped weights: data and licences, model, training run, calibration."""
+    """Model card for shipped weights: data and licences, model, training run, calibration. The measured sections
+    an existing card holds from "## Evaluation" on (test tables, added after the run) are kept."""
     m, c = lifter.meta, lifter.cfg
     sm = m.get("summary", {})
     n_params = sum(p.numel() for p in lifter.model.parameters())
@@ -381,7 +384,7 @@ to N root-relative 3D hypotheses in the camera frame (metres); mean + calibrated
 `lifter.aggregate.summarise(hyps, lifter.calibration_for(n, steps))`. Load with `lifter.api.Lifter.load("{m.get('name', path.stem)}")`.
 
 ## Licence of these weights
-**{m.get('licence', '?')}** (follows the most restrictive training data licence). Training data:
+**{m.get('licence', '?')}** (follows the training data's licences). Training data:
 {lic}
 Training poses: {m.get('train_poses', '?')} (`.cache/mocap/train.npz` from `python -m lifter.data.prepare`, sets
 {', '.join(m.get('sets', []))}; dataset share of draws ~ n^{m.get('balance', '?')}).
@@ -412,6 +415,8 @@ Training poses: {m.get('train_poses', '?')} (`.cache/mocap/train.npz` from `pyth
                  + "\n")
     if m.get("evaluation_md"):
         text += "\n" + m["evaluation_md"].strip() + "\n"
+    elif path.is_file() and "\n## Evaluation" in (old := path.read_text()):
+        text += "\n" + old[old.index("\n## Evaluation") + 1:]
     path.write_text(text)
     return path
 
@@ -506,8 +511,7 @@ def main(argv: list[str] | None = None) -> None:
     summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} {platform.processor()} "
                     f"{torch.get_num_threads()} threads", "torch": str(torch.__version__)})
     lifter.meta = {"name": args.name, "sets": sets, "licences": {d: LICENCES.get(d, "?") for d in sets},
-                   "licence": "CC BY-NC 4.0" if any(d.startswith("bandai") for d in sets)
-                   else "trained on CMU (no resale), CC BY-SA 3.0 and MIT data: see the list below",
+                   "licence": "CC BY-NC 4.0" if any(d.startswith("bandai") for d in sets) else OPEN_LICENCE,
                    "command": f"python -m lifter.train --config {args.config} --name {args.name} --sets {args.sets}"
                               + (f" --minutes {args.minutes}" if args.minutes else ""),
                    "train_poses": int(len(train_poses)), "balance": cfg["train"].get("balance", 1.0),

@@ -113,3 +113,18 @@ def test_registry_path(tmp_path, monkeypatch):
     assert sum("extracted from npm" in line for line in lines) == 2
     for src in fetch.SOURCES:
         assert "Apache License" in (tmp_path / src.folder / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize("name", ["default", "open"])
+def test_shipped_lifter_weights_match_their_sha256_and_load(name):
+    """weights/lifter/<name>.pt is what its .sha256 says, loads, and carries its licence and calibration table."""
+    from lifter.api import WEIGHTS_DIR, Lifter
+    from pipeline.paths import sha256_file
+
+    path = WEIGHTS_DIR / f"{name}.pt"
+    digest, file = (WEIGHTS_DIR / f"{name}.pt.sha256").read_text().split()
+    assert file == path.name and sha256_file(path) == digest
+    lifter = Lifter.load(name)
+    assert lifter.meta["name"] == name and lifter.meta["licence"] and lifter.meta["sets"]
+    assert {"16,5", "64,5"} <= set(lifter.meta["calibration_table"])
+    assert (name == "open") == (not any(s.startswith("bandai") for s in lifter.meta["sets"]))  # open: no NC data
