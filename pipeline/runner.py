@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import queue
 import sys
-from array import array
 import threading
 import time
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
