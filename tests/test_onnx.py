@@ -1,5 +1,7 @@
 """ONNX paths agree with PyTorch: the BlazePose detector and the three landmark models (exported from our converter)
 and the lifter; the lifter's fast paths (fp32 eager is exact, bf16 stays close) on the CPU."""
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -123,6 +125,21 @@ def test_fast_lifter_fp32_exact_bf16_close(lifter):
     assert float((out.mean(1) - ref.mean(1)).norm(dim=-1).mean()) < 0.005
     est = bf16.estimate(_candidates())                                    # Lifter.estimate runs on the fast path
     assert est.hypotheses.shape == (16, 17, 3) and np.isfinite(est.covariance).all()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available() and not shutil.which("c++"),
+                    reason="torch.compile on the CPU needs a C++ compiler")
+def test_compiled_lifter_matches_eager(lifter):
+    """mode="compile" (torch.compile of condition + S DDIM steps; inductor on the CPU, reduce-overhead on CUDA)."""
+    from lifter.fast import FastLifter
+
+    xy, lik = _inputs(2, 32)
+    ref = lifter.sample(xy, lik, n=4, steps=3, generator=torch.Generator().manual_seed(0))
+    compiled = FastLifter.from_lifter(lifter, mode="compile")
+    for _ in range(2):  # the first call compiles, the second reuses it
+        out = compiled.sample(xy, lik, n=4, steps=3, generator=torch.Generator().manual_seed(0))
+        assert torch.allclose(out, ref, atol=1e-5)
 
 
 def test_fast_lifter_graph_mode_needs_cuda(lifter):
