@@ -192,7 +192,7 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     from visualize.render import RenderWriter, make_view
 
     controls = Controls(hypotheses=cfg.view.hypotheses, ellipsoids=cfg.view.ellipsoids)
-    render_path = None
+    render_path = presenter = None
     with contextlib.ExitStack() as stack:
         stack.callback(source.close)
         consumers = []
@@ -226,6 +226,9 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
             stats.interrupted = True
             stack.close()
     say(stats.summary())
+    views_skipped = getattr(presenter, "skipped_views", 0)
+    if views_skipped:
+        say(f"the windows skipped drawing {views_skipped} late frames (all were estimated and exported)")
     if source.kind == "folder" and getattr(source, "skipped", 0):
         say(f"warning: {source.name}: skipped {source.skipped} image files that could not be decoded")
     if getattr(source, "bad_frames", 0):
@@ -237,7 +240,7 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     if written:
         say("wrote " + ", ".join(written))
     if args.stats_json:
-        write_stats(args.stats_json, stats, cfg, source)
+        write_stats(args.stats_json, stats, cfg, source, views_skipped)
     if stats.interrupted:
         say("interrupted; outputs were finalised")
         return EXIT_INTERRUPTED
@@ -247,7 +250,7 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     return EXIT_OK
 
 
-def write_stats(path, stats, cfg, source) -> None:
+def write_stats(path, stats, cfg, source, views_skipped: int = 0) -> None:
     import numpy as np
 
     stages = {k: {"median_ms": float(np.median(v)), "mean_ms": float(np.mean(v))} for k, v in stats.stage_ms.items()}
@@ -256,7 +259,7 @@ def write_stats(path, stats, cfg, source) -> None:
             "fps": stats.fps, "dropped": stats.dropped, "source_skipped": stats.source_skipped,
             "latency_median_ms": stats.latency(50) if stats.latencies_ms else None,
             "latency_p95_ms": stats.latency(95) if stats.latencies_ms else None, "stages": stages,
-            "error": stats.error, "interrupted": stats.interrupted}
+            "views_skipped": views_skipped, "error": stats.error, "interrupted": stats.interrupted}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=1))
 

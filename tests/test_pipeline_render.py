@@ -146,3 +146,68 @@ def test_presenter_renders_overlay_and_view_side_by_side(tmp_path):
     ok, img = cap.read()
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3 and img.shape[0] == 240 and img.shape[1] >= 320 + 320
     cap.release()
+
+
+class _CountingWindow:
+    def __init__(self):
+        self.shown = 0
+
+    def show(self, image):
+        self.shown += 1
+
+    def poll(self):
+        return True
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("with_writer", [False, True])
+def test_live_windows_skip_late_frames_but_renders_never_do(tmp_path, with_writer):
+    """Live with windows: a frame older than a camera period when it reaches the display is not drawn (drawing would
+    delay the next estimate); frames on time are drawn. A render to a file draws every frame."""
+    import time
+
+    from visualize.present import Presenter
+
+    view = ProjectionRenderer(160, 120, controls=Controls())
+    writer = RenderWriter(tmp_path / "out.mp4", fps=30) if with_writer else None
+    p = Presenter(view, view.controls, window=False, writer=writer, live=True)
+    p._window_2d = _CountingWindow()   # as if there were a display
+    now = time.perf_counter()
+    late = [3, 4]
+    for i in range(6):
+        age = 0.2 if i in late else 0.005      # seconds since capture; the camera period is 1/30 s
+        frame = Frame(i, i / 30, np.zeros((120, 160, 3), np.uint8), captured_at=now - age)
+        p.write(FrameResult(frame=frame, persons=[]))
+    p.close()
+    if with_writer:
+        assert p.skipped_views == 0 and p._window_2d.shown == 6
+    else:
+        assert p.skipped_views == len(late) and p._window_2d.shown == 6 - len(late)
+
+
+class _FakeVis:
+    def __init__(self):
+        self.draws = 0
+
+    def poll_events(self):
+        return True
+
+    def update_renderer(self):
+        self.draws += 1
+
+    def update_geometry(self, g):
+        pass
+
+
+def test_2d_window_draws_once_per_new_image():
+    from visualize.window2d import Open3DImageWindow
+
+    w = Open3DImageWindow.__new__(Open3DImageWindow)   # no display here: a fake Open3D visualizer underneath
+    w.controls, w.vis, w._dirty, w._shape = Controls(), _FakeVis(), False, (4, 4, 3)
+    w._image = np.zeros((4, 4, 3), np.uint8)
+    w.show(np.zeros((4, 4, 3), np.uint8))
+    assert w.vis.draws == 0                 # show only updates the picture; the runner's poll draws it
+    w.poll(), w.poll()
+    assert w.vis.draws == 1                 # and only once until the next image

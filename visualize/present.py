@@ -28,6 +28,9 @@ class Presenter:
         self.say = say or (lambda m: print(m, file=sys.stderr))
         self.scenes = SceneBuilder()
         self._count = 0
+        self.skipped_views = 0           # live frames estimated and exported but not drawn (the display was behind)
+        self._period: float | None = None   # live: seconds between camera frames (running estimate)
+        self._last_stamp: float | None = None
         self._fps: float | None = None
         self._last_t: float | None = None
         self._window_2d = open_window_2d(controls, say=self.say) if self.window else None
@@ -55,8 +58,26 @@ class Presenter:
             extra["paused"] = "(space)"
         return hud_lines(self._fps, latency, self.hypotheses, self.steps, dropped, extra)
 
+    def _behind(self, result: FrameResult) -> bool:
+        """Live windows only: this frame is already more than a camera period old. Drawing it would delay the next
+        estimate (drawing costs about as much as estimating on software OpenGL), so it is skipped; the next frame
+        that arrives in time is drawn. Renders to a file never skip."""
+        if not (self.live and self.writer is None and self._window_2d is not None):
+            return False
+        t = result.frame.timestamp
+        if self._last_stamp is not None and t > self._last_stamp:
+            step = t - self._last_stamp
+            self._period = step if self._period is None else min(step, 0.9 * self._period + 0.1 * step)
+        self._last_stamp = t
+        if self._period is None or not result.frame.captured_at:
+            return False
+        return time.perf_counter() - result.frame.captured_at > self._period
+
     def write(self, result: FrameResult) -> None:
         self._count += 1
+        if self._behind(result):
+            self.skipped_views += 1
+            return
         overlay = draw_persons(result.frame.image, result.persons)
         draw_hud(overlay, self._hud(result))
         if self.controls.reset_view:

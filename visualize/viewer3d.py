@@ -45,6 +45,7 @@ class Viewer3D:
         self.wire = visible   # in a window ellipsoids are wireframes (no transparency in the legacy renderer)
         self.lines = o3d.geometry.LineSet()
         self._added = False
+        self._dirty = True       # the scene changed since the window was last drawn
         self._ell_shown = True
         self.translucent = not visible   # rendered frames blend the ellipsoids half-transparent over the skeleton
         self._focus: np.ndarray | None = None
@@ -114,6 +115,7 @@ class Viewer3D:
         # Refit the view's bounding box (it sets the clipping planes) to the current scene, then place our camera.
         self.vis.reset_view_point(True)
         self._place_camera(scene.focus, user_ext)
+        self._dirty = True
 
     def _show_ellipsoids(self, show: bool) -> None:
         if show and not self._ell_shown:
@@ -146,7 +148,9 @@ class Viewer3D:
     def poll(self) -> bool:
         """Process window events; False once the window was closed or q pressed."""
         alive = self.vis.poll_events()
-        self.vis.update_renderer()
+        if self._dirty:  # a redraw costs a frame of software OpenGL; mouse moves ask Open3D for their own
+            self.vis.update_renderer()
+            self._dirty = False
         if not alive:
             self.controls.quit = True
         return alive and not self.controls.quit

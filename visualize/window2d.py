@@ -48,6 +48,7 @@ class Open3DImageWindow:
         self.vis = None
         self._image = None
         self._shape = None
+        self._dirty = False      # a new image since the window was last drawn
 
     def _open(self, shape) -> None:
         vis = self.o3d.visualization.VisualizerWithKeyCallback()
@@ -70,14 +71,17 @@ class Open3DImageWindow:
         else:
             np.asarray(self._image)[:] = rgb  # the geometry's own buffer: no re-upload of a new object
             self.vis.update_geometry(self._image)
-        # No poll here: the runner polls every consumer after each frame (Presenter.poll), and each poll draws the
-        # window once more (~6 ms a frame on software OpenGL).
+        self._dirty = True
+        # No poll here: the runner polls every consumer after each frame (Presenter.poll), and each draw costs
+        # ~6 ms on software OpenGL.
 
     def poll(self) -> bool:
         if self.vis is not None:
             if not self.vis.poll_events():
                 self.controls.quit = True
-            self.vis.update_renderer()
+            if self._dirty:
+                self.vis.update_renderer()
+                self._dirty = False
         return not self.controls.quit
 
     def close(self) -> None:
