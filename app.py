@@ -186,7 +186,7 @@ def check_outputs(paths, source=None) -> None:
 def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
     """Process one opened source into the requested outputs; returns an exit code."""
     from export.sinks import BvhSink, JsonlSink
-    from pipeline.runner import run_live, run_offline
+    from pipeline.runner import hold, run_live, run_offline
     from visualize.controls import KEY_HELP, Controls
     from visualize.present import Presenter
     from visualize.render import RenderWriter, make_view
@@ -220,6 +220,12 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
                              pipelined=cfg.live.pipelined)
         else:
             stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say)
+        if (source.kind == "image" and presenter is not None and presenter.window
+                and not (stats.quit or stats.interrupted or stats.error)):
+            for c in consumers:   # the outputs are complete before the picture is held on screen
+                c.close_writer() if c is presenter else c.close()
+            say("showing the result: press q or close a window to quit")
+            hold(consumers, controls)
         try:
             stack.close()  # finalise the outputs now, so the summary can say they are written
         except KeyboardInterrupt:

@@ -192,6 +192,16 @@ def _poll(consumers) -> bool:
     return alive
 
 
+def hold(consumers, controls=None, interval: float = 0.03) -> None:
+    """Keep the windows up, polling them, until the user closes one or presses q (or Ctrl-C): a single picture
+    stays on screen instead of flashing by."""
+    try:
+        while _poll(consumers) and not (controls is not None and controls.quit):
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+
+
 def _finish(frame: Frame, result, consumers, stats: RunStats, controls, max_frames) -> bool:
     """Count the frame, record its latency and stage times, hand it to the sinks; True when the run should stop."""
     stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)

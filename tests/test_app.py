@@ -177,3 +177,43 @@ def test_live_windows_on_a_virtual_display(tmp_path):
     assert "keys: q quit" in run.stderr                 # the windows were opened (the key help is said then)
     assert "traceback" not in run.stderr.lower()
     assert (data["views_skipped"] > 0) == ("skipped drawing" in run.stderr)
+
+
+@needs_models
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("shutil").which("Xvfb"), reason="needs Xvfb (a virtual display)")
+def test_an_image_stays_on_screen_until_closed(tmp_path):
+    """With windows, a single picture is held on screen after processing (not flashed and closed); its outputs are
+    already complete then, and stopping the app (here SIGTERM, as Ctrl-C or closing a window) exits cleanly."""
+    import queue
+    import threading
+
+    from pipeline.samples import sample_path
+
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1600x900x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        env = dict(os.environ, DISPLAY=":" + xvfb.stdout.readline().strip())
+        out_json, out_png = tmp_path / "m.jsonl", tmp_path / "m.png"
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--source", str(sample_path("messi5.jpg")),
+                                 "--export-json", str(out_json), "--render", str(out_png)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr] and None, daemon=True).start()
+        seen = []
+        while not any("showing the result" in x for x in seen):
+            seen.append(lines.get(timeout=120))
+        assert out_json.is_file() and len(out_json.read_text().splitlines()) == 2 and out_png.is_file()
+        time.sleep(1.0)
+        assert proc.poll() is None, "".join(seen)          # still showing the picture
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        time.sleep(0.2)
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get())
+        assert any("wrote" in x for x in rest) and not any("Traceback" in x for x in seen + rest)
+    finally:
+        if "proc" in locals() and proc.poll() is None:
+            proc.kill()
+        xvfb.kill()

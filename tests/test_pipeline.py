@@ -173,3 +173,18 @@ def test_pipelined_stage_error_reaches_the_caller(tmp_path):
     with pytest.raises(RuntimeError, match="exploded"):
         run_live(src, pipe, [Collect()], pipelined=True)
     src.close()
+
+
+def test_hold_polls_until_a_window_is_closed():
+    from pipeline.runner import hold
+
+    class Window:
+        polls = 0
+
+        def poll(self):
+            self.polls += 1
+            return self.polls < 3     # closed on the third poll
+
+    w = Window()
+    hold([object(), w], interval=0.001)  # consumers without poll() are fine
+    assert w.polls == 3
