@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,6 +193,24 @@ def _poll(consumers) -> bool:
     return alive
 
 
+@contextmanager
+def _capturing(cap: CaptureThread, stats: RunStats):
+    """The capture thread runs for the block. Ctrl-C ends the run (stats.interrupted); on the way out the thread is
+    stopped and the run's wall time, the source's error and its reconnects are recorded."""
+    t0 = time.perf_counter()
+    cap.start()
+    try:
+        yield
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    finally:
+        cap.stop.set()
+        cap.join(timeout=2.0)
+        stats.wall_s = time.perf_counter() - t0
+        stats.error = cap.error
+        stats.reconnects = cap.reconnects
+
+
 def hold(consumers, controls=None, interval: float = 0.03) -> None:
     """Keep the windows up, polling them, until the user closes one or presses q (or Ctrl-C): a single picture
     stays on screen instead of flashing by."""
@@ -224,32 +243,25 @@ def run_offline(source: Source, pipeline, consumers=(), controls=None, progress:
         from tqdm import tqdm
         bar = tqdm(total=source.frame_count, unit="frame", file=sys.stderr, desc=source.kind, dynamic_ncols=True,
                    leave=True)
-    t0 = time.perf_counter()
-    cap.start()
-    try:
-        while True:
-            if controls is not None and controls.paused and not controls.quit:
-                _poll(consumers)
-                time.sleep(0.03)
-                continue
-            item = buf.get()
-            if item is _END:
-                break
-            frame: Frame = item
-            result = pipeline.process(frame)
+    with _capturing(cap, stats):
+        try:
+            while True:
+                if controls is not None and controls.paused and not controls.quit:
+                    _poll(consumers)
+                    time.sleep(0.03)
+                    continue
+                item = buf.get()
+                if item is _END:
+                    break
+                frame: Frame = item
+                result = pipeline.process(frame)
+                if bar is not None:
+                    bar.update(1)
+                if _finish(frame, result, consumers, stats, controls, max_frames):
+                    break
+        finally:
             if bar is not None:
-                bar.update(1)
-            if _finish(frame, result, consumers, stats, controls, max_frames):
-                break
-    except KeyboardInterrupt:
-        stats.interrupted = True
-    finally:
-        cap.stop.set()
-        cap.join(timeout=2.0)
-        if bar is not None:
-            bar.close()
-        stats.wall_s = time.perf_counter() - t0
-        stats.error = cap.error
+                bar.close()
     return stats
 
 
@@ -291,44 +303,36 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
     cap = CaptureThread(source, slot, reconnect=reconnect, reconnect_max_s=reconnect_max_s, say=say)
     worker = DetectThread(pipeline, slot, controls) if pipelined else None
     inbox = worker.outbox if worker is not None else slot
-    t0 = time.perf_counter()
-    cap.start()
-    if worker is not None:
-        worker.start()
-    try:
-        while True:
-            item = inbox.get(timeout=0.05)
-            if item is _END:
-                break
-            if item is None or (controls is not None and controls.paused and not controls.quit):
-                if not _poll(consumers) or (controls is not None and controls.quit):
-                    stats.quit = True
-                    break
-                continue
-            if cap.reconnected.is_set():
-                cap.reconnected.clear()
-                pipeline.reset()
-            if worker is None:
-                frame: Frame = item
-                result = pipeline.process(frame)
-            else:
-                if isinstance(item[0], str):  # ("error", exception) from the 2D thread
-                    raise item[1]
-                frame = item[0]
-                result = pipeline.lift(*item)
-            if _finish(frame, result, consumers, stats, controls, max_frames):
-                break
-    except KeyboardInterrupt:
-        stats.interrupted = True
-    finally:
-        cap.stop.set()
-        cap.join(timeout=2.0)
+    with _capturing(cap, stats):
         if worker is not None:
-            worker.stop.set()
-            worker.join(timeout=5.0)
-        stats.wall_s = time.perf_counter() - t0
-        stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
-        stats.source_skipped = int(getattr(source, "skipped", 0) or 0) if source.kind == "replay" else 0
-        stats.error = cap.error
-        stats.reconnects = cap.reconnects
+            worker.start()
+        try:
+            while True:
+                item = inbox.get(timeout=0.05)
+                if item is _END:
+                    break
+                if item is None or (controls is not None and controls.paused and not controls.quit):
+                    if not _poll(consumers) or (controls is not None and controls.quit):
+                        stats.quit = True
+                        break
+                    continue
+                if cap.reconnected.is_set():
+                    cap.reconnected.clear()
+                    pipeline.reset()
+                if worker is None:
+                    frame: Frame = item
+                    result = pipeline.process(frame)
+                else:
+                    if isinstance(item[0], str):  # ("error", exception) from the 2D thread
+                        raise item[1]
+                    frame = item[0]
+                    result = pipeline.lift(*item)
+                if _finish(frame, result, consumers, stats, controls, max_frames):
+                    break
+        finally:
+            if worker is not None:
+                worker.stop.set()
+                worker.join(timeout=5.0)
+            stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
+            stats.source_skipped = int(getattr(source, "skipped", 0) or 0) if source.kind == "replay" else 0
     return stats
