@@ -280,12 +280,7 @@ def offline_pass(args, fe, lifter, g) -> dict:
 
 def live_pass(args, fe, lifter, g) -> dict:
     """Replay at --live-fps; capture+2D in a worker thread, lifting in this one (one-slot queue between them)."""
-    from pipeline.sources import ReplaySource
-
-    probe = ReplaySource(args.source)
-    native = probe.fps
-    probe.close()
-    speed = args.live_fps / native if args.live_fps > 0 else 1.0
+    native, speed = _replay_speed(args)
     q: queue.Queue = queue.Queue(maxsize=1)
     errors: list[BaseException] = []
     skipped_at_start = [0]
@@ -350,8 +345,7 @@ def app_live_pass(args, fe, lifter, pipelined: bool = False) -> dict:
     from pipeline.runner import run_live
     from pipeline.stages import Pipeline
 
-    probe_fps = _native_fps(args.source)
-    speed = args.live_fps / probe_fps if args.live_fps > 0 else 1.0
+    _, speed = _replay_speed(args)
     pipe = Pipeline(frontend=fe, lifter=lifter, hypotheses=args.hypotheses, steps=args.steps)
     kw = {"pipelined": True} if pipelined else {}
     with replay_from(args.source, speed, args.first) as source:
@@ -366,11 +360,13 @@ def app_live_pass(args, fe, lifter, pipelined: bool = False) -> dict:
                    "fps over the whole run"}
 
 
-def _native_fps(path: Path) -> float:
+def _replay_speed(args) -> tuple[float, float]:
+    """(the video's native fps, the replay speed that delivers it at --live-fps; 1 for --live-fps 0)."""
     from pipeline.sources import VideoSource
 
-    with VideoSource(path) as source:
-        return source.fps
+    with VideoSource(args.source) as source:
+        native = source.fps
+    return native, (args.live_fps / native if args.live_fps > 0 else 1.0)
 
 
 def mediapipe_pass(args) -> dict:
