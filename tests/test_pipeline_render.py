@@ -173,7 +173,7 @@ def test_live_windows_skip_late_frames_but_renders_never_do(tmp_path, with_write
     view = ProjectionRenderer(160, 120, controls=Controls())
     writer = RenderWriter(tmp_path / "out.mp4", fps=30) if with_writer else None
     p = Presenter(view, view.controls, window=False, writer=writer, live=True)
-    p._window_2d = _CountingWindow()   # as if there were a display
+    p.window, p._window_2d = True, _CountingWindow()   # as if there were a display
     now = time.perf_counter()
     late = [3, 4]
     for i in range(6):

@@ -62,7 +62,7 @@ class Presenter:
         """Live windows only: this frame is already more than a camera period old. Drawing it would delay the next
         estimate (drawing costs about as much as estimating on software OpenGL), so it is skipped; the next frame
         that arrives in time is drawn. Renders to a file never skip."""
-        if not (self.live and self.writer is None and self._window_2d is not None):
+        if not (self.live and self.window and self.writer is None):
             return False
         t = result.frame.timestamp
         if self._last_stamp is not None and t > self._last_stamp:
