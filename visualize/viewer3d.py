@@ -32,6 +32,16 @@ def _import_open3d():
     return o3d
 
 
+def bind_keys(vis, controls: Controls) -> None:
+    """The app's keys (q h e r space, Esc = q) on an Open3D VisualizerWithKeyCallback window."""
+    def on_key(key: str):
+        return lambda _vis: controls.key(key) and False   # False: Open3D need not redraw for the key itself
+
+    for key in "QHER ":
+        vis.register_key_callback(ord(key), on_key(key))
+    vis.register_key_callback(256, on_key("q"))  # Esc
+
+
 class Viewer3D:
     def __init__(self, o3d, vis, width: int, height: int, visible: bool, controls: Controls, camera: ViewCamera):
         self.o3d, self.vis = o3d, vis
@@ -69,15 +79,8 @@ class Viewer3D:
             raise ViewerUnavailable(f"Open3D cannot create a window ({e})") from None
         if not ok:
             raise ViewerUnavailable("Open3D cannot create a window (no display or GL context)")
-        viewer = cls(o3d, vis, width, height, visible, controls, camera or ViewCamera())
-        for key in "QHER ":
-            vis.register_key_callback(ord(key), lambda _v, k=key: viewer._on_key(k))
-        vis.register_key_callback(256, lambda _v: viewer._on_key("q"))  # Esc
-        return viewer
-
-    def _on_key(self, key: str) -> bool:
-        self.controls.key(key)
-        return False
+        bind_keys(vis, controls)
+        return cls(o3d, vis, width, height, visible, controls, camera or ViewCamera())
 
     @staticmethod
     def _set_mesh(o3d, mesh, data) -> None:

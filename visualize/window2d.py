@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from visualize.controls import Controls, has_display
-from visualize.viewer3d import ViewerUnavailable, _import_open3d
+from visualize.viewer3d import ViewerUnavailable, _import_open3d, bind_keys
 
 TITLE = "diffmocap 2D"
 MAX_WIDTH = 960
@@ -54,9 +54,7 @@ class Open3DImageWindow:
         vis = self.o3d.visualization.VisualizerWithKeyCallback()
         if not vis.create_window(window_name=TITLE, width=shape[1], height=shape[0], visible=True):
             raise ViewerUnavailable("Open3D cannot open a 2D window")
-        for key in "QHER ":
-            vis.register_key_callback(ord(key), lambda _v, k=key: self.controls.key(k) and False)
-        vis.register_key_callback(256, lambda _v: self.controls.key("q") and False)
+        bind_keys(vis, self.controls)
         self.vis = vis
 
     def show(self, image: np.ndarray) -> None:
