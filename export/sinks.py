@@ -55,7 +55,24 @@ def check_writable(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES
     return path
 
 
-class JsonlSink:
+class _Sink:
+    """Context manager: closing on exit; a close error is raised unless another error is already unwinding."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.close()
+        except ExportError:
+            if exc_type is None:   # while another error unwinds, that one is the news
+                raise
+
+
+class JsonlSink(_Sink):
     """One header line at open, then one line per write(), flushed at once, so the file parses line by line up to
     the last completed frame whenever the run stops."""
 
@@ -112,15 +129,6 @@ class JsonlSink:
             except OSError as e:
                 raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
 
-    def __enter__(self) -> "JsonlSink":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.close()
-        except ExportError:
-            if exc_type is None:   # while another error unwinds, that one is the news
-                raise
 
 
 def world_poses(result: FrameResult) -> list[tuple[int, np.ndarray]]:
@@ -216,7 +224,7 @@ def frame_rate(fps: float | None, timestamps) -> float:
     return 1.0 / float(np.median(steps)) if len(steps) else 30.0
 
 
-class BvhSink:
+class BvhSink(_Sink):
     """BVH of one person (PersonFollower: the first with a 3D estimate, re-acquired under a new track id after a
     loss); frames without that person hold the last pose, so the file has exactly one frame per write(). Poses stay in
     memory (PoseLog, ~0.2 KiB per frame); the whole file is rewritten
@@ -280,13 +288,3 @@ class BvhSink:
         if not self._closed:
             self._closed = True
             self.flush()
-
-    def __enter__(self) -> "BvhSink":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.close()
-        except ExportError:
-            if exc_type is None:
-                raise
