@@ -33,6 +33,7 @@ class Pipeline:
     hypotheses: int = 16
     steps: int = 5
     fov: float = 60.0
+    intrinsics: np.ndarray | None = None     # (3, 3) known camera K for the root translation; None: from `fov`
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
@@ -72,7 +73,7 @@ class Pipeline:
         timings = dict(timings)
         t0 = timings.pop("_t0", time.perf_counter())
         w, h = frame.size
-        k = intrinsics_from_fov(w, h, self.fov)
+        k = intrinsics_from_fov(w, h, self.fov) if self.intrinsics is None else np.asarray(self.intrinsics, float)
         lift_ms = root_ms = smooth_ms = 0.0
         seen = set()
         for p in persons:
