@@ -25,6 +25,7 @@ import yaml
 
 from lifter.aggregate import coverage, fit_calibration, summarise
 from lifter.api import WEIGHTS_DIR, Lifter
+from lifter.data.augment import augment_batch
 from lifter.model import LifterModel, ModelConfig
 from lifter.sampler import training_target
 from lifter.schedule import CosineSchedule
@@ -36,6 +37,8 @@ OPEN_LICENCE = ("commercial use allowed by every training set: CMU (no resale of
 LICENCES = {  # docs/data.md
     "bandai1": "CC BY-NC 4.0 (Bandai-Namco-Research-Motiondataset-1, (c) 2022 Bandai Namco Research Inc.)",
     "bandai2": "CC BY-NC 4.0 (Bandai-Namco-Research-Motiondataset-2, (c) 2022 Bandai Namco Research Inc.)",
+    "cmu_01_14": "CMU mocap terms (research and commercial products, no resale of the data); data from mocap.cs.cmu.edu, "
+                 "created with funding from NSF EIA-0196217",
     "cmu_dance": "CMU mocap terms (research and commercial products, no resale of the data); data from mocap.cs.cmu.edu, "
                  "created with funding from NSF EIA-0196217",
     "hdm05": "CC BY-SA 3.0 (Mocap Database HDM05, Mueller et al., Tech. report CG-2007-2, Universitaet Bonn, 2007)",
@@ -73,19 +76,17 @@ def balance_weights(names: np.ndarray, alpha: float) -> np.ndarray:
 
 
 class Augmenter:
-    """Per-batch pose augmentation (lifter.data.augment.augment_batch): upper/lower mixing, mirroring, random yaw,
-    retargeting to random adult bone lengths, optional bone-direction noise."""
+    """Per-batch pose augmentation (lifter.data.augment.augment_batch): upper/lower mixing, everyday postures,
+    mirroring, random yaw, each pose's own bone lengths varied by anthropometric factors, optional bone-direction
+    noise."""
 
     def __init__(self, cfg: dict):
-        from lifter.data.augment import augment_batch
-
-        self.fn = augment_batch
         self.kw = {"p_mix": cfg.get("mix_prob", 0.3), "p_mirror": cfg.get("mirror_prob", 0.5),
-                   "jitter": tuple(cfg.get("length_jitter", (0.06, 0.05))),
+                   "body": cfg.get("body") or {}, "everyday": cfg.get("everyday") or {},
                    "direction_sigma": cfg.get("direction_sigma", 0.0)}
 
     def __call__(self, poses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return np.ascontiguousarray(self.fn(poses, rng, **self.kw), dtype=np.float32)
+        return np.ascontiguousarray(augment_batch(poses, rng, **self.kw), dtype=np.float32)
 
 
 @dataclass
@@ -474,6 +475,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--minutes", type=float, default=None)
     ap.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", default=None, help="torch threads: 1, 2 or auto (default: the config's)")
     ap.add_argument("--no-ship", action="store_true", help="train and checkpoint only")
     ap.add_argument("--recalibrate", action="store_true",
                     help="only fit the (N, S) calibration table of shipped weights/lifter/<name>.pt and re-ship them")
@@ -484,6 +486,8 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     cfg = load_config(args.config)
+    if args.threads is not None:
+        cfg["train"]["threads"] = args.threads if args.threads == "auto" else int(args.threads)
     threads = cfg["train"].get("threads", 2)
     torch.set_num_threads(1 if threads == "auto" else int(threads))
     from lifter.simulate import SimConfig
