@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from detectors.joint_map import world_joints
 from pipeline.camera import intrinsics_from_fov
 from pipeline.config import WarmStartConfig
 from pipeline.records import Frame, FrameResult, Person
@@ -82,11 +83,10 @@ class Pipeline:
             seen.add(p.id)
             track = self._tracks.setdefault(p.id, _Track())
             t1 = time.perf_counter()
-            warm = (self.warm_start.enabled and track.prev_mean is not None
-                    and 0 < frame.timestamp - track.prev_time <= self.max_warm_gap)
-            if warm:
+            init = self._init_pose(p, frame.timestamp, track)
+            if init is not None:
                 est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps,
-                                           init=track.prev_mean, init_t=self.warm_start.init_t)
+                                           init=init, init_t=self.warm_start.init_t)
             else:
                 est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps)
             t2 = time.perf_counter()
@@ -104,6 +104,16 @@ class Pipeline:
         end = time.perf_counter()
         timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, total=(end - t0) * 1e3)
         return FrameResult(frame=frame, persons=persons, intrinsics=k, timings_ms=timings)
+
+    def _init_pose(self, person: Person, t: float, track: _Track) -> np.ndarray | None:
+        """The pose the diffusion starts from (noised to warm_start.init_t), or None to start from noise."""
+        if not self.warm_start.enabled:
+            return None
+        if self.warm_start.source == "world":
+            world = getattr(person.landmarks, "world", None)
+            return None if world is None else world_joints(world)
+        fresh = track.prev_mean is not None and 0 < t - track.prev_time <= self.max_warm_gap
+        return track.prev_mean if fresh else None
 
     def _root(self, person: Person, mean: np.ndarray, k: np.ndarray, track: _Track) -> np.ndarray:
         peaks = person.candidates.peaks
