@@ -60,7 +60,7 @@ class SimConfig:
 class SimBatch:
     cand_xy: torch.Tensor      # (B, 17, K, 2) normalised by lifter.inputs.normalise_candidates
     cand_lik: torch.Tensor     # (B, 17, K)
-    pose_cam: torch.Tensor     # (B, 17, 3) root-relative, camera frame, metres (the target; joint 9 = the nose)
+    pose_cam: torch.Tensor     # (B, 17, 3) root-relative, camera frame, metres (the target, runtime_joints)
     root_cam: torch.Tensor     # (B, 3) pelvis in the camera frame
     intrinsics: torch.Tensor   # (B, 3, 3)
     image_size: torch.Tensor   # (B, 2) width, height
@@ -83,6 +83,17 @@ def nose_points(points: torch.Tensor, cfg: SimConfig) -> torch.Tensor:
     return neck + cfg.nose_up_fraction * up + cfg.nose_forward_m * forward
 
 
+def runtime_joints(points: torch.Tensor, cfg: SimConfig) -> torch.Tensor:
+    """Mocap joints (B, 17, 3) -> the same 17 points the runtime's 2D front end defines (detectors/joint_map.py), so
+    the 2D input, the 3D target and the real footage's truth mean one thing: joint 9 = the nose (nose_points),
+    thorax = mid-shoulders, spine = mid(pelvis, thorax). Pelvis (mid-hips), limbs and head top are already so."""
+    out = points.clone()
+    out[:, JOINT_INDEX["neck"]] = nose_points(points, cfg)
+    out[:, JOINT_INDEX["thorax"]] = (points[:, JOINT_INDEX["l_shoulder"]] + points[:, JOINT_INDEX["r_shoulder"]]) / 2
+    out[:, JOINT_INDEX["spine"]] = (out[:, JOINT_INDEX["pelvis"]] + out[:, JOINT_INDEX["thorax"]]) / 2
+    return out
+
+
 def simulate_batch(
     poses_world: torch.Tensor,
     cfg: SimConfig,
@@ -98,11 +109,8 @@ def simulate_batch(
     if poses_world.ndim != 3 or poses_world.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses_world must be (B, {NUM_JOINTS}, 3), got {tuple(poses_world.shape)}")
     cams = sample_cameras(poses_world, cfg, generator)
-    # Joint 9 is the nose in the 2D input (BlazePose's landmark) AND in the 3D target, so both mean one point.
-    points = cams.points_cam.clone()
-    points[:, JOINT_INDEX["neck"]] = nose_points(cams.points_cam, cfg)
-    xy = cams.xy.clone()
-    xy[:, JOINT_INDEX["neck"]] = project(points[:, JOINT_INDEX["neck"], None], cams.intrinsics)[:, 0]
+    points = runtime_joints(cams.points_cam, cfg)
+    xy = project(points, cams.intrinsics)
     w, h = cams.image_size[:, 0:1], cams.image_size[:, 1:2]
     visible = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
     visible &= points[..., 2] > 0.05
