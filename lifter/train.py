@@ -467,6 +467,25 @@ def recalibrate(name: str, poses: int, config: str | None = None) -> Path:
     return path
 
 
+def snapshot(name: str, out: Path, calib_poses: int = 512, config: str | None = None) -> Path:
+    """The EMA weights of the last checkpoint of a running (or stopped) training run .cache/lifter/<name>/last.pt,
+    calibrated at the default (N, S) on validation poses, as a Lifter file at `out` (to measure a run before it
+    ends)."""
+    from lifter.simulate import SimConfig
+
+    cfg = load_config(config)
+    ck = torch.load(cache_dir() / "lifter" / name / "last.pt", map_location="cpu", weights_only=False)
+    model = LifterModel(ModelConfig.from_dict(cfg["model"]))
+    model.load_state_dict(ck["ema"])
+    lifter = Lifter(model)
+    sets = cfg["sets"]["open" if name == "open" else "all"]
+    val_poses, _ = load_split("val", sets)
+    s = cfg["sampling"]
+    calibrate(lifter, calibration_batch(val_poses, calib_poses, SimConfig.load(), cfg["train"]["k"]), s["n"], s["steps"])
+    lifter.meta = {"name": f"{name}@{ck['step']}", "snapshot_of": name, "step": int(ck["step"])}
+    return lifter.save(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(DEFAULT_CONFIG))
@@ -480,7 +499,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recalibrate", action="store_true",
                     help="only fit the (N, S) calibration table of shipped weights/lifter/<name>.pt and re-ship them")
     ap.add_argument("--calib-poses", type=int, default=1024, help="validation poses for --recalibrate")
+    ap.add_argument("--snapshot", type=Path, default=None,
+                    help="only write the run's last checkpoint, calibrated, as a Lifter file at this path")
     args = ap.parse_args(argv)
+    if args.snapshot is not None:
+        print(f"wrote {snapshot(args.name, args.snapshot, config=args.config)}")
+        return
     if args.recalibrate:
         print(f"wrote {recalibrate(args.name, args.calib_poses, args.config)}")
         return

@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", choices=("noise", "world"), default="noise",
                     help="world: also evaluate starting every frame from the landmark model's world landmarks")
     ap.add_argument("--init-t", type=int, nargs="+", default=[100, 200, 400], help="timesteps for --init world")
+    ap.add_argument("--config", default=None, help="app config YAML (default configs/app.yaml), e.g. to compare "
+                    "warm_start settings")
     ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
     args = ap.parse_args(argv)
@@ -204,14 +206,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"realfootage: skipped: {why}", file=sys.stderr)
         print(json.dumps({"skipped": why}))
         return 0
-    cfg = load_config()
+    cfg = load_config(args.config)
     for key in ("lifter", "hypotheses", "steps"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
               "lifter": cfg.lifter, "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
-              "init": args.init, "mediapipe": MEDIAPIPE_PYTHON.is_file(),
+              "init": args.init, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file(),
               "clips": {c: evaluate_clip(c, folder, args, cfg) for c in args.clips}}
     text = json.dumps(result, indent=1)
     if args.out:
