@@ -159,7 +159,7 @@ def build_pipeline(cfg):
     except (OSError, RuntimeError, ImportError) as e:
         say(f"fast lifter path unavailable ({type(e).__name__}: {e}); using the PyTorch lifter")
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
-                    fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing)
+                    fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones)
 
 
 def check_outputs(paths, source=None) -> None:

@@ -22,12 +22,21 @@ class ConfigError(ValueError):
 
 @dataclass
 class WarmStartConfig:
-    enabled: bool = True
-    init_t: int = 200
+    enabled: bool = False    # off: from noise every frame (measured better on real footage, docs/realfootage.md)
+    init_t: int = 400
     # What the diffusion starts from: "previous" = the previous frame's mean of this person, "world" = this frame's
     # world landmarks of the BlazePose landmark model (3D learned from real images; seed A's refinement of an initial
     # estimate). Both are noised to init_t; with enabled false every frame starts from noise.
     source: str = "previous"
+
+
+@dataclass
+class BonesConfig:
+    """One person's bone lengths held to their median over the video (pipeline/bones.py)."""
+    enabled: bool = True
+    window: int = 300        # frames of history per track
+    min_frames: int = 1      # frames before the median is used
+    scale: str = "lifter"    # lifter: the lifter's own size | world: the BlazePose world landmarks' size
 
 
 @dataclass
@@ -62,6 +71,7 @@ class AppConfig:
     litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
+    bones: BonesConfig = field(default_factory=BonesConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     view: ViewConfig = field(default_factory=ViewConfig)
 
@@ -87,6 +97,9 @@ SCHEMA = {
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
             "source": {"enum": ["previous", "world"]}}},
+        "bones": {"type": "object", "additionalProperties": False, "properties": {
+            "enabled": {"type": "boolean"}, "window": _POS_INT, "min_frames": _POS_INT,
+            "scale": {"enum": ["lifter", "world"]}}},
         "smoothing": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "min_cutoff": _POS_NUM, "beta": {"type": "number", "minimum": 0},
             "d_cutoff": _POS_NUM, "max_gap": _POS_NUM}},

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detectors.joint_map import world_joints
+from pipeline.bones import TrackBones
 from pipeline.camera import intrinsics_from_fov
-from pipeline.config import WarmStartConfig
+from pipeline.config import BonesConfig, WarmStartConfig
 from pipeline.records import Frame, FrameResult, Person
 from pipeline.root import solve_root
 from pipeline.smoothing import OneEuroConfig, OneEuroFilter
@@ -25,6 +26,7 @@ class _Track:
     root: np.ndarray | None = None
     pose_filter: OneEuroFilter | None = None
     root_filter: OneEuroFilter | None = None
+    bones: TrackBones | None = None          # the person's bone lengths over the video
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Pipeline:
     intrinsics: np.ndarray | None = None     # (3, 3) known camera K for the root translation; None: from `fov`
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
+    bones: BonesConfig = field(default_factory=BonesConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
     _state: object = None
     _tracks: dict = field(default_factory=dict)
@@ -89,6 +92,9 @@ class Pipeline:
                                            init=init, init_t=self.warm_start.init_t)
             else:
                 est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps)
+            if self.bones.enabled:
+                track.bones = track.bones or TrackBones(self.bones)
+                track.bones.apply(est, _world(p))
             t2 = time.perf_counter()
             track.prev_mean, track.prev_time = np.asarray(est.mean, float).copy(), frame.timestamp
             est.root_translation = self._root(p, est.mean, k, track)
@@ -110,8 +116,7 @@ class Pipeline:
         if not self.warm_start.enabled:
             return None
         if self.warm_start.source == "world":
-            world = getattr(person.landmarks, "world", None)
-            return None if world is None else world_joints(world)
+            return _world(person)
         fresh = track.prev_mean is not None and 0 < t - track.prev_time <= self.max_warm_gap
         return track.prev_mean if fresh else None
 
@@ -139,6 +144,12 @@ class Pipeline:
         est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)
         est.mean = smooth.astype(np.asarray(est.mean).dtype)
         est.root_translation = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
+
+
+def _world(person: Person) -> np.ndarray | None:
+    """The person's world landmarks as our 17 root-relative joints (camera-like axes), or None."""
+    world = getattr(person.landmarks, "world", None)
+    return None if world is None else world_joints(world)
 
 
 def _timings_of(state) -> dict:

@@ -13,6 +13,7 @@ import pytest
 from export.sinks import JsonlSink
 from pipeline.runner import LatestSlot, run_live, run_offline
 from pipeline.sources import Source, SourceLost, open_source
+from pipeline.config import WarmStartConfig
 from pipeline.stages import Pipeline
 from pipeline.smoothing import OneEuroConfig
 from tests.fakes_app import FakeFrontEnd, FakeLifter
@@ -42,6 +43,7 @@ class Collect:
 
 
 def make_pipeline(frontend_delay=0.0, **kw):
+    kw.setdefault("warm_start", WarmStartConfig(enabled=True, init_t=200))
     return Pipeline(frontend=FakeFrontEnd(delay=frontend_delay), lifter=FakeLifter(), hypotheses=6, steps=2, **kw)
 
 
