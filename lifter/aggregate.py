@@ -24,10 +24,10 @@ def _t(x) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
 
 
-def summarise(hyps, scale: float = 1.0, floor: float = FLOOR_M) -> tuple[torch.Tensor, torch.Tensor]:
+def summarise(hyps, scale=1.0, floor: float = FLOOR_M) -> tuple[torch.Tensor, torch.Tensor]:
     """hyps (..., N, J, 3) -> mean (..., J, 3), cov (..., J, 3, 3) = scale * (sample covariance + floor^2 I).
 
-    The sample covariance uses N - 1 (N = 1 gives the floor alone).
+    scale: one number, or one per joint (J,). The sample covariance uses N - 1 (N = 1 gives the floor alone).
     """
     h = _t(hyps).double()
     n = h.shape[-3]
@@ -36,7 +36,9 @@ def summarise(hyps, scale: float = 1.0, floor: float = FLOOR_M) -> tuple[torch.T
     cov = torch.einsum("...nji,...njk->...jik", d, d) / max(n - 1, 1)
     cov = cov + floor**2 * torch.eye(3, dtype=h.dtype)
     dtype = _t(hyps).dtype if _t(hyps).is_floating_point() else torch.float64
-    return mean.to(dtype), (scale * cov).to(dtype)
+    s = torch.as_tensor(scale, dtype=h.dtype, device=h.device)
+    s = s[:, None, None] if s.ndim == 1 else s
+    return mean.to(dtype), (s * cov).to(dtype)
 
 
 def mahalanobis_sq(truth, mean, cov) -> torch.Tensor:
@@ -65,8 +67,23 @@ def fit_calibration(hyps, truth, q: float = 0.9, joints=None, floor: float = FLO
     return float(torch.quantile(d2, q) / chi2_3dof(q))
 
 
-def coverage(hyps, truth, scale: float, q: float = 0.9, joints=None, floor: float = FLOOR_M) -> float:
-    """Fraction of joints (default: all but the pelvis) inside the calibrated q-ellipsoid."""
+def fit_joint_profile(hyps, truth, q: float = 0.9, floor: float = FLOOR_M, reference: float | None = None) -> list[float]:
+    """Per-joint factors (J,) on top of a scalar calibration: joint j's own q-quantile scale over `reference` (default:
+    the scalar fit of all joints on the same data); the pelvis, 0 in every root-relative hypothesis, keeps 1. Joints
+    the scalar under-covers (the hips next to the pelvis, say) get > 1, the others < 1."""
+    truth = _t(truth)
+    mean, cov = summarise(hyps, 1.0, floor)
+    d2 = mahalanobis_sq(truth, mean, cov).reshape(-1, truth.shape[-2])
+    overall = fit_calibration(hyps, truth, q, floor=floor) if reference is None else reference
+    per = torch.quantile(d2, q, dim=0) / chi2_3dof(q)
+    profile = (per / overall).tolist()
+    if truth.shape[-2] == 17:
+        profile[0] = 1.0
+    return [round(float(v), 4) for v in profile]
+
+
+def coverage(hyps, truth, scale, q: float = 0.9, joints=None, floor: float = FLOOR_M) -> float:
+    """Fraction of joints (default: all but the pelvis) inside the calibrated q-ellipsoid (scale: one or (J,))."""
     truth = _t(truth)
     if joints is None:
         joints = list(range(1, truth.shape[-2])) if truth.shape[-2] == 17 else list(range(truth.shape[-2]))

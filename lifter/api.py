@@ -77,10 +77,16 @@ class Lifter:
         model.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
         return cls(model, blob.get("calibration", 1.0), blob.get("meta", {}), device)
 
-    def calibration_for(self, n: int, steps: int) -> float:
+    def calibration_for(self, n: int, steps: int) -> float | list[float]:
         """Covariance scale for N hypotheses and S steps. The spread of the hypotheses depends on both, so the
         weights carry a table fitted on validation poses (meta["calibration_table"], keys "N,S"); the nearest
-        fitted setting is used (steps first, then N, on a log scale), else the single default-setting scale."""
+        fitted setting is used (steps first, then N, on a log scale), else the single default-setting scale. With a
+        per-joint profile (meta["calibration_profile"], lifter.aggregate.fit_joint_profile) one scale per joint."""
+        profile = self.meta.get("calibration_profile")
+        scale = self._scalar_calibration(n, steps)
+        return scale if not profile else [scale * float(f) for f in profile]
+
+    def _scalar_calibration(self, n: int, steps: int) -> float:
         table = self.meta.get("calibration_table") or {}
         if not table:
             return self.calibration

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import yaml
 
-from lifter.aggregate import coverage, fit_calibration, summarise
+from lifter.aggregate import coverage, fit_calibration, fit_joint_profile, summarise
 from lifter.api import WEIGHTS_DIR, Lifter
 from lifter.data.augment import augment_batch
 from lifter.model import LifterModel, ModelConfig
@@ -414,6 +414,9 @@ Training poses: {m.get('train_poses', '?')} (`.cache/mocap/train.npz` from `pyth
                  f"the nearest), fitted on {sm.get('calib_table_poses', sm.get('calib_poses', '?'))} validation poses: "
                  + ", ".join(f"N={k.split(',')[0]} S={k.split(',')[1]}: {v}" for k, v in m["calibration_table"].items())
                  + "\n")
+    if m.get("calibration_profile"):
+        text += ("- Per-joint calibration profile (x the table's scale; fitted on the detector-noise half, N=16 S=5, "
+                 "`lifter.aggregate.fit_joint_profile`): " + ", ".join(f"{v:.2f}" for v in m["calibration_profile"]) + "\n")
     if m.get("evaluation_md"):
         text += "\n" + m["evaluation_md"].strip() + "\n"
     elif path.is_file() and "\n## Evaluation" in (old := path.read_text()):
@@ -452,6 +455,17 @@ def calibration_table(lifter: Lifter, batch: Batch, eta: float = 0.0, grid=CALIB
     return table
 
 
+def joint_profile(lifter: Lifter, batch: Batch, sampling: dict, table: dict) -> list[float]:
+    """Per-joint calibration factors (lifter.aggregate.fit_joint_profile) at the default (N, S), fitted on the
+    detector-noise half of the calibration batch (the regime of real footage) relative to the table's scalar."""
+    det = Batch(*(getattr(batch, f)[: batch.xy.shape[0] // 2] for f in ("xy", "lik", "pose")))
+    hyps, _ = evaluate(lifter, det, n=sampling["n"], steps=sampling["steps"], eta=sampling["eta"], seed=1)
+    reference = table.get(f"{sampling['n']},{sampling['steps']}", lifter.calibration)
+    profile = fit_joint_profile(hyps, det.pose, reference=float(reference))
+    print("calibration profile:", profile, flush=True)
+    return profile
+
+
 def recalibrate(name: str, poses: int, config: str | None = None) -> Path:
     """Fit the (N, S) calibration table of shipped weights and re-ship them (new sha256, model card)."""
     cfg = load_config(config)
@@ -462,6 +476,7 @@ def recalibrate(name: str, poses: int, config: str | None = None) -> Path:
     batch = calibration_batch(val_poses, poses, SimConfig.load(), cfg["train"]["k"])
     lifter.meta["calibration_table"] = calibration_table(lifter, batch, cfg["sampling"]["eta"])
     lifter.meta.setdefault("summary", {})["calib_table_poses"] = int(batch.xy.shape[0])
+    lifter.meta["calibration_profile"] = joint_profile(lifter, batch, cfg["sampling"], lifter.meta["calibration_table"])
     path = ship(lifter, name)
     write_card(WEIGHTS_DIR / f"{name}.md", lifter)
     return path
@@ -502,9 +517,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--snapshot", type=Path, default=None,
                     help="only write the run's last checkpoint, calibrated, as a Lifter file at this path")
     args = ap.parse_args(argv)
-    if args.snapshot is not None:
-        print(f"wrote {snapshot(args.name, args.snapshot, config=args.config)}")
-        return
     if args.recalibrate:
         print(f"wrote {recalibrate(args.name, args.calib_poses, args.config)}")
         return
@@ -514,6 +526,9 @@ def main(argv: list[str] | None = None) -> None:
         cfg["train"]["threads"] = args.threads if args.threads == "auto" else int(args.threads)
     threads = cfg["train"].get("threads", 2)
     torch.set_num_threads(1 if threads == "auto" else int(threads))
+    if args.snapshot is not None:
+        print(f"wrote {snapshot(args.name, args.snapshot, config=args.config)}")
+        return
     from lifter.simulate import SimConfig
 
     sim_cfg = SimConfig.load()
@@ -536,6 +551,7 @@ def main(argv: list[str] | None = None) -> None:
     calib_batch = calibration_batch(val_poses, cfg["eval"]["calib_poses"], sim_cfg, k)
     summary.update(calibrate(lifter, calib_batch, s["n"], s["steps"], s["eta"]))
     table = calibration_table(lifter, calib_batch, s["eta"])
+    profile = joint_profile(lifter, calib_batch, s, table)
     summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} {platform.processor()} "
                     f"{torch.get_num_threads()} threads", "torch": str(torch.__version__)})
     lifter.meta = {"name": args.name, "sets": sets, "licences": {d: LICENCES.get(d, "?") for d in sets},
@@ -543,7 +559,7 @@ def main(argv: list[str] | None = None) -> None:
                    "command": f"python -m lifter.train --config {args.config} --name {args.name} --sets {args.sets}"
                               + (f" --minutes {args.minutes}" if args.minutes else ""),
                    "train_poses": int(len(train_poses)), "balance": cfg["train"].get("balance", 1.0),
-                   "summary": summary, "calibration_table": table}
+                   "summary": summary, "calibration_table": table, "calibration_profile": profile}
     path = ship(lifter, args.name)
     write_card(WEIGHTS_DIR / f"{args.name}.md", lifter)
     (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1))

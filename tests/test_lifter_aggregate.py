@@ -52,3 +52,22 @@ def test_calibration_reaches_ninety_percent_on_synthetic_data():
     truth2[:, 0] = 0
     assert abs(coverage(hyps2, truth2, scale) - 0.9) < 0.03
     assert coverage(hyps2, truth2, 1.0) < 0.6  # uncalibrated spread is overconfident
+
+
+def test_joint_profile_fixes_a_joint_the_scalar_under_covers():
+    """Joint 1's errors are 3x its spread, the others' match theirs: the scalar fit sits between, the profile lifts
+    joint 1 above 1 and the per-joint scales then cover every joint near 90 %."""
+    from lifter.aggregate import coverage, fit_calibration, fit_joint_profile
+
+    g = torch.Generator().manual_seed(0)
+    m, n, j = 400, 32, 5
+    hyps = torch.randn(m, n, j, 3, generator=g) * 0.05
+    truth = hyps.mean(1) + torch.randn(m, j, 3, generator=g) * 0.05
+    truth[:, 1] = hyps[:, :, 1].mean(1) + torch.randn(m, 3, generator=g) * 0.15
+    scalar = fit_calibration(hyps, truth, joints=list(range(j)))
+    profile = fit_joint_profile(hyps, truth)
+    # The scalar (~3.5) is pulled up by joint 1; the others need ~1 in absolute terms, ~0.3 of it.
+    assert profile[1] > 2.0 and all(0.2 < p < 0.5 for i, p in enumerate(profile) if i != 1)
+    per_joint = [scalar * p for p in profile]
+    for k in range(j):
+        assert abs(coverage(hyps, truth, per_joint, joints=[k]) - 0.9) < 0.05
