@@ -15,7 +15,7 @@ import numpy as np
 class OneEuroConfig:
     enabled: bool = True
     min_cutoff: float = 1.0    # Hz: cutoff at rest (lower = smoother, more lag)
-    beta: float = 0.5          # s/m: how fast the cutoff rises with speed (higher = less lag on fast moves)
+    beta: float = 4.0          # s/m: how fast the cutoff rises with speed (higher = less lag on fast moves)
     d_cutoff: float = 1.0      # Hz: cutoff of the speed estimate
     max_gap: float = 0.5       # s: a longer gap between frames restarts the filter
 
