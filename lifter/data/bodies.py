@@ -21,7 +21,7 @@ from lifter.data.retarget import BONE_PAIR, PAIR_NAMES, bone_lengths, random_bon
 DEFINITION_TARGETS = {"hip": 0.11, "clavicle": 0.17}
 LEG_RATIO = 1.0       # thigh : shin
 
-# Stature CV ~6 % for men and women pooled (NHANES 2015-2018: 175.7 +- 7.5 cm and 161.8 +- 7.1 cm); segment / stature
+# Stature CV ~6 % for men and women pooled (NHANES 2015-2018 adults: about 175 and 162 cm, SD ~7 cm); segment / stature
 # ratios vary by ~3-5 % (Drillis & Contini 1966), shoulder and hip breadths by ~5-8 % (ANSUR II, Gordon et al. 2014),
 # neck and head-top placement more (they are estimated points in every source).
 GLOBAL_SIGMA = 0.06
