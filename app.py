@@ -19,6 +19,8 @@ import time
 import traceback
 from pathlib import Path
 
+from core.errors import UserError
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOURCE_LOST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SAMPLES = ("messi5.jpg", "vtest.avi")
 
@@ -349,9 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        known_kinds = ("SourceError", "SourceLost", "ExportError", "WeightsMissing", "WeightsError", "SampleMissing",
-                       "ConfigError", "ViewerUnavailable")
-        prefix = "" if type(e).__name__ in known_kinds else f"{type(e).__name__}: "
+        prefix = "" if isinstance(e, UserError) else f"{type(e).__name__}: "
         hint = "" if args.verbose else " (run with --verbose for details)" if prefix else ""
         say(f"error: {prefix}{msg}{hint}")
         return EXIT_ERROR

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 import torch
 
+from core.records import Detection, Frame, FrameResult, Person
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
 from detectors.pose_detector import DetectorConfig, PoseDetector, roi_bbox
 from detectors.tracking import PRESENCE_THRESHOLD, TrackerState, is_present, roi_from_landmarks, smooth_aux
-from pipeline.records import Detection, Frame, FrameResult, Person
 
 
 class FrontEnd:

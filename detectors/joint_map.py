@@ -1,4 +1,4 @@
-"""THE one map from BlazePose's 33 landmarks to our 17 joints (pipeline.skeleton order).
+"""THE one map from BlazePose's 33 landmarks to our 17 joints (core.skeleton order).
 
 Each of our joints is a fixed linear combination of BlazePose landmarks, stored as TABLE (17 x 33); it maps
 landmark positions (`TABLE @ xy33`) and, through detectors.candidates.combine_candidates, heatmap candidates.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.skeleton import JOINT_INDEX, NUM_JOINTS
+from core.skeleton import JOINT_INDEX, NUM_JOINTS
 
 NUM_BLAZEPOSE = 33
 HEAD_EXTENSION = 0.5
@@ -68,7 +68,7 @@ def candidates_from_heatmaps(values, crop_to_image: np.ndarray, table: np.ndarra
     import torch
 
     from detectors.candidates import combine_candidates, sample_candidates
-    from pipeline.records import Candidates
+    from core.records import Candidates
 
     heat = torch.as_tensor(np.asarray(values, dtype=np.float32)) if not isinstance(values, torch.Tensor) else values
     xy, lik = sample_candidates(heat.float(), k, generator=generator)

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.records import Landmarks, Roi
+from core.records import Landmarks, Roi
 
 INPUT_SIZE = 256
 NUM_LANDMARKS = 39

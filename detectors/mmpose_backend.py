@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.records import Candidates, Detection
+from core.skeleton import JOINT_INDEX, NUM_JOINTS
 from detectors.joint_map import HEAD_EXTENSION, candidates_from_heatmaps
-from pipeline.records import Candidates, Detection
-from pipeline.skeleton import JOINT_INDEX, NUM_JOINTS
 
 COCO17 = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
           "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")

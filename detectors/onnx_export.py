@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.paths import cache_dir
+from core.paths import cache_dir
 
 OPSET = 17
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.records import Detection, Roi
+from core.records import Detection, Roi
 
 INPUT_SIZE = 224
 NUM_KEYPOINTS = 4

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.records import Landmarks, Roi
 from detectors.pose_detector import alignment_roi
-from pipeline.records import Landmarks, Roi
 
 PRESENCE_THRESHOLD = 0.5
 

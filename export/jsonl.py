@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.camera import camera_to_world
-from pipeline.records import FrameResult, Person
-from pipeline.skeleton import JOINT_NAMES, PARENTS
+from core.camera import camera_to_world
+from core.records import FrameResult, Person
+from core.skeleton import JOINT_NAMES, PARENTS
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "frame.schema.json"

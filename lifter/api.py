@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.records import Candidates, Estimate3D
+from core.skeleton import NUM_JOINTS
 from lifter.aggregate import summarise
 from lifter.model import Condition, LifterModel, ModelConfig
 from lifter.sampler import ddim, noise_to, randn
 from lifter.schedule import CosineSchedule
-from pipeline.records import Candidates, Estimate3D
-from pipeline.skeleton import NUM_JOINTS
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "lifter"
 DEFAULT_WARM_T = 200  # warm-start noise level (of T = 1000) used when init is given without init_t

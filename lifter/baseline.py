@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.skeleton import NUM_JOINTS
+from core.skeleton import NUM_JOINTS
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "lifter"
 
@@ -96,7 +96,7 @@ def train(minutes: float, batch: int, seed: int, out: Path, lr: float = 1e-3, re
           log=print) -> Baseline:
     from lifter.data.augment import augment_batch
     from lifter.simulate import SimConfig, simulate_batch
-    from pipeline.paths import cache_dir
+    from core.paths import cache_dir
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

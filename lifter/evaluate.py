@@ -4,7 +4,7 @@
                               [--noise detector|none] [--seed 0] [--max-poses 2000] [--json]
                               [--variant fp32|bf16|fp16|onnx|compile|graph|graph-bf16] [--device cpu|cuda]
 
-FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, pipeline.skeleton order (e.g. .cache/mocap/test.npz).
+FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, core.skeleton order (e.g. .cache/mocap/test.npz).
 
 Protocol (fixed, exactly reproducible for a given --seed): at most --max-poses poses, taken evenly spaced over the
 file (np.linspace indices); every pose gets one virtual camera from the training distribution
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.skeleton import NUM_JOINTS
+from core.skeleton import NUM_JOINTS
 
 CHUNK = 250
 

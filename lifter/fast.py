@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.skeleton import NUM_JOINTS
 from lifter.api import DEFAULT_WARM_T, Lifter, resolve_weights, start_sample
 from lifter.model import LifterModel, ModelConfig
 from lifter.sampler import ddim
-from pipeline.skeleton import NUM_JOINTS
 
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
           "fp16": torch.float16, "float16": torch.float16}

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.skeleton import NUM_JOINTS
 from detectors.onnx_export import export_module, onnx_dir
 from lifter.model import Condition, LifterModel
-from pipeline.skeleton import NUM_JOINTS
 
 
 class ConditionGraph(nn.Module):

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.paths import repo_root
+from core.paths import repo_root
 
 STAGES = ("decode", "detect", "landmark", "candidates", "lifter", "aggregate")
 COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
@@ -103,7 +103,7 @@ def lift(lifter, candidates: list, n: int, steps: int, generator: torch.Generato
     shapes only (1 frame live, pad_to frames offline)."""
     from lifter.aggregate import summarise
     from lifter.inputs import candidates_to_inputs
-    from pipeline.records import Estimate3D
+    from core.records import Estimate3D
 
     t0 = time.perf_counter()
     parts = [candidates_to_inputs(c) for c in candidates]
@@ -175,7 +175,7 @@ def replay_from(path: Path, speed: float, first: int):
 
 def warm_lifter(lifter, args, g, sizes=(1,)) -> None:
     """Build and warm the lifter for the shapes the passes use (lazy ONNX exports, CUDA graph captures, caches)."""
-    from pipeline.records import Candidates
+    from core.records import Candidates
 
     rng = np.random.default_rng(0)
     cand = Candidates(xy=rng.uniform(100, 300, (17, args.k, 2)).astype(np.float32),

@@ -10,14 +10,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from pipeline.paths import repo_root
-from pipeline.smoothing import OneEuroConfig
+from core.errors import ConfigError
+from core.paths import repo_root
+from core.smoothing import OneEuroConfig
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; one line for the user."""
 
 
 @dataclass

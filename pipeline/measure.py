@@ -12,8 +12,8 @@ import json
 
 import numpy as np
 
+from core.smoothing import mean_acceleration
 from export.jsonl import read_jsonl
-from pipeline.smoothing import mean_acceleration
 
 
 def runs(frames: list[dict], key: str) -> list[tuple[np.ndarray, float]]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.records import Frame
+from core.records import Frame
 from pipeline.sources import Source, SourceError, SourceLost
 
 _END = object()

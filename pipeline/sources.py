@@ -17,21 +17,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.records import Frame
+from core.errors import SourceError, SourceLost
+from core.records import Frame
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".exr", ".hdr"}
 VIDEO_EXTS = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".ogv", ".gif"}
 FOLDER_FPS = 25.0           # timestamps for a folder of images (no clock of its own)
 WEBCAM_PROBE_TIMEOUT = 5.0  # seconds to wait for a webcam to open and deliver its first frame
 MAX_BAD_FRAMES = 50         # undecodable frames in a row skipped before a video counts as ended
-
-
-class SourceError(RuntimeError):
-    """A source cannot be opened or read; the message is one line meant for the user."""
-
-
-class SourceLost(SourceError):
-    """A live source stopped delivering frames after it had delivered some (camera unplugged)."""
 
 
 def quiet_opencv() -> None:

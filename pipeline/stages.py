@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.camera import intrinsics_from_fov
+from core.camera import intrinsics_from_fov
+from core.records import Frame, FrameResult, Person
+from core.smoothing import OneEuroConfig, OneEuroFilter
 from pipeline.config import WarmStartConfig
-from pipeline.records import Frame, FrameResult, Person
 from pipeline.root import solve_root
-from pipeline.smoothing import OneEuroConfig, OneEuroFilter
 
 GUESS_DEPTH = 3.0   # metres: root depth used until the first successful root solve
 

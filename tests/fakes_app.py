@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 
-from pipeline.camera import intrinsics_from_fov, project
-from pipeline.records import Candidates, Detection, Estimate3D, Frame, Person, Roi
+from core.camera import intrinsics_from_fov, project
+from core.records import Candidates, Detection, Estimate3D, Frame, Person, Roi
 
 # A standing person, root-relative camera frame (x right, y down, z forward), metres, H36M joint order.
 REST_POSE = np.array([

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.paths import repo_root
+from core.paths import repo_root
 from pipeline.samples import sample_path
 
 
 def test_lift_pads_for_fixed_shapes_and_summarises():
     from lifter.fast import load_lifter
     from pipeline.bench import lift
-    from pipeline.records import Candidates
+    from core.records import Candidates
 
     lifter = load_lifter("random")[0]
     rng = np.random.default_rng(0)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from core.records import Frame, Landmarks, Roi
+from core.skeleton import JOINT_INDEX, LIMB_JOINTS
 from detectors.joint_map import TABLE, USED, blazepose_candidates, map_points
-from pipeline.records import Frame, Landmarks, Roi
-from pipeline.skeleton import JOINT_INDEX, LIMB_JOINTS
 
 
 def front_end_or_skip(**kw):
@@ -124,7 +124,7 @@ def test_tracking_on_vtest_follows_one_walker():
 
 def test_overlay_draws_every_layer():
     from visualize.overlay2d import draw_persons
-    from pipeline.records import Candidates, Detection, Person
+    from core.records import Candidates, Detection, Person
 
     roi = Roi(cx=64.0, cy=64.0, size=100.0)
     lm, _ = synthetic_landmarks(roi)

@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.records import Detection, Roi
+from core.skeleton import JOINT_INDEX, LIMB_JOINTS
 from detectors.mmpose_backend import COCO17, MPII16, cell_to_image, coco_table, mpii_table, table_for
-from pipeline.records import Detection, Roi
-from pipeline.skeleton import JOINT_INDEX, LIMB_JOINTS
 
 
 def test_tables_map_limbs_directly_and_derive_the_trunk():

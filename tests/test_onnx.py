@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.records import Roi
 from detectors.onnx_export import ensure_onnx, onnx_path
 from detectors.runtime import load_model
 from detectors.tflite_torch import TorchTfliteModel
-from pipeline.records import Roi
 from pipeline.samples import sample_path
 from weights.fetch import WeightsMissing, fetch_all, model_path
 
@@ -152,7 +152,7 @@ def test_fast_lifter_graph_mode_needs_cuda(lifter):
 
 
 def _candidates():
-    from pipeline.records import Candidates
+    from core.records import Candidates
 
     rng = np.random.default_rng(0)
     xy = rng.uniform(100, 300, (17, 32, 2)).astype(np.float32)

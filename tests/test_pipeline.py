@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
+from core.smoothing import OneEuroConfig
 from export.sinks import JsonlSink
 from pipeline.runner import LatestSlot, run_live, run_offline
 from pipeline.sources import Source, SourceLost, open_source
 from pipeline.stages import Pipeline
-from pipeline.smoothing import OneEuroConfig
 from tests.fakes_app import FakeFrontEnd, FakeLifter
 
 

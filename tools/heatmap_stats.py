@@ -30,11 +30,11 @@ import cv2
 import numpy as np
 import yaml
 
+from core.records import Roi
 from detectors.joint_map import USED
 from detectors.landmarks import INPUT_SIZE, crop_roi
 from detectors.pose_detector import DetectorConfig, PoseDetector, alignment_roi
 from lifter.heatmap_sim import LANDMARK_NAMES, MIRROR
-from pipeline.records import Roi
 from pipeline.samples import sample_path
 
 CELLS = 64

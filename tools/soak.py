@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.records import FrameResult
+from core.records import FrameResult
 from pipeline.sources import Source, SourceError, VideoSource
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from lifter.data.retarget import bone_lengths, bone_vectors, from_bone_vectors, random_bone_lengths, retarget
-from pipeline.skeleton import BONES, FLIP_PERM
+from core.skeleton import BONES, FLIP_PERM
 
 # Bones rebuilt from pose A in mix_upper_lower (pelvis -> hips -> knees -> ankles); the rest come from pose B.
 LOWER_BONES = np.array([b for b, (_, c) in enumerate(BONES) if c in (1, 2, 3, 4, 5, 6)])

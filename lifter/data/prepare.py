@@ -23,8 +23,8 @@ from lifter.data.bvh import parse_bvh
 from lifter.data.extract import amc_joints, bvh_joints, drop_near_duplicates, resample_indices
 from lifter.data.sources import SOURCES
 from lifter.data.splits import assign_split, load_config
-from pipeline.paths import cache_dir, shared_dir
-from pipeline.skeleton import BONES, JOINT_NAMES
+from core.paths import cache_dir, shared_dir
+from core.skeleton import BONES, JOINT_NAMES
 
 ARCHIVES = {"bandai1": "bvh.tar.xz", "bandai2": "bvh.tar.xz", "cmu_dance": "bvh.tar.xz",
             "reactidle": "bvh.tar.xz", "hdm05": "asf_amc.tar.xz"}

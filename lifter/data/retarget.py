@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.skeleton import BONES, JOINT_NAMES, NUM_JOINTS, PARENTS
+from core.skeleton import BONES, JOINT_NAMES, NUM_JOINTS, PARENTS
 
 # Bone (by its child joint) -> symmetric pair name used in configs/data.yaml canonical_bones.
 _PAIR_OF_CHILD = {"hip": "hip", "knee": "thigh", "ankle": "shin", "spine": "lower_spine", "thorax": "upper_spine",

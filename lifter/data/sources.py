@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.skeleton import JOINT_NAMES, NUM_JOINTS
+from core.skeleton import JOINT_NAMES, NUM_JOINTS
 
 Spec = str | list[tuple[str, float]]
 
