@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import pickle
 import signal
 import sys
 import time
@@ -110,48 +109,36 @@ def check_options(args) -> None:
 
 
 def load_lifter(cfg):
-    import torch
+    from lifter.api import resolve_weights
+    from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter as load
+    from pipeline.config import ConfigError
 
-    from lifter.api import Lifter, resolve_weights
-    from pipeline.config import AppConfig, ConfigError
-
-    path = resolve_weights(cfg.lifter)
-    if path.is_file():
-        try:
-            return Lifter.load(path, device=cfg.device)
-        except (KeyError, TypeError, ValueError, EOFError, RuntimeError, AttributeError, OSError,
-                pickle.UnpicklingError) as e:
-            if cfg.device != "cpu" and "cuda" in str(e).lower():
-                raise  # the device, not the file
-            raise ConfigError(f"--lifter {cfg.lifter}: {path} is not a lifter weights file "
-                              f"({type(e).__name__})") from None
-    else:
-        if cfg.lifter != AppConfig().lifter:  # weights the user named must exist; only the default may be absent
-            raise ConfigError(f"--lifter {cfg.lifter}: weights file {path} not found")
-        from lifter.model import LifterModel, ModelConfig
-
-        say(f"lifter weights {path} not found: using an UNTRAINED lifter "
+    try:
+        lifter, source = load(cfg.lifter, device=cfg.device)
+    except LifterWeightsError as e:
+        raise ConfigError(f"--lifter {cfg.lifter}: {e}") from None
+    if source.startswith(UNTRAINED):
+        say(f"lifter weights {resolve_weights(cfg.lifter)} not found: using an UNTRAINED lifter "
             "(3D poses will be meaningless)")
-        torch.manual_seed(0)
-        return Lifter(LifterModel(ModelConfig()), device=cfg.device)
+    return lifter
 
 
 def build_pipeline(cfg):
     import torch
 
     from detectors.frontend import FrontEnd
-    from lifter.fast import fast_lifter
+    from lifter.runtimes import fastest
     from pipeline.stages import Pipeline
 
     torch.set_num_threads(cfg.torch_threads)
     frontend = FrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
                         num_threads=cfg.litert_threads)
     lifter = load_lifter(cfg)
-    # The measured-fastest lifter path for the device (ONNX Runtime on the CPU, CUDA graphs + bf16 on a GPU; same
+    # The measured-fastest lifter runtime for the device (ONNX Runtime on the CPU, CUDA graphs + bf16 on a GPU; same
     # results, docs/speed.md). Run it once now as the pipeline will, so its one-time export/capture happens before
     # the first frame and, if it cannot (e.g. an unwritable or full cache), the plain PyTorch lifter is used.
     try:
-        fast = fast_lifter(lifter, cfg.device, num_threads=cfg.torch_threads)
+        fast = fastest(lifter, cfg.device, threads=cfg.torch_threads)
         candidates = (torch.zeros(1, 17, cfg.candidates, 2), torch.ones(1, 17, cfg.candidates))
         fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps)
         if cfg.warm_start.enabled:

@@ -19,7 +19,7 @@ camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in H
   error, over all (pose, joint 1..16);
 - baseline_mpjpe_mm (and baseline_pa_mpjpe_mm): the baseline MLP on the same candidate peaks (null without weights);
 - ms_per_frame: lifter time (condition + sampling, batched) per pose.
---variant runs the same protocol through one of the lifter's fast paths (lifter.fast.make_variant), same noise, so
+--variant runs the same protocol through one of the lifter's fast paths (lifter.runtimes.make_variant), same noise, so
 its numbers compare one to one with the plain fp32 run.
 Prints one JSON object with --json, else a short summary. Bad input -> one line on stderr, exit status 2.
 """
@@ -33,8 +33,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 
 from core.skeleton import NUM_JOINTS
+from lifter.aggregate import inside_ellipsoid, summarise
+from lifter.api import Lifter
+from lifter.baseline import Baseline
+from lifter.runtimes import VARIANTS, make_variant
+from lifter.simulate import SimConfig, simulate_batch
 
 CHUNK = 250
 
@@ -85,8 +91,6 @@ def joint_error(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
@@ -94,8 +98,6 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def simulate(poses: np.ndarray, noise: str, seed: int, k: int = 32):
     """The protocol's cameras and candidates: chunks of CHUNK poses, one generator seeded with `seed`."""
-    from lifter.simulate import SimConfig, simulate_batch
-
     cfg = SimConfig.load()
     g = torch.Generator().manual_seed(seed)
     parts = [simulate_batch(torch.from_numpy(poses[i:i + CHUNK]), cfg, g, noise=noise, k=k)
@@ -116,8 +118,6 @@ def run_lifter(lifter, xy: torch.Tensor, lik: torch.Tensor, n: int, steps: int, 
 
 def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float) -> dict:
     """hyps (M, N, 17, 3), truth (M, 17, 3) -> the lifter's metrics (see the module docstring)."""
-    from lifter.aggregate import inside_ellipsoid, summarise
-
     mean, cov = summarise(hyps, scale=calibration)
     mean, cov = mean.float(), cov.double()
     err = joint_error(mean, truth)
@@ -134,8 +134,6 @@ def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float) -> dict
 
 
 def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, name: str) -> dict:
-    from lifter.baseline import Baseline
-
     try:
         base = Baseline.load(name)
     except FileNotFoundError:
@@ -148,9 +146,6 @@ def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, n
 def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, steps: int = 5,
              noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline",
              variant: str = "fp32", device: str = "cpu", threads: int = 1) -> dict:
-    from lifter.api import Lifter
-    from lifter.fast import VARIANTS, make_variant
-
     if noise not in ("detector", "none"):
         raise InputError(f"--noise must be detector or none, got {noise!r}")
     if hypotheses < 1 or steps < 1:
@@ -204,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     ap.add_argument("--variant", default="fp32",
                     help="lifter path: fp32 (plain PyTorch), the fast paths bf16 | fp16 | onnx | compile | fp32-fast, "
-                         "or on CUDA graph | graph-bf16 | graph-fp16 (lifter.fast.make_variant)")
+                         "or on CUDA graph | graph-bf16 | graph-fp16 (lifter.runtimes.make_variant)")
     ap.add_argument("--device", default="cpu", help="cpu | cuda[:N]")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)

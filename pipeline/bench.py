@@ -69,22 +69,21 @@ def make_lifters(args, device: str):
     """(live lifter, offline lifter, description) from --weights / --lifter / --dtype / --lifter-mode.
 
     auto: on the CPU, live (one frame per call) uses onnxruntime (fastest at one frame) and offline (--batch frames
-    per call) a bf16 FastLifter (fastest at 32 frames; accuracy: docs/speed.md); on CUDA both use one FastLifter
+    per call) a bf16 eager runtime (fastest at 32 frames; accuracy: docs/speed.md); on CUDA both use one runtime
     with CUDA graphs and bf16."""
-    from lifter.fast import FastLifter, load_lifter
+    from lifter.loading import load_lifter
+    from lifter.runtimes import with_runtime
 
     base, source = load_lifter(args.weights, device="cpu")
     cuda = device.startswith("cuda")
 
     def torch_variant(dtype, mode):
         dtype, mode = args.dtype or dtype, args.lifter_mode or mode
-        return FastLifter.from_lifter(base, dtype=dtype, mode=mode, device=device), \
+        return with_runtime(base, mode, dtype, device), \
             {"runtime": "torch", "dtype": dtype, "mode": mode}
 
     def onnx_variant():
-        from lifter.onnx_export import onnx_lifter
-
-        return onnx_lifter(base, device=device, num_threads=args.threads_lifter), \
+        return with_runtime(base, "onnx", device=device, threads=args.threads_lifter), \
             {"runtime": "onnx", "dtype": "fp32", "mode": "onnxruntime"}
 
     if args.lifter == "onnx":
@@ -123,7 +122,7 @@ def lift(lifter, candidates: list, n: int, steps: int, generator: torch.Generato
 
 
 def lifter_generator(lifter, seed: int) -> torch.Generator:
-    """On the lifter's device (a CUDA FastLifter then draws its noise on the GPU, no host copy)."""
+    """On the lifter's device (a CUDA lifter then draws its noise on the GPU, no host copy)."""
     return torch.Generator(device=lifter.device).manual_seed(seed)
 
 
@@ -474,7 +473,8 @@ def _gpu_name(device: str) -> str | None:
 def lifter_only(args) -> dict:
     """Lifter alone (condition + N x S sampling + copy to host), per frame: one frame per call (live) and --batch
     frames per call (offline), for each variant in --variants. Random candidates; median and p90 over --repeats."""
-    from lifter.fast import load_lifter, make_variant
+    from lifter.loading import load_lifter
+    from lifter.runtimes import make_variant
 
     device = args.device
     torch.set_num_threads(args.threads_lifter or max(1, args.threads // 2))

@@ -12,7 +12,7 @@ from pipeline.samples import sample_path
 
 
 def test_lift_pads_for_fixed_shapes_and_summarises():
-    from lifter.fast import load_lifter
+    from lifter.loading import load_lifter
     from pipeline.bench import lift
     from core.records import Candidates
 
