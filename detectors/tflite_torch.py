@@ -5,7 +5,7 @@ sub-graphs (fp16 weights behind DEQUANTIZE, sparse weights behind DENSIFY) are f
 `TfliteModule` executes the remaining ops with torch in NCHW (inputs and outputs stay NHWC, like the .tflite
 model). The op schedule is fixed when the module is built, so forward has no data-dependent Python control flow:
 it works batched, on any device, under torch.jit.trace / torch.onnx.export / torch.compile.
-`TorchTfliteModel(path, device)` has the same interface as detectors.runtime.LiteRTModel.
+`TorchTfliteModel(path, device)` has the same interface as detectors.litert.LiteRTModel.
 
 Ops: CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD, RESIZE_BILINEAR, MAX_POOL_2D, DEPTH_TO_SPACE, CONCATENATION, RESHAPE,
 LOGISTIC, DEQUANTIZE, DENSIFY; fused activations NONE/RELU/RELU_N1_TO_1/RELU6/TANH. Anything else raises
@@ -513,7 +513,7 @@ class TfliteModule(nn.Module):
 
 
 class TorchTfliteModel:
-    """Same interface as detectors.runtime.LiteRTModel: input_shape, output_names, __call__(batch) -> dict.
+    """Same interface as detectors.litert.LiteRTModel: input_shape, output_names, __call__(batch) -> dict.
 
     `.module` is the nn.Module (NHWC torch in -> tuple of torch outputs in output_names order), e.g. for ONNX.
     """
@@ -538,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     import time
     from collections import Counter
 
-    from detectors.runtime import LiteRTModel
+    from detectors.litert import LiteRTModel
     from weights.fetch import MODELS, model_path
 
     parser = argparse.ArgumentParser(
