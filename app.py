@@ -224,11 +224,11 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     views_skipped = getattr(presenter, "skipped_views", 0)
     if views_skipped:
         say(f"the windows skipped drawing {views_skipped} late frames (all were estimated and exported)")
-    if source.kind == "folder" and getattr(source, "skipped", 0):
-        say(f"warning: {source.name}: skipped {source.skipped} image files that could not be decoded")
-    if getattr(source, "bad_frames", 0):
+    if source.bad_files:
+        say(f"warning: {source.name}: skipped {source.bad_files} image files that could not be decoded")
+    if source.bad_frames:
         say(f"warning: {source.name}: skipped {source.bad_frames} frames that could not be decoded (corrupt data)")
-    if getattr(source, "truncated", False):
+    if source.truncated:
         say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
             "(truncated or corrupt file); the outputs hold those frames")
     written = [str(p) for p in (render_path, export_json, export_bvh) if p]

@@ -74,6 +74,10 @@ class TrackerState:
     aux_filter: OneEuro | None = None  # One-Euro state of the helper points (reset when the track is lost)
     timings_ms: dict[str, float] = field(default_factory=dict)  # stage timings of that frame
 
+    def restarted(self) -> "TrackerState":
+        """Nothing tracked, ids keep counting (core.protocols.TrackState)."""
+        return TrackerState(next_id=self.next_id)
+
 
 def roi_from_landmarks(landmarks: Landmarks, aux: np.ndarray | None = None) -> Roi:
     """Next-frame ROI from the helper points 33 (centre) and 34 (scale/rotation point), or from their smoothed

@@ -292,10 +292,10 @@ def live_pass(args, fe, lifter, g) -> dict:
                 if frame is None:
                     break
                 if frame.index == args.warmup:
-                    skipped_at_start[0] = source.skipped
+                    skipped_at_start[0] = source.late_frames
                 persons, state = fe.process(frame, state)
                 q.put((frame, persons))
-                consumed = frame.index - args.warmup + 1 + source.skipped - skipped_at_start[0]
+                consumed = frame.index - args.warmup + 1 + source.late_frames - skipped_at_start[0]
                 if frame.index >= args.warmup and consumed >= args.frames:  # measured window's video frames
                     break
         except BaseException as e:  # noqa: BLE001
@@ -323,7 +323,7 @@ def live_pass(args, fe, lifter, g) -> dict:
             latencies.append((now - frame.captured_at) * 1e3)
             finished_at.append(now)
         worker.join()
-        dropped = source.skipped - skipped_at_start[0]
+        dropped = source.late_frames - skipped_at_start[0]
     if errors:
         raise errors[0]
     if not latencies:

@@ -15,6 +15,9 @@ from core.paths import repo_root
 from core.smoothing import OneEuroConfig
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
+# The built-in defaults of the settings every stage takes (configs/app.yaml may override them); signatures elsewhere
+# take them from here.
+DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = 16, 5, 32
 
 
 @dataclass
@@ -45,9 +48,9 @@ class AppConfig:
     model: str = "full"
     runtime: str = "litert"
     device: str = "cpu"
-    candidates: int = 32
-    hypotheses: int = 16
-    steps: int = 5
+    candidates: int = DEFAULT_CANDIDATES
+    hypotheses: int = DEFAULT_HYPOTHESES
+    steps: int = DEFAULT_STEPS
     lifter: str = "default"
     fov: float = 60.0
     outputs: str = "outputs"

@@ -27,6 +27,12 @@ _END = object()
 
 
 @dataclass
+class StageFailed:
+    """The 2D thread's message when its stage raised: the main thread re-raises `error`."""
+    error: BaseException
+
+
+@dataclass
 class RunStats:
     mode: str
     frames: int = 0                  # frames processed
@@ -285,7 +291,7 @@ class DetectThread(threading.Thread):
                     continue
                 self.outbox.put(self.pipeline.detect(item))
         except BaseException as e:  # noqa: BLE001 - handed to the main thread, which re-raises it
-            self.outbox.put(("error", e))   # and no end marker: it would replace the error in the 1-slot buffer
+            self.outbox.put(StageFailed(e))   # and no end marker: it would replace the error in the 1-slot buffer
             return
         self.outbox.put(_END)
 
@@ -323,10 +329,10 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
                     frame: Frame = item
                     result = pipeline.process(frame)
                 else:
-                    if isinstance(item[0], str):  # ("error", exception) from the 2D thread
-                        raise item[1]
-                    frame = item[0]
-                    result = pipeline.lift(*item)
+                    if isinstance(item, StageFailed):
+                        raise item.error
+                    frame = item.frame
+                    result = pipeline.lift(item)
                 if _finish(frame, result, consumers, stats, controls, max_frames):
                     break
         finally:
@@ -334,5 +340,5 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
                 worker.stop.set()
                 worker.join(timeout=5.0)
             stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
-            stats.source_skipped = int(getattr(source, "skipped", 0) or 0) if source.kind == "replay" else 0
+            stats.source_skipped = source.late_frames
     return stats
