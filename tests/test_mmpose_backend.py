@@ -66,7 +66,7 @@ def test_random_weight_model_gives_candidates_on_its_heatmaps(rel, names):
     mapped = cells @ affine[:, :2].T + affine[:, 2]
     assert np.abs(mapped - keypoints).max() <= cell_px * 1.01
     det = Detection(score=1.0, bbox=bbox, roi=Roi(140.0, 120.0, 200.0))
-    cand = backend.process(img, det)
+    cand = backend.candidates(img, det)
     assert cand.xy.shape == (17, 8, 2) and cand.likelihood.shape == (17, 8)
     expected = backend.table @ mapped                  # peaks (candidate 0) refine the argmax within a cell
     assert np.abs(cand.xy[:, 0] - expected).max() <= 2 * cell_px
