@@ -57,8 +57,8 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a("--steps", type=int, default=None, metavar="S",
       help=f"DDIM denoising steps per frame; more is slower and smoother (default: {defaults.steps})")
     a("--device", default=None, help=f"cpu or cuda; cuda needs --runtime torch (default: {defaults.device})")
-    a("--runtime", default=None, metavar="litert|torch",
-      help=f"how BlazePose runs: litert (TFLite interpreter, CPU) or torch (default: {defaults.runtime})")
+    a("--runtime", default=None, metavar="litert|torch|onnx",
+      help=f"how BlazePose runs: litert (TFLite interpreter, CPU), torch or onnx (default: {defaults.runtime})")
     a("--fov", type=float, default=None, metavar="DEG",
       help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
     a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
@@ -148,7 +148,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
                              reconnect_max_s=cfg.live.reconnect_max_s, max_frames=args.max_frames, say=say,
                              pipelined=cfg.live.pipelined)
         else:
-            stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say)
+            stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say,
+                                pipelined=cfg.offline.pipelined)
         if (source.kind == "image" and presenter is not None and presenter.window
                 and not (stats.quit or stats.interrupted or stats.error)):
             for c in consumers:   # the outputs are complete before the picture is held on screen

@@ -37,6 +37,11 @@ class LiveConfig:
 
 
 @dataclass
+class OfflineConfig:
+    pipelined: bool = False      # files: the 2D stage on its own thread, every frame in order (same results)
+
+
+@dataclass
 class ViewConfig:
     width: int = 640
     height: int = 480
@@ -68,6 +73,7 @@ class AppConfig:
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    offline: OfflineConfig = field(default_factory=OfflineConfig)
     view: ViewConfig = field(default_factory=ViewConfig)
     mmpose: MMPoseConfig = field(default_factory=MMPoseConfig)
 
@@ -81,7 +87,7 @@ SCHEMA = {
         "source": {"type": ["string", "integer"]},
         "backend": {"enum": ["blazepose", "mmpose"]},
         "model": {"enum": ["lite", "full", "heavy"]},
-        "runtime": {"enum": ["litert", "torch"]},
+        "runtime": {"enum": ["litert", "torch", "onnx"]},
         "device": {"type": "string", "pattern": "^(cpu|cuda(:[0-9]+)?)$", "description": "cpu, cuda or cuda:N"},
         "candidates": {"type": "integer", "minimum": 1, "maximum": 256},
         "hypotheses": {"type": "integer", "minimum": 1, "maximum": 1024},
@@ -98,6 +104,8 @@ SCHEMA = {
             "d_cutoff": _POS_NUM, "max_gap": _POS_NUM}},
         "live": {"type": "object", "additionalProperties": False, "properties": {
             "reconnect": {"type": "boolean"}, "reconnect_max_s": _POS_NUM, "webcam_timeout_s": _POS_NUM,
+            "pipelined": {"type": "boolean"}}},
+        "offline": {"type": "object", "additionalProperties": False, "properties": {
             "pipelined": {"type": "boolean"}}},
         "view": {"type": "object", "additionalProperties": False, "properties": {
             "width": _POS_INT, "height": _POS_INT, "hypotheses": {"type": "boolean"},

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from core.records import Frame
 from pipeline.sources import Source, SourceError, SourceLost
@@ -239,61 +240,103 @@ def _finish(frame: Frame, result, consumers, stats: RunStats, controls, max_fram
 
 
 def run_offline(source: Source, pipeline, consumers=(), controls=None, progress: bool = True,
-                queue_size: int = 4, max_frames: int | None = None, say=None) -> RunStats:
-    """Every frame in order. Returns RunStats (error set when the source failed mid-stream)."""
+                queue_size: int = 4, max_frames: int | None = None, say=None, pipelined: bool = False) -> RunStats:
+    """Every frame in order. Returns RunStats (error set when the source failed mid-stream).
+
+    pipelined=True runs the 2D stage on its own thread (every frame, in order), overlapping it with the lifting of
+    the previous frame: the same results, faster where there is a spare core."""
     stats = RunStats(mode="offline")
     buf: queue.Queue = queue.Queue(maxsize=queue_size)
     cap = CaptureThread(source, buf, say=say)
+    worker = DetectThread(pipeline, buf, controls, outbox=queue.Queue(maxsize=queue_size)) if pipelined else None
+    inbox = worker.outbox if worker is not None else buf
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=source.frame_count, unit="frame", file=sys.stderr, desc=source.kind, dynamic_ncols=True,
                    leave=True)
     with _capturing(cap, stats):
+        if worker is not None:
+            worker.start()
         try:
             while True:
                 if controls is not None and controls.paused and not controls.quit:
                     _poll(consumers)
                     time.sleep(0.03)
                     continue
-                item = buf.get()
+                item = inbox.get()
                 if item is _END:
                     break
-                frame: Frame = item
-                result = pipeline.process(frame)
+                if isinstance(item, StageFailed):
+                    raise item.error
+                if worker is None:
+                    frame: Frame = item
+                    result = pipeline.process(frame)
+                else:
+                    frame = item.frame
+                    result = pipeline.lift(item)
                 if bar is not None:
                     bar.update(1)
                 if _finish(frame, result, consumers, stats, controls, max_frames):
                     break
         finally:
+            if worker is not None:
+                worker.stop.set()
+                worker.join(timeout=5.0)
             if bar is not None:
                 bar.close()
     return stats
 
 
 class DetectThread(threading.Thread):
-    """Pipelined live mode: runs the 2D stage (pipeline.detect) on the newest captured frame while the main thread
-    lifts the previous one; its output goes through a second 1-slot buffer (newest wins there too)."""
+    """Pipelined modes: runs the 2D stage (pipeline.detect) on the frames from `inbox` while the main thread lifts
+    the previous one. Live: inbox and outbox are 1-slot buffers (newest wins there too). Offline: bounded queues, so
+    every frame goes through, in order."""
 
-    def __init__(self, pipeline, inbox: LatestSlot, controls=None):
+    def __init__(self, pipeline, inbox, controls=None, outbox=None):
         super().__init__(name="detect2d", daemon=True)
         self.pipeline, self.inbox, self.controls = pipeline, inbox, controls
-        self.outbox = LatestSlot()
+        self.outbox = LatestSlot() if outbox is None else outbox
         self.stop = threading.Event()
+
+    def _get(self):
+        if isinstance(self.inbox, LatestSlot):
+            return self.inbox.get(timeout=0.05)
+        try:
+            return self.inbox.get(timeout=0.05)
+        except queue.Empty:
+            return None
+
+    def _put(self, item) -> None:
+        if isinstance(self.outbox, LatestSlot):
+            self.outbox.put(item)
+            return
+        while not self.stop.is_set():
+            try:
+                self.outbox.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def run(self) -> None:
         try:
             while not self.stop.is_set():
-                item = self.inbox.get(timeout=0.05)
+                item = self._get()
                 if item is _END:
                     break
-                if item is None or (self.controls is not None and self.controls.paused):
+                if item is None:
                     continue
-                self.outbox.put(self.pipeline.detect(item))
+                if self.controls is not None and self.controls.paused:
+                    if isinstance(self.inbox, LatestSlot):
+                        continue          # live: a frame that arrives while paused is dropped
+                    while self.controls.paused and not self.stop.is_set():
+                        time.sleep(0.03)  # offline: every frame goes through, after the pause
+                    if self.stop.is_set():
+                        break
+                self._put(self.pipeline.detect(item))
         except BaseException as e:  # noqa: BLE001 - handed to the main thread, which re-raises it
-            self.outbox.put(StageFailed(e))   # and no end marker: it would replace the error in the 1-slot buffer
+            self._put(StageFailed(e))   # and no end marker: it would replace the error in the 1-slot buffer
             return
-        self.outbox.put(_END)
+        self._put(_END)
 
 
 def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: bool = False,
