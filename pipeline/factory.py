@@ -20,7 +20,7 @@ from detectors.mmpose_backend import MMPoseBackend, MMPoseFrontEnd
 from detectors.pose_detector import DetectorConfig, PoseDetector
 from lifter.api import Lifter, resolve_weights
 from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
-from lifter.runtimes import fastest
+from lifter.runtimes import fastest, make_variant
 from pipeline.config import AppConfig
 from pipeline.stages import Pipeline
 
@@ -44,11 +44,11 @@ def build_frontend(cfg: AppConfig) -> FrontEnd:
                              num_threads=cfg.litert_threads)
 
 
-def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr) -> Lifter:
+def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, variant: str | None = None) -> Lifter:
     """cfg.lifter's weights on the measured-fastest runtime for cfg.device (ONNX Runtime on the CPU, CUDA graphs +
-    bf16 on a GPU; same results, docs/speed.md). The runtime is run once here as the pipeline will run it, so its
-    one-time export/capture happens before the first frame and, if it cannot (e.g. an unwritable or full cache),
-    the plain PyTorch lifter is used."""
+    bf16 on a GPU; same results, docs/speed.md), or on `variant` (lifter.runtimes.VARIANTS; the bench's choice).
+    The runtime is run once here as the pipeline will run it, so its one-time export/capture happens before the
+    first frame and, if it cannot (e.g. an unwritable or full cache), the plain PyTorch lifter is used."""
     try:
         lifter, source = load_lifter(cfg.lifter, device=cfg.device)
     except LifterWeightsError as e:
@@ -57,7 +57,8 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr) -> Lif
         say(f"lifter weights {resolve_weights(cfg.lifter)} not found: using an UNTRAINED lifter "
             "(3D poses will be meaningless)")
     try:
-        fast = fastest(lifter, cfg.device, threads=cfg.torch_threads)
+        fast = fastest(lifter, cfg.device, threads=cfg.torch_threads) if variant is None else \
+            make_variant(lifter, variant, cfg.device, threads=cfg.torch_threads)
         candidates = (torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
         fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps)
         if cfg.warm_start.enabled:
