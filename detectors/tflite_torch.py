@@ -13,6 +13,9 @@ NotImplementedError naming the op, so a new model fails at load time, not with w
 """
 from __future__ import annotations
 
+import argparse
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +28,9 @@ from torch import nn
 import tflite
 from tflite.BuiltinOperator import BuiltinOperator
 from tflite.TensorType import TensorType
+
+from detectors.litert import LiteRTModel
+from weights.fetch import MODELS, model_path
 
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
 NUMPY_TYPES = {TensorType.FLOAT32: np.float32, TensorType.FLOAT16: np.float16, TensorType.INT32: np.int32,
@@ -534,13 +540,6 @@ class TorchTfliteModel:
 
 def main(argv: list[str] | None = None) -> int:
     """List each model's ops and time LiteRT against this converter (per image, random input)."""
-    import argparse
-    import time
-    from collections import Counter
-
-    from detectors.litert import LiteRTModel
-    from weights.fetch import MODELS, model_path
-
     parser = argparse.ArgumentParser(
         description="tflite -> torch converter: ops used and per-image timings. On a busy shared CPU set "
                     "OMP_WAIT_POLICY=PASSIVE, or torch's spinning OpenMP workers dominate the 2-thread timings.")

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 
 from core.camera import camera_to_world
@@ -128,8 +129,6 @@ def load_schema() -> dict:
 
 def validate_record(record: dict) -> None:
     """Raises jsonschema.ValidationError when the record does not follow the schema."""
-    import jsonschema
-
     jsonschema.validate(record, load_schema())
 
 

@@ -6,7 +6,10 @@
 """
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import time
 from pathlib import Path
 from typing import ContextManager, Protocol
 
@@ -206,8 +209,6 @@ def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | No
 
 def benchmark(lifter: Lifter, n: int = 16, steps: int = 5, k: int = 32, repeats: int = 50, seed: int = 0) -> dict:
     """Single-frame latency of condition + sampling (ms): median and 90th percentile over `repeats` frames."""
-    import time
-
     g = torch.Generator().manual_seed(seed)
     xy = torch.rand(repeats + 5, 1, 17, k, 2, generator=g) * 1.6 - 0.8
     lik = torch.rand(repeats + 5, 1, 17, k, generator=g)
@@ -222,9 +223,6 @@ def benchmark(lifter: Lifter, n: int = 16, steps: int = 5, k: int = 32, repeats:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-    import json
-
     ap = argparse.ArgumentParser(description="Lifter sampling latency on one frame (random candidates).")
     ap.add_argument("--weights", default="default")
     ap.add_argument("--threads", type=int, default=2)
