@@ -9,6 +9,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
+from core import defaults
 from core.records import Candidates, Estimate3D, Frame, FrameResult, Person
 
 
@@ -41,7 +42,7 @@ class Lifter(Protocol):
     """The 3D stage for one person: candidates -> N hypotheses, mean, calibrated covariance (lifter.api.Lifter,
     whatever runtime it samples with: lifter.runtimes)."""
 
-    def estimate(self, c: Candidates, n: int = 16, steps: int = 5, *, init: np.ndarray | None = None,
+    def estimate(self, c: Candidates, n: int = defaults.HYPOTHESES, steps: int = defaults.STEPS, *, init: np.ndarray | None = None,
                  init_t: int | None = None) -> Estimate3D:
         """init: a warm-start pose (17, 3), noised to timestep init_t and denoised from there."""
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import torch
 
+from core import defaults
 from core.protocols import FrontEndOutput
 from core.records import Detection, Frame, FrameResult, Person
 from detectors.joint_map import blazepose_candidates
@@ -26,7 +27,7 @@ from detectors.tracking import PRESENCE_THRESHOLD, TrackerState, is_present, roi
 
 
 class FrontEnd:
-    def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = 32,
+    def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, presence_threshold: float = PRESENCE_THRESHOLD,
                  min_detection_score: float = 0.5, num_threads: int = 2, refine: bool = True,
                  smooth_roi: bool = True,

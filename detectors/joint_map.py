@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from core import defaults
 from core.records import Candidates
 from core.skeleton import JOINT_INDEX, NUM_JOINTS
 from detectors.candidates import combine_candidates, heatmap_values, sample_candidates
@@ -76,7 +77,7 @@ def candidates_from_heatmaps(values, crop_to_image: np.ndarray, table: np.ndarra
     return Candidates(xy=out_xy.numpy().astype(np.float64), likelihood=out_lik.numpy().astype(np.float64))
 
 
-def blazepose_candidates(landmarks, k: int = 32, generator=None, crop_px: int = 256):
+def blazepose_candidates(landmarks, k: int = defaults.CANDIDATES, generator=None, crop_px: int = 256):
     """records.Landmarks (heatmap logits 39 x 64 x 64) -> records.Candidates for our 17 joints."""
     used = list(USED)
     logits = torch.from_numpy(np.ascontiguousarray(landmarks.heatmaps[used], dtype=np.float32))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core import defaults
 from core.optional import optional_import
 from core.protocols import FrontEndOutput
 from core.records import Candidates, Detection, Frame, Person
@@ -89,7 +90,7 @@ def cell_to_image(input_center, input_scale, input_size, heatmap_size) -> np.nda
 
 class MMPoseBackend:
     def __init__(self, config: str | Path, checkpoint: str | Path | None = None, device: str = "cpu",
-                 k: int = 32, seed: int | None = None, cfg_options: dict | None = None):
+                 k: int = defaults.CANDIDATES, seed: int | None = None, cfg_options: dict | None = None):
         self.apis = optional_import("mmpose.apis", "the MMPose backend", MMPOSE_DOCS)
         self.model = self.apis.init_model(str(config), None if checkpoint is None else str(checkpoint), device=device,
                                 cfg_options=cfg_options)

@@ -16,6 +16,7 @@ from typing import ContextManager, Protocol
 import numpy as np
 import torch
 
+from core import defaults
 from core.records import Candidates, Estimate3D
 from core.skeleton import NUM_JOINTS
 from lifter.aggregate import summarise
@@ -135,8 +136,8 @@ class Lifter:
         self,
         cand_xy,
         cand_lik,
-        n: int = 16,
-        steps: int = 5,
+        n: int = defaults.HYPOTHESES,
+        steps: int = defaults.STEPS,
         eta: float = 0.0,
         generator: torch.Generator | None = None,
         init=None,
@@ -174,7 +175,7 @@ class Lifter:
                      generator, clip_x0=3.0 * self.cfg.pose_scale)
             return self.model.from_internal(x).view(b, n, xy.shape[1], 3)
 
-    def estimate(self, c: Candidates, n: int = 16, steps: int = 5, eta: float = 0.0,
+    def estimate(self, c: Candidates, n: int = defaults.HYPOTHESES, steps: int = defaults.STEPS, eta: float = 0.0,
                  generator: torch.Generator | None = None, init=None, init_t: int | None = None,
                  per_hypothesis_draw: bool = False) -> Estimate3D:
         """One person's candidates -> Estimate3D (hypotheses, mean, calibrated covariance; root_translation zero).
@@ -207,7 +208,8 @@ def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | No
     return noise_to(x0, warm_from, lifter.alpha_bar, generator), warm_from
 
 
-def benchmark(lifter: Lifter, n: int = 16, steps: int = 5, k: int = 32, repeats: int = 50, seed: int = 0) -> dict:
+def benchmark(lifter: Lifter, n: int = defaults.HYPOTHESES, steps: int = defaults.STEPS, k: int = defaults.CANDIDATES,
+              repeats: int = 50, seed: int = 0) -> dict:
     """Single-frame latency of condition + sampling (ms): median and 90th percentile over `repeats` frames."""
     g = torch.Generator().manual_seed(seed)
     xy = torch.rand(repeats + 5, 1, 17, k, 2, generator=g) * 1.6 - 0.8

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from core import defaults
 from core.skeleton import NUM_JOINTS
 from lifter.aggregate import inside_ellipsoid, summarise
 from lifter.api import Lifter
@@ -96,7 +97,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def simulate(poses: np.ndarray, noise: str, seed: int, k: int = 32):
+def simulate(poses: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDATES):
     """The protocol's cameras and candidates: chunks of CHUNK poses, one generator seeded with `seed`."""
     cfg = SimConfig.load()
     g = torch.Generator().manual_seed(seed)
@@ -143,7 +144,8 @@ def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, n
                 baseline_pa_mpjpe_mm=float(joint_error(procrustes(pred, truth), truth).mean() * 1000))
 
 
-def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, steps: int = 5,
+def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defaults.HYPOTHESES,
+             steps: int = defaults.STEPS,
              noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline",
              variant: str = "fp32", device: str = "cpu", threads: int = 1) -> dict:
     if noise not in ("detector", "none"):
@@ -191,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default="default",
                     help="lifter weights name (weights/lifter/<name>.pt) or path; none: the baseline alone")
     ap.add_argument("--baseline", default="baseline", help="baseline weights name or path")
-    ap.add_argument("--hypotheses", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--hypotheses", type=int, default=defaults.HYPOTHESES)
+    ap.add_argument("--steps", type=int, default=defaults.STEPS)
     ap.add_argument("--noise", default="detector", help="detector | none")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-poses", type=int, default=2000, help="evenly spaced subset (0: all)")

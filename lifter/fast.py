@@ -13,12 +13,14 @@ from pathlib import Path
 
 import torch
 
+from core import defaults
 from lifter.evaluate import load_poses, metrics, run_lifter, simulate
 from lifter.loading import load_lifter
 from lifter.runtimes import make_variant
 
 
-def compare(poses: Path, weights: str = "default", variants=("fp32", "bf16", "onnx"), n: int = 16, steps: int = 5,
+def compare(poses: Path, weights: str = "default", variants=("fp32", "bf16", "onnx"), n: int = defaults.HYPOTHESES,
+            steps: int = defaults.STEPS,
             max_poses: int = 300, seed: int = 0, threads: int = 1) -> dict:
     """lifter.evaluate's protocol (same simulated candidates, same sampling noise) for each variant."""
     base, source = load_lifter(weights)
@@ -50,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default="default")
     ap.add_argument("--modes", nargs="+", default=["fp32", "bf16", "onnx"],
                     help="fp32 bf16 fp16 onnx compile fp32-fast (the first is the reference)")
-    ap.add_argument("--hypotheses", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--hypotheses", type=int, default=defaults.HYPOTHESES)
+    ap.add_argument("--steps", type=int, default=defaults.STEPS)
     ap.add_argument("--max-poses", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)

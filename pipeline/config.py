@@ -12,14 +12,13 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from core import defaults
 from core.errors import ConfigError
 from core.paths import repo_root
 from core.smoothing import OneEuroConfig
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
-# The built-in defaults of the settings every stage takes (configs/app.yaml may override them); signatures elsewhere
-# take them from here.
-DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = 16, 5, 32
+DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = defaults.HYPOTHESES, defaults.STEPS, defaults.CANDIDATES
 
 
 @dataclass

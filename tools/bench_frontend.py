@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core import defaults
 from detectors.frontend import FrontEnd
 from pipeline.samples import sample_path
 from pipeline.sources import open_source
@@ -31,7 +32,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="LiteRT threads and torch intra-op threads")
     ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads if not --threads")
     ap.add_argument("--max-frames", type=int, default=0)
-    ap.add_argument("--k", type=int, default=32)
+    ap.add_argument("--k", type=int, default=defaults.CANDIDATES)
     args = ap.parse_args()
 
     torch.set_num_threads(args.torch_threads or args.threads)

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core import defaults
 from core.errors import SourceError, WeightsMissing
 from detectors.frontend import FrontEnd
 from detectors.landmarks import MODELS
@@ -41,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--runtime", default="litert", choices=RUNTIMES)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
-    ap.add_argument("--k", type=int, default=32, help="candidates per joint")
+    ap.add_argument("--k", type=int, default=defaults.CANDIDATES, help="candidates per joint")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--heatmap", action="store_true", help="tint the image with the joints' heatmaps")
     return ap.parse_args(argv)
