@@ -33,7 +33,7 @@ _ARMS = {"l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist"}
 class RigJoint:
     name: str
     parent: int   # index into RIG; -1 for the root
-    joint: int    # our joint index (pipeline/skeleton.py), -1 for a helper
+    joint: int    # our joint index (core/skeleton.py), -1 for a helper
     bone: int     # helpers: the child joint whose bone they turn; -1 otherwise
     order: str    # rotation channel order, e.g. "ZXY"
 
