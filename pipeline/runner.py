@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from core.records import Frame
+from core.records import Frame, FrameResult
 from pipeline.sources import Source, SourceError, SourceLost
+from pipeline.stages import Detected
 
 _END = object()
 
@@ -228,6 +229,29 @@ def hold(consumers, controls=None, interval: float = 0.03) -> None:
         pass
 
 
+def _estimate(pipeline, item) -> tuple[Frame, FrameResult]:
+    """A captured frame (sequential modes) or the 2D thread's message (pipelined modes) -> (frame, its result)."""
+    if isinstance(item, StageFailed):
+        raise item.error
+    if isinstance(item, Detected):
+        return item.frame, pipeline.lift(item)
+    return item, pipeline.process(item)
+
+
+@contextmanager
+def _detecting(worker: "DetectThread | None"):
+    """The pipelined modes' 2D thread runs for the block (nothing without one)."""
+    if worker is None:
+        yield
+        return
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop.set()
+        worker.join(timeout=5.0)
+
+
 def _finish(frame: Frame, result, consumers, stats: RunStats, controls, max_frames) -> bool:
     """Count the frame, record its latency and stage times, hand it to the sinks; True when the run should stop."""
     stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
@@ -254,9 +278,7 @@ def run_offline(source: Source, pipeline, consumers=(), controls=None, progress:
     if progress:
         bar = tqdm(total=source.frame_count, unit="frame", file=sys.stderr, desc=source.kind, dynamic_ncols=True,
                    leave=True)
-    with _capturing(cap, stats):
-        if worker is not None:
-            worker.start()
+    with _capturing(cap, stats), _detecting(worker):
         try:
             while True:
                 if controls is not None and controls.paused and not controls.quit:
@@ -266,22 +288,12 @@ def run_offline(source: Source, pipeline, consumers=(), controls=None, progress:
                 item = inbox.get()
                 if item is _END:
                     break
-                if isinstance(item, StageFailed):
-                    raise item.error
-                if worker is None:
-                    frame: Frame = item
-                    result = pipeline.process(frame)
-                else:
-                    frame = item.frame
-                    result = pipeline.lift(item)
+                frame, result = _estimate(pipeline, item)
                 if bar is not None:
                     bar.update(1)
                 if _finish(frame, result, consumers, stats, controls, max_frames):
                     break
         finally:
-            if worker is not None:
-                worker.stop.set()
-                worker.join(timeout=5.0)
             if bar is not None:
                 bar.close()
     return stats
@@ -352,36 +364,22 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
     cap = CaptureThread(source, slot, reconnect=reconnect, reconnect_max_s=reconnect_max_s, say=say)
     worker = DetectThread(pipeline, slot, controls) if pipelined else None
     inbox = worker.outbox if worker is not None else slot
-    with _capturing(cap, stats):
-        if worker is not None:
-            worker.start()
-        try:
-            while True:
-                item = inbox.get(timeout=0.05)
-                if item is _END:
+    with _capturing(cap, stats), _detecting(worker):
+        while True:
+            item = inbox.get(timeout=0.05)
+            if item is _END:
+                break
+            if item is None or (controls is not None and controls.paused and not controls.quit):
+                if not _poll(consumers) or (controls is not None and controls.quit):
+                    stats.quit = True
                     break
-                if item is None or (controls is not None and controls.paused and not controls.quit):
-                    if not _poll(consumers) or (controls is not None and controls.quit):
-                        stats.quit = True
-                        break
-                    continue
-                if cap.reconnected.is_set():
-                    cap.reconnected.clear()
-                    pipeline.reset()
-                if worker is None:
-                    frame: Frame = item
-                    result = pipeline.process(frame)
-                else:
-                    if isinstance(item, StageFailed):
-                        raise item.error
-                    frame = item.frame
-                    result = pipeline.lift(item)
-                if _finish(frame, result, consumers, stats, controls, max_frames):
-                    break
-        finally:
-            if worker is not None:
-                worker.stop.set()
-                worker.join(timeout=5.0)
-            stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
-            stats.source_skipped = source.late_frames
+                continue
+            if cap.reconnected.is_set():
+                cap.reconnected.clear()
+                pipeline.reset()
+            frame, result = _estimate(pipeline, item)
+            if _finish(frame, result, consumers, stats, controls, max_frames):
+                break
+    stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
+    stats.source_skipped = source.late_frames
     return stats
