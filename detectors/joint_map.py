@@ -61,6 +61,15 @@ def map_points(points33: np.ndarray) -> np.ndarray:
     return np.einsum("os,...sd->...od", TABLE, points33)
 
 
+def world_joints(world33: np.ndarray) -> np.ndarray:
+    """(..., 33, 3) BlazePose world landmarks (metres, origin between the hips, camera-like axes: x right, y down,
+    z away from the camera, as MediaPipe's pose_world_landmarks; records.Landmarks.world) -> (..., 17, 3) our
+    joints relative to the pelvis, the lifter's root-relative camera-frame convention. tools/realfootage measured
+    the axes against triangulated truth in the camera frame (docs/realfootage.md)."""
+    joints = map_points(np.asarray(world33, dtype=np.float64)[..., :3])
+    return joints - joints[..., JOINT_INDEX["pelvis"]:JOINT_INDEX["pelvis"] + 1, :]
+
+
 def candidates_from_heatmaps(values, crop_to_image: np.ndarray, table: np.ndarray, k: int,
                              cell_px: float, generator=None):
     """Sample K candidates on each source heatmap and map them to our joints.

@@ -1,16 +1,24 @@
-"""Virtual cameras like real webcam / phone footage, vectorised over a batch of poses.
+"""Virtual cameras like the footage people have, vectorised over a batch of poses: a documented mixture of modes
+(configs/simulation.yaml `camera.modes`), each with its own frame sizes, lenses, distances, heights and roll:
 
-A pose (world metres, +Y up) is turned about the vertical axis (any yaw around the person), then seen by a camera
-at a random height above the feet, aimed at the body's centre with a framing jitter (so the person is sometimes
-off-centre and partly out of frame), tilted by the aim's pitch clipped to a range, with a small roll. The distance
-comes from how much of the frame height the person fills, so a wide webcam sits close and a narrow lens far, as in
-real footage. Camera frame as pipeline/camera.py: x right, y down, z forward; pinhole, centred principal point.
+- webcam: a desk or laptop camera 0.5-2 m away, aimed at the upper body; the person may be cut off by the frame;
+- phone:  a phone or tripod 2-6 m away, landscape or portrait, the whole body in view;
+- room:   a room or surveillance camera 3-10 m away and 2-4 m high, looking down (10-50 deg at typical distances),
+          rolled up to +-15 deg, the whole body in view.
+
+A pose (world metres, +Y up) is turned about the vertical axis (any yaw around the person); the camera stands at the
+mode's distance and height above the floor (the lowest joint), aimed at the body's centre (webcam: part-way up to the
+top) with a framing jitter; the pitch is the aim's, the roll drawn per mode. In full-body modes the distance grows
+until the whole body fits the frame. Camera frame as pipeline/camera.py: x right, y down, z forward; pinhole.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+
+FIT_MARGIN = 0.9      # full-body modes: the body spans at most this share of the frame's width and height
+ROLL_LIMIT_DEG = 15.0
 
 
 @dataclass
@@ -19,10 +27,12 @@ class CameraBatch:
     intrinsics: torch.Tensor   # (B, 3, 3)
     image_size: torch.Tensor   # (B, 2) width, height px
     xy: torch.Tensor           # (B, J, 2) projected px
+    mode: torch.Tensor         # (B,) index into the config's camera modes (in their order)
 
 
-def _uniform(lo: float, hi: float, n: int, g: torch.Generator) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64)
+def _uniform(lo, hi, g: torch.Generator) -> torch.Tensor:
+    lo, hi = torch.as_tensor(lo, dtype=torch.float64), torch.as_tensor(hi, dtype=torch.float64)
+    return lo + (hi - lo) * torch.rand(lo.shape, generator=g, dtype=torch.float64)
 
 
 def project(points_cam: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -34,16 +44,34 @@ def project(points_cam: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return uv * f + c
 
 
+def _mode_table(modes: dict) -> dict[str, torch.Tensor]:
+    """Per-mode settings as tensors indexed by mode, and every mode's frame sizes in one list."""
+    names = list(modes)
+    sizes, size_mode, size_w = [], [], []
+    for i, n in enumerate(names):
+        ws = modes[n].get("size_weights") or [1.0] * len(modes[n]["sizes"])
+        for wh, w in zip(modes[n]["sizes"], ws):
+            sizes.append(wh)
+            size_mode.append(i)
+            size_w.append(w)
+    col = lambda key: torch.tensor([modes[n][key] for n in names], dtype=torch.float64)  # noqa: E731
+    return {"share": col("share"), "hfov": col("hfov_deg"), "dist": col("distance_m"), "height": col("height_m"),
+            "roll": col("roll_std_deg"), "aim": col("aim_jitter"), "aim_up": col("aim_up"),
+            "full": col("full_body"), "sizes": torch.tensor(sizes, dtype=torch.float64),
+            "size_mode": torch.tensor(size_mode), "size_w": torch.tensor(size_w, dtype=torch.float64)}
+
+
 def sample_cameras(poses_world: torch.Tensor, cfg, g: torch.Generator) -> CameraBatch:
-    """poses_world (B, J, 3) metres +Y up -> a random camera for each pose. cfg: SimConfig (camera fields)."""
+    """poses_world (B, J, 3) metres +Y up -> a random camera for each pose. cfg: SimConfig (`modes`)."""
     p = poses_world.to(torch.float64)
     b = p.shape[0]
-    # Frame size: one of the configured sizes.
-    sizes = torch.tensor(cfg.frame_sizes, dtype=torch.float64)
-    weights = torch.tensor(cfg.frame_size_weights, dtype=torch.float64)
-    pick = torch.multinomial(weights, b, replacement=True, generator=g)
-    wh = sizes[pick]
-    hfov = torch.deg2rad(_uniform(*cfg.hfov_deg, b, g))
+    tab = _mode_table(cfg.modes)
+    mode = torch.multinomial(tab["share"], b, replacement=True, generator=g)
+    # Frame size: one of the mode's sizes (by weight).
+    own = tab["size_mode"][None] == mode[:, None]
+    pick = torch.multinomial(own * tab["size_w"][None], 1, generator=g)[:, 0]
+    wh = tab["sizes"][pick]
+    hfov = torch.deg2rad(_uniform(tab["hfov"][mode, 0], tab["hfov"][mode, 1], g))
     f = (wh[:, 0] / 2) / torch.tan(hfov / 2)
     k = torch.zeros(b, 3, 3, dtype=torch.float64)
     k[:, 0, 0] = f
@@ -53,39 +81,42 @@ def sample_cameras(poses_world: torch.Tensor, cfg, g: torch.Generator) -> Camera
     k[:, 2, 2] = 1.0
 
     # Any yaw around the person: turn the pose about world Y.
-    yaw = _uniform(0.0, 2 * torch.pi, b, g)
+    yaw = _uniform(torch.zeros(b), torch.full((b,), 2 * torch.pi), g)
     c, s = torch.cos(yaw), torch.sin(yaw)
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     p = torch.stack([c[:, None] * x + s[:, None] * z, y, -s[:, None] * x + c[:, None] * z], -1)
 
     lo, hi = p.amin(1), p.amax(1)
-    height = (hi - lo).amax(1).clamp_min(0.5)  # body extent (largest axis, so lying poses are framed too)
-    # Distance from how much of the vertical field the person fills.
-    vfov_half = torch.atan(torch.tan(hfov / 2) * wh[:, 1] / wh[:, 0])
-    fill = _uniform(*cfg.fill, b, g)
-    dist = (height / (fill * 2 * torch.tan(vfov_half))).clamp(*cfg.distance_m)
-    cam_h = lo[:, 1] + _uniform(*cfg.camera_height_m, b, g)  # above the lowest joint (the feet)
+    extent = (hi - lo).clamp_min(0.3)
+    height = extent.amax(1).clamp_min(0.5)   # body size for framing (largest axis, so lying poses are framed too)
+    dist = _uniform(tab["dist"][mode, 0], tab["dist"][mode, 1], g)
+    # Full-body modes: back off until the body fits (vertical and horizontal extent, with a margin for its depth).
+    tan_h = torch.tan(hfov / 2)
+    tan_v = tan_h * wh[:, 1] / wh[:, 0]
+    need = torch.maximum(extent[:, 1] / (2 * FIT_MARGIN * tan_v), torch.maximum(extent[:, 0], extent[:, 2])
+                         / (2 * FIT_MARGIN * tan_h)) + extent[:, [0, 2]].amax(1) / 2
+    dist = torch.where(tab["full"][mode] > 0, torch.maximum(dist, need), dist)
+    cam_h = lo[:, 1] + _uniform(tab["height"][mode, 0], tab["height"][mode, 1], g)  # above the floor (lowest joint)
     # Camera sits on world +Z looking towards -Z; camera frame = diag(1, -1, -1) of world offsets.
     cam = torch.stack([torch.zeros_like(dist), cam_h, dist], -1)
     q = p - cam[:, None]
     q = torch.stack([q[..., 0], -q[..., 1], -q[..., 2]], -1)
 
-    # Aim at the body centre plus a framing jitter proportional to the body height.
+    # Aim at the body centre (webcam: part-way up to the top) plus a framing jitter proportional to the body size.
     centre = (lo + hi) / 2
-    jitter = torch.randn(b, 2, generator=g, dtype=torch.float64) * cfg.aim_jitter * height[:, None]
+    centre[:, 1] += tab["aim_up"][mode] * (hi[:, 1] - centre[:, 1])
+    jitter = torch.randn(b, 2, generator=g, dtype=torch.float64) * tab["aim"][mode, None] * height[:, None]
     t = torch.stack([centre[:, 0] + jitter[:, 0], cam_h - (centre[:, 1] + jitter[:, 1]), dist - centre[:, 2]], -1)
     pan = torch.atan2(t[:, 0], t[:, 2])
     q = _rot_y(q, -pan)
     t = _rot_y(t[:, None], -pan)[:, 0]
-    # Tilt to the aim, clipped to the pitch range (then the person may sit off-centre or partly out of frame).
-    lo_p, hi_p = (float(v) for v in torch.deg2rad(torch.tensor(cfg.pitch_deg, dtype=torch.float64)))
-    pitch = torch.atan2(t[:, 1], t[:, 2]).clamp(lo_p, hi_p)  # positive = looking down
+    pitch = torch.atan2(t[:, 1], t[:, 2])  # positive = looking down
     q = _rot_x(q, pitch)
-    roll_std = float(torch.deg2rad(torch.tensor(cfg.roll_std_deg)))
-    roll = (torch.randn(b, generator=g, dtype=torch.float64) * roll_std).clamp(-3 * roll_std, 3 * roll_std)
+    roll = torch.deg2rad((torch.randn(b, generator=g, dtype=torch.float64) * tab["roll"][mode])
+                         .clamp(-ROLL_LIMIT_DEG, ROLL_LIMIT_DEG))
     q = _rot_z(q, roll)
     xy = project(q, k)
-    return CameraBatch(points_cam=q.float(), intrinsics=k.float(), image_size=wh.float(), xy=xy.float())
+    return CameraBatch(points_cam=q.float(), intrinsics=k.float(), image_size=wh.float(), xy=xy.float(), mode=mode)
 
 
 def _rot_y(q: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

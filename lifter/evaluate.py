@@ -18,6 +18,7 @@ camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in H
 - spread_error_spearman: Spearman rank correlation between a joint's predicted spread sqrt(trace cov) and its actual
   error, over all (pose, joint 1..16);
 - baseline_mpjpe_mm (and baseline_pa_mpjpe_mm): the baseline MLP on the same candidate peaks (null without weights);
+- per_camera_mode: the lifter's metrics for the poses seen by each camera mode (webcam, phone, room);
 - ms_per_frame: lifter time (condition + sampling, batched) per pose.
 --variant runs the same protocol through one of the lifter's fast paths (lifter.runtimes.make_variant), same noise, so
 its numbers compare one to one with the plain fp32 run.
@@ -104,7 +105,7 @@ def simulate(poses: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDA
     parts = [simulate_batch(torch.from_numpy(poses[i:i + CHUNK]), cfg, g, noise=noise, k=k)
              for i in range(0, len(poses), CHUNK)]
     cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
-    return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible")
+    return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible"), cat("mode"), list(cfg.modes)
 
 
 def run_lifter(lifter, xy: torch.Tensor, lik: torch.Tensor, n: int, steps: int, seed: int) -> tuple[torch.Tensor, float]:
@@ -170,7 +171,7 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
                              f"{type(e).__name__}: {e}") from None
         lifter = make_variant(lifter, variant, device, threads)
     t0 = time.perf_counter()
-    xy, lik, truth, visible = simulate(poses, noise, seed)
+    xy, lik, truth, visible, mode, mode_names = simulate(poses, noise, seed)
     sim_s = time.perf_counter() - t0
     out = dict(n_poses=len(poses), poses=str(poses_path), weights=str(weights), noise=noise, seed=seed,
                hypotheses=hypotheses, steps=steps, variant=variant, device=device)
@@ -178,6 +179,10 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
         scale = lifter.calibration_for(hypotheses, steps)
         out.update(calibration=scale, **metrics(hyps, truth, scale))
+        # The same metrics per camera mode (webcam / phone / room, lifter/cameras.py).
+        out["per_camera_mode"] = {
+            name: {"n_poses": int((mode == i).sum()), **metrics(hyps[mode == i], truth[mode == i], scale)}
+            for i, name in enumerate(mode_names) if (mode == i).sum() >= 3}
     else:
         ms = None
         out.update({k: None for k in ("calibration", "mpjpe_mean_mm", "pa_mpjpe_mean_mm", "mpjpe_best_mm",

@@ -99,17 +99,31 @@ def per_source(values: dict, default: float) -> torch.Tensor:
     return torch.tensor([float(values.get(name, default)) for name in SOURCE_NAMES])
 
 
+def _odds_scaled(p: torch.Tensor, scale: float) -> torch.Tensor:
+    """A probability with its odds multiplied by scale (0 and 1 stay 0 and 1)."""
+    return p * scale / (1.0 - p + p * scale).clamp_min(1e-12)
+
+
 def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Generator) -> torch.Tensor:
     """cells (B, S, 2) true landmark positions in map cells, outside (B, S) bool (outside the image) ->
-    (B, S, 64, 64) likelihood maps in 0..1 for the S = len(SOURCES) rendered landmarks."""
+    (B, S, 64, 64) likelihood maps in 0..1 for the S = len(SOURCES) rendered landmarks.
+
+    The per-landmark shape settings are tools/heatmap_stats.py's measurements on real BlazePose maps; the `real_2d`
+    settings calibrate them to BlazePose's errors against 3D truth on real footage (configs/simulation.yaml,
+    tools/sim_2d_stats.py): a scale on the peak offsets and the swap odds, gross misses (the peak on something else,
+    0.1-0.3 of the person's size away, lower) and a per-image shift of the peak heights. On a swap or a miss the true
+    position keeps a lower mode, so the candidates still cover it (as on real footage)."""
     b, n_src = cells.shape[:2]
     hm = cfg.heatmap
+    cal = hm.get("real_2d") or {}
     sigma = per_source(hm["sigma_cells"], 1.5)
     peak = per_source(hm["peak_height"], 0.9)
     peak_sd = per_source(hm["peak_height_std"], 0.1)
-    offset_sd = per_source(hm["offset_cells"], 0.7)
+    offset_sd = per_source(hm["offset_cells"], 0.7) * float(cal.get("offset_scale", 1.0))
     p_second = per_source(hm["second_mode_prob"], 0.02)
-    p_swap = per_source(hm["swap_prob"], 0.01)
+    p_swap = _odds_scaled(per_source(hm["swap_prob"], 0.01), float(cal.get("swap_odds_scale", 1.0)))
+    # Gross misses are the second mode winning: as frequent as the measured second modes, times a rate.
+    p_miss = p_second * float(cal.get("miss_per_second_mode", 0.0))
     p_occ = per_source(hm["occluded_prob"], 0.03)
     p_at_mirror = per_source(hm["second_mode_at_mirror"], 0.5)
     background = per_source(hm["background"], 5e-4)
@@ -117,20 +131,34 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
     def rand(*shape):
         return torch.rand(*shape, generator=g)
 
-    centre = cells + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
-    mirror = cells[:, list(MIRROR)] + torch.randn(b, n_src, 2, generator=g) * offset_sd[:, None]
+    # Offsets: Gaussian with a log-normal spread of their scale per map (real errors have a heavier tail).
+    s_off = float(cal.get("offset_log_std", 0.0))
+    off = offset_sd * torch.exp(torch.randn(b, n_src, generator=g) * s_off - 0.5 * s_off**2)
+    centre = cells + torch.randn(b, n_src, 2, generator=g) * off[..., None]
+    mirror = cells[:, list(MIRROR)] + torch.randn(b, n_src, 2, generator=g) * off[:, list(MIRROR), None]
     # A second mode sits on the mirrored landmark or anywhere over the person (often another limb's landmark).
     lo_b, hi_b = cells.amin(1, keepdim=True), cells.amax(1, keepdim=True)
     anywhere = lo_b + (hi_b - lo_b) * rand(b, n_src, 2)
     elsewhere = torch.where((rand(b, n_src) < p_at_mirror)[..., None], mirror, anywhere)
+    # A miss: the peak 0.1-0.3 of the person's size (larger side of the landmarks' box) off in any direction.
+    extent = (hi_b - lo_b).amax(-1)  # (b, 1) cells
+    miss_lo, miss_hi = cal.get("miss_distance", [0.1, 0.3])
+    angle = rand(b, n_src) * (2 * torch.pi)
+    dist = extent * (miss_lo + (miss_hi - miss_lo) * rand(b, n_src))
+    missed = centre + torch.stack([torch.cos(angle), torch.sin(angle)], -1) * dist[..., None]
     swap = rand(b, n_src) < p_swap
-    main = torch.where(swap[..., None], mirror, centre)
-    other = torch.where(swap[..., None], centre, elsewhere)
-    height = (peak + torch.randn(b, n_src, generator=g) * peak_sd).clamp(0.05, 1.0)
+    miss = ~swap & (rand(b, n_src) < p_miss)
+    wrong = swap | miss
+    main = torch.where(swap[..., None], mirror, torch.where(miss[..., None], missed, centre))
+    other = torch.where(wrong[..., None], centre, elsewhere)
+    shift_lo, shift_hi = cal.get("peak_height_shift", [0.0, 0.0])
+    shift = shift_lo + (shift_hi - shift_lo) * rand(b, 1)  # per image: how clear the picture is
+    height = (peak + shift + torch.randn(b, n_src, generator=g) * peak_sd).clamp(0.05, 1.0)
+    height = torch.where(wrong, height * float(cal.get("wrong_height_scale", 1.0)), height)
     width = sigma * torch.exp(torch.randn(b, n_src, generator=g) * hm["sigma_log_std"])
-    second = rand(b, n_src) < p_second
+    second = wrong | (rand(b, n_src) < p_second)
     lo, hi = hm["second_mode_rel"]
-    height2 = torch.where(second, height * (lo + (hi - lo) * rand(b, n_src)), torch.zeros(()))
+    rel2 = torch.where(second, lo + (hi - lo) * rand(b, n_src), torch.zeros(()))
 
     # Outside the image or the crop: sometimes a low flat map, otherwise a lower, wider mode guessed further off
     # (measured on images cut through the body); random occlusion lowers and widens the mode.
@@ -149,7 +177,8 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
     height = torch.where(flat, fl_lo + (fl_hi - fl_lo) * rand(b, n_src), height)
     width = torch.where(flat, torch.full_like(width, hm["flat_width_cells"]), width)
     main = torch.where(flat[..., None], main.clamp(0.0, CELLS - 1.0), main)
-    height2 = torch.where(flat, torch.zeros(()), height2)
+    # The second mode's height is measured relative to the map's own (final) peak.
+    height2 = torch.where(flat, torch.zeros(()), height * rel2)
 
     grid = torch.arange(CELLS, dtype=torch.float32)
 

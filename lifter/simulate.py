@@ -23,18 +23,14 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "simulation.y
 MAP_CHUNK = 16  # poses whose heatmaps are rendered and sampled together
 
 
+def _config_file(path: str | Path | None = None) -> dict:
+    return yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
+
+
 @dataclass
 class SimConfig:
-    # Cameras (lifter/cameras.py).
-    frame_sizes: list = field(default_factory=lambda: [[640, 480], [1280, 720], [1920, 1080], [720, 1280]])
-    frame_size_weights: list = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
-    hfov_deg: tuple = (40.0, 90.0)
-    fill: tuple = (0.35, 1.05)
-    distance_m: tuple = (1.5, 8.0)
-    camera_height_m: tuple = (0.4, 2.2)
-    pitch_deg: tuple = (-20.0, 30.0)
-    roll_std_deg: float = 3.0
-    aim_jitter: float = 0.1
+    # Camera modes (lifter/cameras.py; configs/simulation.yaml camera.modes): name -> settings.
+    modes: dict = field(default_factory=lambda: _config_file()["camera"]["modes"])
     # BlazePose-like ROI.
     roi_scale: float = 1.25
     roi_scale_jitter: float = 0.08
@@ -47,7 +43,7 @@ class SimConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "SimConfig":
-        data = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
+        data = _config_file(path)
         flat = {}
         for section in ("camera", "roi", "landmarks"):
             for key, value in (data.get(section) or {}).items():
@@ -64,13 +60,14 @@ class SimConfig:
 class SimBatch:
     cand_xy: torch.Tensor      # (B, 17, K, 2) normalised by lifter.inputs.normalise_candidates
     cand_lik: torch.Tensor     # (B, 17, K)
-    pose_cam: torch.Tensor     # (B, 17, 3) root-relative, camera frame, metres (the target)
+    pose_cam: torch.Tensor     # (B, 17, 3) root-relative, camera frame, metres (the target, runtime_joints)
     root_cam: torch.Tensor     # (B, 3) pelvis in the camera frame
     intrinsics: torch.Tensor   # (B, 3, 3)
     image_size: torch.Tensor   # (B, 2) width, height
     box: torch.Tensor          # (B, 3) normalisation box, px
     xy_true: torch.Tensor      # (B, 17, 2) true 2D keypoints as the runtime defines them (joint 9 = the nose), px
     visible: torch.Tensor      # (B, 17) bool: inside the image
+    mode: torch.Tensor         # (B,) camera mode index (lifter.cameras)
 
 
 def nose_points(points: torch.Tensor, cfg: SimConfig) -> torch.Tensor:
@@ -84,6 +81,17 @@ def nose_points(points: torch.Tensor, cfg: SimConfig) -> torch.Tensor:
     forward = torch.linalg.cross(left, up)
     forward = forward / forward.norm(dim=-1, keepdim=True).clamp_min(1e-9)
     return neck + cfg.nose_up_fraction * up + cfg.nose_forward_m * forward
+
+
+def runtime_joints(points: torch.Tensor, cfg: SimConfig) -> torch.Tensor:
+    """Mocap joints (B, 17, 3) -> the same 17 points the runtime's 2D front end defines (detectors/joint_map.py), so
+    the 2D input, the 3D target and the real footage's truth mean one thing: joint 9 = the nose (nose_points),
+    thorax = mid-shoulders, spine = mid(pelvis, thorax). Pelvis (mid-hips), limbs and head top are already so."""
+    out = points.clone()
+    out[:, JOINT_INDEX["neck"]] = nose_points(points, cfg)
+    out[:, JOINT_INDEX["thorax"]] = (points[:, JOINT_INDEX["l_shoulder"]] + points[:, JOINT_INDEX["r_shoulder"]]) / 2
+    out[:, JOINT_INDEX["spine"]] = (out[:, JOINT_INDEX["pelvis"]] + out[:, JOINT_INDEX["thorax"]]) / 2
+    return out
 
 
 def simulate_batch(
@@ -101,12 +109,11 @@ def simulate_batch(
     if poses_world.ndim != 3 or poses_world.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses_world must be (B, {NUM_JOINTS}, 3), got {tuple(poses_world.shape)}")
     cams = sample_cameras(poses_world, cfg, generator)
-    # What the 2D detector sees: the true joints, with the nose in place of the head-base joint 9.
-    xy = cams.xy.clone()
-    xy[:, JOINT_INDEX["neck"]] = project(nose_points(cams.points_cam, cfg)[:, None], cams.intrinsics)[:, 0]
+    points = runtime_joints(cams.points_cam, cfg)
+    xy = project(points, cams.intrinsics)
     w, h = cams.image_size[:, 0:1], cams.image_size[:, 1:2]
     visible = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
-    visible &= cams.points_cam[..., 2] > 0.05
+    visible &= points[..., 2] > 0.05
     b = xy.shape[0]
     if noise == "none":
         xy_px = xy[:, :, None].expand(b, NUM_JOINTS, k, 2).contiguous()
@@ -128,15 +135,16 @@ def simulate_batch(
     else:
         raise ValueError(f"noise must be 'detector' or 'none', got {noise!r}")
     cand_xy, cand_lik, box = normalise_candidates(xy_px, lik)
-    root = cams.points_cam[:, ROOT]
+    root = points[:, ROOT]
     return SimBatch(
         cand_xy=cand_xy.float(),
         cand_lik=cand_lik.float(),
-        pose_cam=(cams.points_cam - root[:, None]).float(),
+        pose_cam=(points - root[:, None]).float(),
         root_cam=root.float(),
         intrinsics=cams.intrinsics,
         image_size=cams.image_size,
         box=box.float(),
         xy_true=xy,
         visible=visible,
+        mode=cams.mode,
     )

@@ -25,6 +25,7 @@ import yaml
 
 from lifter.aggregate import coverage, fit_calibration, summarise
 from lifter.api import WEIGHTS_DIR, Lifter
+from lifter.data.augment import augment_batch
 from lifter.model import LifterModel, ModelConfig
 from lifter.sampler import training_target
 from lifter.schedule import CosineSchedule
@@ -36,6 +37,8 @@ OPEN_LICENCE = ("commercial use allowed by every training set: CMU (no resale of
 LICENCES = {  # docs/data.md
     "bandai1": "CC BY-NC 4.0 (Bandai-Namco-Research-Motiondataset-1, (c) 2022 Bandai Namco Research Inc.)",
     "bandai2": "CC BY-NC 4.0 (Bandai-Namco-Research-Motiondataset-2, (c) 2022 Bandai Namco Research Inc.)",
+    "cmu_01_14": "CMU mocap terms (research and commercial products, no resale of the data); data from mocap.cs.cmu.edu, "
+                 "created with funding from NSF EIA-0196217",
     "cmu_dance": "CMU mocap terms (research and commercial products, no resale of the data); data from mocap.cs.cmu.edu, "
                  "created with funding from NSF EIA-0196217",
     "hdm05": "CC BY-SA 3.0 (Mocap Database HDM05, Mueller et al., Tech. report CG-2007-2, Universitaet Bonn, 2007)",
@@ -73,19 +76,17 @@ def balance_weights(names: np.ndarray, alpha: float) -> np.ndarray:
 
 
 class Augmenter:
-    """Per-batch pose augmentation (lifter.data.augment.augment_batch): upper/lower mixing, mirroring, random yaw,
-    retargeting to random adult bone lengths, optional bone-direction noise."""
+    """Per-batch pose augmentation (lifter.data.augment.augment_batch): upper/lower mixing, everyday postures,
+    mirroring, random yaw, each pose's own bone lengths varied by anthropometric factors, optional bone-direction
+    noise."""
 
     def __init__(self, cfg: dict):
-        from lifter.data.augment import augment_batch
-
-        self.fn = augment_batch
         self.kw = {"p_mix": cfg.get("mix_prob", 0.3), "p_mirror": cfg.get("mirror_prob", 0.5),
-                   "jitter": tuple(cfg.get("length_jitter", (0.06, 0.05))),
+                   "body": cfg.get("body") or {}, "everyday": cfg.get("everyday") or {},
                    "direction_sigma": cfg.get("direction_sigma", 0.0)}
 
     def __call__(self, poses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return np.ascontiguousarray(self.fn(poses, rng, **self.kw), dtype=np.float32)
+        return np.ascontiguousarray(augment_batch(poses, rng, **self.kw), dtype=np.float32)
 
 
 @dataclass
@@ -466,6 +467,25 @@ def recalibrate(name: str, poses: int, config: str | None = None) -> Path:
     return path
 
 
+def snapshot(name: str, out: Path, calib_poses: int = 512, config: str | None = None) -> Path:
+    """The EMA weights of the last checkpoint of a running (or stopped) training run .cache/lifter/<name>/last.pt,
+    calibrated at the default (N, S) on validation poses, as a Lifter file at `out` (to measure a run before it
+    ends)."""
+    from lifter.simulate import SimConfig
+
+    cfg = load_config(config)
+    ck = torch.load(cache_dir() / "lifter" / name / "last.pt", map_location="cpu", weights_only=False)
+    model = LifterModel(ModelConfig.from_dict(cfg["model"]))
+    model.load_state_dict(ck["ema"])
+    lifter = Lifter(model)
+    sets = cfg["sets"]["open" if name == "open" else "all"]
+    val_poses, _ = load_split("val", sets)
+    s = cfg["sampling"]
+    calibrate(lifter, calibration_batch(val_poses, calib_poses, SimConfig.load(), cfg["train"]["k"]), s["n"], s["steps"])
+    lifter.meta = {"name": f"{name}@{ck['step']}", "snapshot_of": name, "step": int(ck["step"])}
+    return lifter.save(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(DEFAULT_CONFIG))
@@ -474,16 +494,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--minutes", type=float, default=None)
     ap.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", default=None, help="torch threads: 1, 2 or auto (default: the config's)")
     ap.add_argument("--no-ship", action="store_true", help="train and checkpoint only")
     ap.add_argument("--recalibrate", action="store_true",
                     help="only fit the (N, S) calibration table of shipped weights/lifter/<name>.pt and re-ship them")
     ap.add_argument("--calib-poses", type=int, default=1024, help="validation poses for --recalibrate")
+    ap.add_argument("--snapshot", type=Path, default=None,
+                    help="only write the run's last checkpoint, calibrated, as a Lifter file at this path")
     args = ap.parse_args(argv)
+    if args.snapshot is not None:
+        print(f"wrote {snapshot(args.name, args.snapshot, config=args.config)}")
+        return
     if args.recalibrate:
         print(f"wrote {recalibrate(args.name, args.calib_poses, args.config)}")
         return
 
     cfg = load_config(args.config)
+    if args.threads is not None:
+        cfg["train"]["threads"] = args.threads if args.threads == "auto" else int(args.threads)
     threads = cfg["train"].get("threads", 2)
     torch.set_num_threads(1 if threads == "auto" else int(threads))
     from lifter.simulate import SimConfig

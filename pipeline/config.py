@@ -25,6 +25,10 @@ DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = defaults.HYPOTHESES, def
 class WarmStartConfig:
     enabled: bool = True
     init_t: int = 200
+    # What the diffusion starts from: "previous" = the previous frame's mean of this person, "world" = this frame's
+    # world landmarks of the BlazePose landmark model (3D learned from real images; seed A's refinement of an initial
+    # estimate). Both are noised to init_t; with enabled false every frame starts from noise.
+    source: str = "previous"
 
 
 @dataclass
@@ -97,7 +101,8 @@ SCHEMA = {
         "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
-            "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000}}},
+            "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
+            "source": {"enum": ["previous", "world"]}}},
         "smoothing": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "min_cutoff": _POS_NUM, "beta": {"type": "number", "minimum": 0},
             "d_cutoff": _POS_NUM, "max_gap": _POS_NUM}},

@@ -12,6 +12,7 @@ from core.camera import intrinsics_from_fov
 from core.protocols import FrontEnd, Lifter, TrackState
 from core.records import Estimate3D, Frame, FrameResult, Person
 from core.smoothing import OneEuroConfig, OneEuroFilter
+from detectors.joint_map import world_joints
 from pipeline.config import DEFAULT_HYPOTHESES, DEFAULT_STEPS, WarmStartConfig
 from pipeline.root import solve_root
 
@@ -43,6 +44,7 @@ class Pipeline:
     hypotheses: int = DEFAULT_HYPOTHESES
     steps: int = DEFAULT_STEPS
     fov: float = 60.0
+    intrinsics: np.ndarray | None = None     # (3, 3) known camera K for the root translation; None: from `fov`
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
@@ -79,7 +81,7 @@ class Pipeline:
         """The 3D stage: lifter (warm-started), root translation, smoothing -> FrameResult."""
         frame, persons, timings, t0 = detected.frame, detected.persons, dict(detected.timings_ms), detected.started_at
         w, h = frame.size
-        k = intrinsics_from_fov(w, h, self.fov)
+        k = intrinsics_from_fov(w, h, self.fov) if self.intrinsics is None else np.asarray(self.intrinsics, float)
         lift_ms = root_ms = smooth_ms = 0.0
         seen = set()
         for p in persons:
@@ -88,11 +90,10 @@ class Pipeline:
             seen.add(p.id)
             track = self._tracks.setdefault(p.id, _Track())
             t1 = time.perf_counter()
-            warm = (self.warm_start.enabled and track.prev_mean is not None
-                    and 0 < frame.timestamp - track.prev_time <= self.max_warm_gap)
-            if warm:
+            init = self._init_pose(p, frame.timestamp, track)
+            if init is not None:
                 est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps,
-                                           init=track.prev_mean, init_t=self.warm_start.init_t)
+                                           init=init, init_t=self.warm_start.init_t)
             else:
                 est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps)
             t2 = time.perf_counter()
@@ -110,6 +111,16 @@ class Pipeline:
         end = time.perf_counter()
         timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, total=(end - t0) * 1e3)
         return FrameResult(frame=frame, persons=persons, intrinsics=k, timings_ms=timings)
+
+    def _init_pose(self, person: Person, t: float, track: _Track) -> np.ndarray | None:
+        """The pose the diffusion starts from (noised to warm_start.init_t), or None to start from noise."""
+        if not self.warm_start.enabled:
+            return None
+        if self.warm_start.source == "world":
+            world = getattr(person.landmarks, "world", None)
+            return None if world is None else world_joints(world)
+        fresh = track.prev_mean is not None and 0 < t - track.prev_time <= self.max_warm_gap
+        return track.prev_mean if fresh else None
 
     def _root(self, person: Person, mean: np.ndarray, k: np.ndarray, track: _Track) -> np.ndarray:
         peaks = person.candidates.peaks

@@ -212,3 +212,29 @@ def test_hold_polls_until_a_window_is_closed():
     w = Window()
     hold([object(), w], interval=0.001)  # consumers without poll() are fine
     assert w.polls == 3
+
+
+def test_warm_start_from_the_world_landmarks_of_each_frame(tmp_path):
+    """source "world": every frame (the first too) starts from its own landmark model's world landmarks, mapped to
+    our 17 root-relative joints, noised to init_t; never from the previous frame."""
+    from detectors.joint_map import world_joints
+    from pipeline.config import WarmStartConfig
+    from core.records import Landmarks
+
+    class WorldFrontEnd(FakeFrontEnd):
+        def process(self, frame, state=None):
+            persons, state = super().process(frame, state)
+            world = np.random.default_rng(frame.index).normal(0, 0.3, (33, 3))
+            persons[0].landmarks = Landmarks(roi=persons[0].detection.roi, presence=1.0, landmarks=np.zeros((33, 5)),
+                                             world=world, heatmaps=np.zeros((39, 64, 64)))
+            return persons, state
+
+    src = open_source(write_video(tmp_path / "clip.avi", n=4))
+    pipe = Pipeline(frontend=WorldFrontEnd(), lifter=FakeLifter(), hypotheses=6, steps=2,
+                    warm_start=WarmStartConfig(enabled=True, init_t=400, source="world"))
+    run_offline(src, pipe, [Collect()], progress=False)
+    calls = pipe.lifter.calls
+    assert len(calls) == 4 and all(c["init_t"] == 400 for c in calls)
+    for i, c in enumerate(calls):
+        expected = world_joints(np.random.default_rng(i).normal(0, 0.3, (33, 3)))
+        assert np.allclose(c["init"], expected) and np.allclose(c["init"][0], 0)

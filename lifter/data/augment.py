@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from lifter.data.retarget import bone_lengths, bone_vectors, from_bone_vectors, random_bone_lengths, retarget
-from core.skeleton import BONES, FLIP_PERM
+from lifter.data import everyday as ev
+from lifter.data.bodies import body_lengths
+from lifter.data.retarget import UPPER_BONES, bone_lengths, bone_vectors, from_bone_vectors, retarget
+from core.skeleton import FLIP_PERM
 
-# Bones rebuilt from pose A in mix_upper_lower (pelvis -> hips -> knees -> ankles); the rest come from pose B.
-LOWER_BONES = np.array([b for b, (_, c) in enumerate(BONES) if c in (1, 2, 3, 4, 5, 6)])
-UPPER_BONES = np.array([b for b in range(len(BONES)) if b not in LOWER_BONES])
 _FLIP = np.array(FLIP_PERM)
 
 
@@ -64,10 +63,12 @@ def bone_direction_noise(poses: np.ndarray, rng: np.random.Generator, sigma: flo
 
 
 def augment_batch(poses: np.ndarray, rng: np.random.Generator, *, p_mix: float = 0.3, p_mirror: float = 0.5,
-                  yaw: bool = True, lengths: np.ndarray | None = None, jitter: tuple[float, float] = (0.06, 0.05),
-                  direction_sigma: float = 0.0) -> np.ndarray:
-    """The usual per-batch recipe: upper/lower mixing with a shuffled partner, mirroring, random yaw, then
-    retargeting to random adult bone lengths (canonical +- jitter, or the given (M, 16) lengths)."""
+                  yaw: bool = True, lengths: np.ndarray | None = None, body: dict | None = None,
+                  everyday: dict | None = None, direction_sigma: float = 0.0) -> np.ndarray:
+    """The per-batch recipe: upper/lower mixing with a shuffled partner, everyday postures (lifter.data.everyday:
+    seated / kneeling / crouching lower bodies, hands to the face, lying), mirroring, random yaw, then each pose's
+    OWN bone lengths varied by anthropometric factors (lifter.data.bodies.body_lengths; body = its keyword
+    arguments), or the given (M, 16) lengths. everyday: probabilities {"lower": p, "face": p, "lie": p}."""
     out = poses.astype(np.float32, copy=True)
     m = len(out)
     if p_mix > 0:
@@ -75,6 +76,11 @@ def augment_batch(poses: np.ndarray, rng: np.random.Generator, *, p_mix: float =
         if sel.any():
             partner = out[rng.permutation(m)[sel]]
             out[sel] = mix_upper_lower(out[sel], partner)
+    for key, fn in (("lower", ev.everyday_lower), ("face", ev.reach_face), ("lie", ev.lie_down)):
+        p = (everyday or {}).get(key, 0.0)
+        sel = rng.random(m) < p if p > 0 else np.zeros(m, bool)
+        if sel.any():
+            out[sel] = fn(out[sel], rng)
     if p_mirror > 0:
         sel = rng.random(m) < p_mirror
         out[sel] = mirror(out[sel])
@@ -83,5 +89,5 @@ def augment_batch(poses: np.ndarray, rng: np.random.Generator, *, p_mix: float =
     if yaw:
         out = random_yaw(out, rng)
     if lengths is None:
-        lengths = random_bone_lengths(m, rng, global_sigma=jitter[0], bone_sigma=jitter[1])
+        lengths = body_lengths(out, rng, **(body or {}))
     return retarget(out, lengths).astype(np.float32)

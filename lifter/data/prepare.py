@@ -13,24 +13,29 @@ import json
 import sys
 import tarfile
 import time
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from lifter.data.asf_amc import parse_amc, parse_asf
+from lifter.data.bodies import fix_definitions, pair_median
 from lifter.data.bvh import parse_bvh
 from lifter.data.extract import amc_joints, bvh_joints, drop_near_duplicates, resample_indices
+from lifter.data.posture import CATEGORIES, posture
+from lifter.data.retarget import BONE_PAIR, PAIR_NAMES
 from lifter.data.sources import SOURCES
 from lifter.data.splits import assign_split, load_config
 from core.paths import cache_dir, shared_dir
 from core.skeleton import BONES, JOINT_NAMES
 
-ARCHIVES = {"bandai1": "bvh.tar.xz", "bandai2": "bvh.tar.xz", "cmu_dance": "bvh.tar.xz",
+ARCHIVES = {"bandai1": "bvh.tar.xz", "bandai2": "bvh.tar.xz", "cmu_dance": "bvh.tar.xz", "cmu_01_14": "bvh.tar.xz",
             "reactidle": "bvh.tar.xz", "hdm05": "asf_amc.tar.xz"}
 # Not motion: cgspeed's 3-frame rest-pose reference file.
 EXCLUDE = ("cmu_dance/standard",)
 KEYS = ("dataset", "clip", "action", "style", "subject")
+BONE_PAIR_FIRST = [list(BONE_PAIR).index(k) for k in range(len(PAIR_NAMES))]   # one bone of each pair
 
 
 def mocap_dir() -> Path | None:
@@ -56,7 +61,20 @@ def labels(cid: str) -> dict[str, str]:
     if set_name == "reactidle":                  # {acted,genuine}/{person}_{kind}
         person, kind = stem.split("_")
         return {"action": f"idle_{kind}", "style": kind, "subject": person}
+    if set_name == "cmu_01_14":                  # cmu_01_14/{subject}/{subject}_{trial}; action from INDEX.tsv
+        return {"action": cmu_index().get(rest, ""), "style": "", "subject": rest.split("/")[0]}
     return {"action": rest.split("/")[0], "style": "", "subject": ""}   # cmu_dance/{style}/{nn}
+
+
+@lru_cache(maxsize=1)
+def cmu_index() -> dict[str, str]:
+    """cmu_01_14 INDEX.tsv: "01/01_01" -> CMU's description of the clip ("" when the file is absent)."""
+    root = mocap_dir()
+    path = None if root is None else root / "cmu_01_14" / "INDEX.tsv"
+    if path is None or not path.is_file():
+        return {}
+    rows = [line.split("\t") for line in path.read_text().splitlines()[1:] if line.strip()]
+    return {r[0].removesuffix(".bvh"): r[1] for r in rows if len(r) > 1}
 
 
 def _source_fps(cid: str, frame_time: float, overrides: dict[str, float]) -> float:
@@ -137,6 +155,9 @@ def process_set(set_name: str, archive: str, fps: float, min_move: float, overri
                 stats["failed"].append(f"{cid}: {type(exc).__name__}: {exc}")
     arrays = {k: (np.concatenate(v) if v else np.zeros((0, len(JOINT_NAMES), 3) if k == "poses" else 0))
               for k, v in out.items()}
+    stats["median_lengths_m"] = pair_median(arrays["poses"]) if len(arrays["poses"]) else {}
+    arrays["poses"], factors = fix_definitions(arrays["poses"])   # same anatomical joints in every set
+    stats["definition_factors"] = dict(zip(PAIR_NAMES, factors[BONE_PAIR_FIRST].round(3).tolist()))
     stats["seconds"] = round(time.perf_counter() - t0, 1)
     return {"set": set_name, "arrays": arrays, "stats": stats}
 
@@ -204,17 +225,22 @@ def main(argv: list[str] | None = None) -> int:
     split = np.array([s for s, _ in split_group])
     group = np.array([g for _, g in split_group])
     is_open = np.isin(arrays["dataset"], cfg["open_sets"])
+    arrays["posture"] = posture(arrays["poses"])
 
     outputs = {name: split == name for name in ("train", "val", "test")}
     for g in cfg["splits"]["test"]:
         outputs[f"test_{g}"] = (split == "test") & (group == g)
+    # Held-out seated / floor poses of every test group (lifter.data.posture), the issue's everyday-pose check.
+    outputs["test_seated"] = (split == "test") & (arrays["posture"] != "standing")
     for name in ("train", "val", "test"):
         outputs[f"{name}_open"] = (split == name) & is_open
     for name, mask in outputs.items():
         sub = _subset(arrays, mask)
         _save(out_dir / f"{name}.npz", sub, args.fps)
         per_set = {s: int((sub["dataset"] == s).sum()) for s in args.sets}
-        manifest["splits"][name] = {"poses": int(mask.sum()), "clips": int(len(np.unique(sub["clip"]))), **per_set}
+        per_posture = {c: int((sub["posture"] == c).sum()) for c in CATEGORIES}
+        manifest["splits"][name] = {"poses": int(mask.sum()), "clips": int(len(np.unique(sub["clip"]))), **per_set,
+                                    "posture": per_posture}
         print(f"{name:14s} {int(mask.sum()):7d} poses  {len(np.unique(sub['clip'])):5d} clips  " +
               "  ".join(f"{s} {n}" for s, n in per_set.items()))
     manifest["seconds"] = round(time.perf_counter() - t0, 1)

@@ -18,6 +18,9 @@ _PAIR_OF_CHILD = {"hip": "hip", "knee": "thigh", "ankle": "shin", "spine": "lowe
 PAIR_NAMES = ("hip", "thigh", "shin", "lower_spine", "upper_spine", "neck", "head", "clavicle", "upper_arm", "forearm")
 # (16,) index of each bone's pair in PAIR_NAMES: left and right bones share one entry (symmetric jitter).
 BONE_PAIR = np.array([PAIR_NAMES.index(_PAIR_OF_CHILD[JOINT_NAMES[c].split("_")[-1]]) for _, c in BONES])
+# Bone groups: the legs (pelvis -> hips -> knees -> ankles) and the rest (spine, head, arms).
+LOWER_BONES = np.array([b for b, (_, c) in enumerate(BONES) if c in (1, 2, 3, 4, 5, 6)])
+UPPER_BONES = np.array([b for b in range(len(BONES)) if b not in LOWER_BONES])
 _PARENT_IDX = np.array([p for p, _ in BONES])
 _CHILD_IDX = np.array([c for _, c in BONES])
 
@@ -79,11 +82,12 @@ def retarget(poses, lengths, eps: float = 1e-8):
 
 
 def random_bone_lengths(n: int, rng: np.random.Generator, base: np.ndarray | None = None,
-                        global_sigma: float = 0.06, bone_sigma: float = 0.05, clip: float = 3.0) -> np.ndarray:
+                        global_sigma: float = 0.06, bone_sigma=0.05, clip: float = 3.0) -> np.ndarray:
     """(n, 16) lengths: base * s * f_pair, s ~ N(1, global_sigma) per sample, f ~ N(1, bone_sigma) per bone pair
-    (the same factor for left and right). Draws are clipped at `clip` sigmas so no length can go negative."""
+    (the same factor for left and right; bone_sigma a scalar or one value per PAIR_NAMES). base: (16,) or (n, 16).
+    Draws are clipped at `clip` sigmas so no length can go negative."""
     if base is None:
         base = canonical_bone_lengths()
     s = 1.0 + global_sigma * np.clip(rng.standard_normal((n, 1)), -clip, clip)
-    f = 1.0 + bone_sigma * np.clip(rng.standard_normal((n, len(PAIR_NAMES))), -clip, clip)
+    f = 1.0 + np.asarray(bone_sigma) * np.clip(rng.standard_normal((n, len(PAIR_NAMES))), -clip, clip)
     return (np.asarray(base, dtype=np.float32) * s * f[:, BONE_PAIR]).astype(np.float32)

@@ -95,7 +95,7 @@ _HDM05 = Source(  # ASF/AMC; joint names are bone ENDS (see asf_amc.py)
     toes=("lfoot", "rfoot"),
 )
 
-SOURCES: dict[str, Source] = {"bandai1": _BANDAI, "bandai2": _BANDAI, "cmu_dance": _CMU,
+SOURCES: dict[str, Source] = {"bandai1": _BANDAI, "bandai2": _BANDAI, "cmu_dance": _CMU, "cmu_01_14": _CMU,
                               "reactidle": _REACTIDLE, "hdm05": _HDM05}
 
 

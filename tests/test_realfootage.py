@@ -1,0 +1,125 @@
+"""tools.realfootage: the metric functions on hand-computed cases, and a short real run on a shared clip."""
+import json
+
+import numpy as np
+import pytest
+
+from detectors.joint_map import world_joints
+from core.paths import shared_dir
+from core.skeleton import FLIP_PERM, JOINT_INDEX, LIMB_JOINTS
+from tools.realfootage_metrics import GROSS, nearest_candidate, pose_metrics, stats_2d
+
+RNG = np.random.default_rng(0)
+
+
+def truth_poses(m=4):
+    return RNG.normal(0, 0.3, (m, 17, 3)) + np.array([0.0, 0.0, 3.0])
+
+
+def test_mpjpe_is_root_aligned_and_averaged_over_17_joints():
+    truth = truth_poses()
+    pred = truth + np.array([1.0, -2.0, 0.5])          # a translation only: root alignment removes it
+    pred[:, JOINT_INDEX["l_wrist"]] += [0.17, 0.0, 0.0]  # one joint 170 mm off -> 10 mm over 17 joints
+    m = pose_metrics(pred, truth)
+    assert m["mpjpe_mm"] == pytest.approx(10.0, abs=0.05)
+    assert m["per_joint_mpjpe_mm"]["l_wrist"] == pytest.approx(170.0, abs=0.05)
+    assert m["per_joint_mpjpe_mm"]["pelvis"] == 0.0
+
+
+def test_procrustes_removes_a_similarity_but_plain_mpjpe_does_not():
+    truth = truth_poses()
+    c, s = np.cos(0.4), np.sin(0.4)
+    rot = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    pred = 1.3 * truth @ rot.T
+    m = pose_metrics(pred, truth)
+    assert m["mpjpe_mm"] > 50
+    assert m["pa_mpjpe_mm"] == pytest.approx(0.0, abs=0.1)
+    assert m["pa_mpjpe_limbs_mm"] == pytest.approx(0.0, abs=0.1)
+
+
+def test_limb_procrustes_ignores_the_torso_joints():
+    truth = truth_poses()
+    pred = truth.copy()
+    pred[:, JOINT_INDEX["head"]] += [0.0, -0.3, 0.0]   # not a limb joint
+    m = pose_metrics(pred, truth)
+    assert m["pa_mpjpe_limbs_mm"] == pytest.approx(0.0, abs=0.1)
+    assert m["pa_mpjpe_mm"] > 5
+
+
+def test_best_of_n_and_coverage():
+    truth = truth_poses(2)
+    rel = truth - truth[:, :1]
+    off = np.zeros((17, 3))
+    off[1:] = 0.05                                                   # 86.6 mm on every joint but the pelvis
+    hyps = np.stack([rel + 2 * off, rel, rel - 2 * off], axis=1)     # the middle hypothesis is exact
+    mean = rel + off
+    tight = np.broadcast_to(np.eye(3) * 0.01**2, (2, 17, 3, 3))      # sd 10 mm: truth far outside
+    wide = np.broadcast_to(np.eye(3) * 0.1**2, (2, 17, 3, 3))        # sd 100 mm: truth inside
+    assert pose_metrics(mean, truth, hyps, tight)["mpjpe_best_mm"] == 0.0
+    assert pose_metrics(mean, truth, hyps[:, [0, 2]], tight)["mpjpe_best_mm"] == pytest.approx(173.2 * 16 / 17, abs=0.1)
+    assert pose_metrics(mean, truth, hyps, tight)["coverage90"] == 0.0
+    assert pose_metrics(mean, truth, hyps, wide)["coverage90"] == 1.0
+
+
+def test_stats_2d_box_fraction_gross_and_swaps():
+    uv = np.zeros((2, 17, 2))
+    uv[:, :, 0] = np.arange(17) * 10.0     # box 160 px wide, 0 high -> box size 160
+    det = uv.copy()
+    det[0, 3] += [0.0, 8.0]                # 8 px = 0.05 box: not gross
+    l, r = JOINT_INDEX["l_wrist"], JOINT_INDEX["r_wrist"]
+    det[1, l] = uv[1, r]                   # the left wrist is found on the right wrist: gross and swapped
+    s = stats_2d(det, uv, visibility=np.ones((2, 17)))
+    assert s["box_px_median"] == 160.0
+    assert s["per_joint"]["r_ankle"]["median_px"] == 4.0
+    assert s["per_joint"]["r_ankle"]["p90_box"] == pytest.approx(0.045, abs=1e-3)
+    assert s["per_joint"]["l_wrist"]["gross_rate"] == 0.5 and s["per_joint"]["l_wrist"]["swap_rate"] == 0.5
+    assert s["per_joint"]["r_wrist"]["swap_rate"] == 0.0
+    assert s["swap_rate_limbs"] == pytest.approx(1 / 24, abs=1e-3)
+    assert s["gross_rate"] == pytest.approx(1 / 34, abs=1e-3)
+    cand = np.stack([det, uv], axis=2)     # candidate 1 is exact
+    assert nearest_candidate(cand, uv)["gross_rate"] == 0.0
+    assert GROSS == 0.1
+
+
+def test_flip_perm_pairs_limbs():
+    assert all(FLIP_PERM[FLIP_PERM[j]] == j for j in LIMB_JOINTS)
+
+
+def test_world_joints_root_relative_and_head_extrapolated():
+    world = RNG.normal(0, 0.3, (33, 3))
+    j = world_joints(world)
+    assert np.allclose(j[0], 0.0)
+    pelvis = (world[23] + world[24]) / 2
+    assert np.allclose(j[JOINT_INDEX["l_wrist"]], world[15] - pelvis)
+    ears, thorax = (world[7] + world[8]) / 2, (world[11] + world[12]) / 2
+    assert np.allclose(j[JOINT_INDEX["head"]], ears + 0.5 * (ears - thorax) - pelvis)
+
+
+@pytest.mark.skipif(shared_dir() is None, reason="no ../shared")
+def test_short_real_run(capsys):
+    from tools.realfootage import main
+
+    assert main(["--clips", "cam03", "--frames", "10", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    if "skipped" in out:
+        pytest.skip(out["skipped"])
+    clip = out["clips"]["cam03"]
+    assert clip["frames_evaluated"] == 10
+    dm = clip["methods"]["diffmocap"]
+    assert {"mpjpe_mm", "pa_mpjpe_mm", "pa_mpjpe_limbs_mm", "mpjpe_best_mm", "coverage90",
+            "per_joint_mpjpe_mm"} <= set(dm)
+    assert 20 < dm["mpjpe_mm"] < 400 and 0 <= dm["coverage90"] <= 1
+    assert dm["mpjpe_best_mm"] <= dm["mpjpe_mm"] and dm["pa_mpjpe_mm"] <= dm["mpjpe_mm"]
+    assert 20 < clip["methods"]["blazepose_world"]["mpjpe_mm"] < 400
+    if out["mediapipe"]:
+        assert 20 < clip["methods"]["mediapipe"]["mpjpe_mm"] < 400
+    s = clip["stats_2d"]["candidate0"]
+    assert 0 < s["median_box"] < 0.2 and 0 <= s["gross_rate"] <= 1
+
+
+def test_skips_without_shared(monkeypatch, capsys):
+    from tools.realfootage import main
+
+    monkeypatch.setenv("DIFFMOCAP_SHARED", "none")
+    assert main(["--json"]) == 0
+    assert "skipped" in json.loads(capsys.readouterr().out)

@@ -1,0 +1,226 @@
+"""Real-footage evaluation: the app's own pipeline and MediaPipe Pose on the shared clips with triangulated 3D truth.
+
+    python -m tools.realfootage [--clips cam01 cam03] [--frames N] [--lifter default|open|PATH]
+                                [--hypotheses 16 --steps 5] [--init noise|world] [--init-t 100 200 400]
+                                [--json] [--out FILE]
+
+Clips: ../shared/data/realfootage/pose2sim_balancing/CLIP.mp4 with CLIP_truth.npz (joints in the camera frame,
+README there). Every frame is processed in order (offline), up to the last truth frame or --frames, by the pipeline
+app.py builds (configs/app.yaml defaults: BlazePose full, One-Euro smoothing, warm start from the previous frame),
+with the clip's true intrinsics K for the root translation (the lifter's root-relative output does not use K).
+Methods (tools/realfootage_metrics.py has the metrics):
+- diffmocap: the app's output (smoothed mean, its hypotheses and calibrated covariance);
+- blazepose_world: the landmark model's world landmarks of the same forward pass (detectors.joint_map.world_joints);
+- mediapipe: MediaPipe Pose 0.10.14 pose_world_landmarks (model_complexity 1, video mode; .venv-mediapipe, run by
+  tools/mediapipe_world.py), mapped by the same function; absent without that venv;
+- with --init world also: diffmocap_cold (every frame from noise: warm start off), diffmocap_world_tT (every frame
+  starts from the world landmarks noised to timestep T, --init-t), diffmocap_reproj_best / _reproj_top (the app's
+  hypothesis, or the mean of its best quarter, by reprojection error onto the candidate peaks with K).
+Only frames where every method found a person and the truth is valid for all 17 joints are scored (counts in the
+JSON). stats_2d: the front end's 2D (candidate 0 = heatmap peak, and the landmarks) against the projected truth.
+Without ../shared (or the clip files) prints why and exits 0 with {"skipped": ...}.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see DEVELOPERS.md
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
+from core.camera import project  # noqa: E402
+from pipeline.config import WarmStartConfig, load_config  # noqa: E402
+from pipeline.factory import build_pipeline  # noqa: E402
+from core.paths import repo_root, shared_dir  # noqa: E402
+from pipeline.root import solve_root  # noqa: E402
+from pipeline.sources import open_source  # noqa: E402
+from pipeline.stages import Pipeline  # noqa: E402
+from tools.realfootage_metrics import nearest_candidate, pose_metrics, stats_2d  # noqa: E402
+
+CLIPS_DIR = "data/realfootage/pose2sim_balancing"
+MEDIAPIPE_PYTHON = repo_root() / ".venv-mediapipe" / "bin" / "python"
+# Visibility of our 17 joints: the landmarks' visibility averaged with the joint table's absolute weights.
+VIS_TABLE = np.abs(TABLE) / np.abs(TABLE).sum(1, keepdims=True)
+
+
+class WorldInit:
+    """The lifter, but every frame starts from `pose` (set before each frame) noised to init_t."""
+
+    def __init__(self, lifter, init_t: int):
+        self.lifter, self.init_t, self.pose = lifter, init_t, None
+
+    def estimate(self, candidates, n, steps, init=None, init_t=None):
+        return self.lifter.estimate(candidates, n=n, steps=steps, init=self.pose, init_t=self.init_t)
+
+
+def reprojection_error(hyps: np.ndarray, peaks: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """(N, 17, 3) root-relative hypotheses, (17, 3) peaks with likelihood, K -> (N,) likelihood-weighted mean
+    squared pixel error of each hypothesis placed at its own best root translation."""
+    w = peaks[:, 2] / peaks[:, 2].sum()
+    out = np.full(len(hyps), np.inf)
+    for i, h in enumerate(hyps):
+        t = solve_root(h, peaks[:, :2], k, weights=peaks[:, 2])
+        if t is not None:
+            out[i] = float((w * ((project(h + t, k) - peaks[:, :2]) ** 2).sum(-1)).sum())
+    return out
+
+
+def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) -> dict:
+    """Run the app's pipeline (and the --init world variants on the same 2D) over the first `frames` frames.
+    Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D."""
+    pipe = build_pipeline(cfg)
+    pipe.intrinsics = k
+    pipe.frontend.generator.manual_seed(0)  # reproducible candidates (the app seeds randomly)
+    variants = {}
+    if init == "world":
+        same = dict(frontend=pipe.frontend, hypotheses=pipe.hypotheses, steps=pipe.steps, intrinsics=k,
+                    smoothing=pipe.smoothing)
+        off = WarmStartConfig(enabled=False)
+        variants["diffmocap_cold"] = Pipeline(lifter=pipe.lifter, warm_start=off, **same)
+        for t in init_ts:
+            variants[f"diffmocap_world_t{t}"] = Pipeline(lifter=WorldInit(pipe.lifter, t), warm_start=off, **same)
+    out = {name: [] for name in ["diffmocap", "blazepose_world", *variants]}
+    if init == "world":
+        out["diffmocap_reproj_best"], out["diffmocap_reproj_top"] = [], []
+    out["2d"] = []
+    with open_source(str(video)) as source:
+        for _ in range(frames):
+            frame = source.read()
+            if frame is None:
+                break
+            detected = pipe.detect(frame)
+            detected.persons = detected.persons[:1]
+            result = pipe.lift(detected)
+            p = result.persons[0] if result.persons else None
+            if p is None or p.estimate is None:
+                for name in out:
+                    out[name].append(None)
+                continue
+            est = p.estimate
+            out["diffmocap"].append({"mean": est.mean, "hyps": est.hypotheses, "cov": est.covariance})
+            world = world_joints(p.landmarks.world)
+            out["blazepose_world"].append({"mean": world})
+            out["2d"].append({"cand_xy": p.candidates.xy, "lik": p.candidates.likelihood,
+                              "landmark_xy": map_points(p.landmarks.landmarks[:, :2]),
+                              "visibility": VIS_TABLE @ p.landmarks.landmarks[:, 3]})
+            for name, v in variants.items():
+                if isinstance(v.lifter, WorldInit):
+                    v.lifter.pose = world
+                e = v.lift(detected).persons[0].estimate
+                out[name].append({"mean": e.mean, "hyps": e.hypotheses, "cov": e.covariance})
+            if init == "world":
+                err = reprojection_error(est.hypotheses.astype(np.float64), p.candidates.peaks, k)
+                order = np.argsort(err)
+                out["diffmocap_reproj_best"].append({"mean": est.hypotheses[order[0]]})
+                top = est.hypotheses[order[:max(1, len(order) // 4)]]
+                out["diffmocap_reproj_top"].append({"mean": top.mean(0), "hyps": top})
+    return out
+
+
+def run_mediapipe(video: Path, frames: int) -> list | None:
+    """MediaPipe's 17 joints per frame (root-relative, None without a person), or None without its venv."""
+    if not MEDIAPIPE_PYTHON.is_file():
+        return None
+    cmd = [str(MEDIAPIPE_PYTHON), str(repo_root() / "tools" / "mediapipe_world.py"), str(video),
+           "--frames", str(frames), "--complexity", "1"]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    data = json.loads(res.stdout)
+    # MediaPipe's world axes are camera-like (x right, y down, z away from the camera), i.e. the truth's camera
+    # frame: measured on both clips, the Procrustes rotation from its world landmarks to the truth is small
+    # (docs/realfootage.md), so they are compared without any axis change.
+    return [None if f["world"] is None else {"mean": world_joints(np.asarray(f["world"]))} for f in data["frames"]]
+
+
+def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
+    truth = np.load(folder / f"{name}_truth.npz")
+    index = np.asarray(truth["frame_index"])
+    frames = int(index.max()) + 1 if args.frames is None else min(args.frames, int(index.max()) + 1)
+    video = folder / f"{name}.mp4"
+    k = np.asarray(truth["K"], np.float64)
+    methods = collect(video, k, cfg, frames, args.init, args.init_t)
+    two_d = methods.pop("2d")
+    mediapipe = run_mediapipe(video, frames)
+    if mediapipe is not None:
+        methods["mediapipe"] = mediapipe
+    rows = [i for i, f in enumerate(index) if f < frames and truth["valid"][i].all()
+            and all(f < len(m) and m[f] is not None for m in methods.values())]
+    clip = {"frames_with_truth": int((index < frames).sum()), "frames_evaluated": len(rows),
+            "frames_with_person": {n: sum(x is not None for x in m) for n, m in methods.items()}, "methods": {}}
+    if not rows:
+        return clip
+    gt = truth["joints"][rows].astype(np.float64)
+    for n, m in methods.items():
+        per = [m[index[i]] for i in rows]
+        stack = lambda key: np.stack([p[key] for p in per]) if key in per[0] else None  # noqa: E731
+        clip["methods"][n] = pose_metrics(stack("mean"), gt, stack("hyps"), stack("cov"))
+    uv = truth["uv"][rows].astype(np.float64)
+    d2 = [two_d[index[i]] for i in rows]
+    vis = np.stack([d["visibility"] for d in d2])
+    clip["stats_2d"] = {
+        "candidate0": stats_2d(np.stack([d["cand_xy"][:, 0] for d in d2]), uv, vis),
+        "landmarks": stats_2d(np.stack([d["landmark_xy"] for d in d2]), uv, vis),
+        "nearest_of_k_candidates": nearest_candidate(np.stack([d["cand_xy"] for d in d2]), uv),
+    }
+    return clip
+
+
+def table(result: dict) -> str:
+    lines = ["clip   method                    MPJPE  PA17  PA12  best  cov90"]
+    for clip, c in result["clips"].items():
+        for n, m in c.get("methods", {}).items():
+            cells = [m["mpjpe_mm"], m["pa_mpjpe_mm"], m["pa_mpjpe_limbs_mm"], m.get("mpjpe_best_mm"),
+                     m.get("coverage90")]
+            lines.append(f"{clip:6} {n:24} " + " ".join(f"{'-' if v is None else v:>5}" for v in cells))
+        lines.append(f"{clip:6} frames evaluated {c['frames_evaluated']} of {c['frames_with_truth']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tools.realfootage", description=__doc__.split("\n")[0])
+    ap.add_argument("--clips", nargs="+", default=["cam01", "cam03"])
+    ap.add_argument("--frames", type=int, default=None, help="process only the first N video frames")
+    ap.add_argument("--lifter", default=None, help="lifter weights: default, open or a .pt path")
+    ap.add_argument("--hypotheses", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--init", choices=("noise", "world"), default="noise",
+                    help="world: also evaluate starting every frame from the landmark model's world landmarks")
+    ap.add_argument("--init-t", type=int, nargs="+", default=[100, 200, 400], help="timesteps for --init world")
+    ap.add_argument("--config", default=None, help="app config YAML (default configs/app.yaml), e.g. to compare "
+                    "warm_start settings")
+    ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
+    ap.add_argument("--out", default=None, help="also write the JSON to this file")
+    args = ap.parse_args(argv)
+    shared = shared_dir()
+    folder = None if shared is None else shared / CLIPS_DIR
+    missing = [c for c in args.clips if folder is None or not (folder / f"{c}_truth.npz").is_file()]
+    if missing:
+        why = f"no real-footage clips ({', '.join(missing)}) under ../shared/{CLIPS_DIR}"
+        print(f"realfootage: skipped: {why}", file=sys.stderr)
+        print(json.dumps({"skipped": why}))
+        return 0
+    cfg = load_config(args.config)
+    for key in ("lifter", "hypotheses", "steps"):
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
+    result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+              "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "lifter": cfg.lifter, "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
+              "init": args.init, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file(),
+              "clips": {c: evaluate_clip(c, folder, args, cfg) for c in args.clips}}
+    text = json.dumps(result, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text if args.json else table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Metrics of tools.realfootage: 3D accuracy and coverage of a method against truth, and 2D error statistics of the
+front end against the truth projected into the image.
+
+3D (all root-relative: pelvis = 0; mm; averaged over the 17 joints, pelvis included, as lifter.evaluate does):
+- mpjpe_mm, per_joint_mpjpe_mm; pa_mpjpe_mm after similarity Procrustes on all 17 joints; pa_mpjpe_limbs_mm with
+  Procrustes fitted and scored on the 12 limb joints (the truth's hips and shoulders are surface keypoints);
+- with hypotheses: mpjpe_best_mm (the best single hypothesis per frame); with a covariance: coverage90, the fraction
+  of joints 1..16 inside their 90 % ellipsoid (lifter.aggregate.inside_ellipsoid).
+2D (px and as a fraction of the person's box: the larger side of the truth's 2D bounding box in that frame):
+per-joint median / p90 error, median signed offset (x, y: a bias, e.g. from the truth's other joint definitions
+(OpenPose hips, head top) rather than noise), gross-error rate (error > GROSS of the box), left/right swap rate (the
+detection is nearer the mirrored joint's truth than its own; limb joints only), mean visibility score.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lifter.aggregate import inside_ellipsoid
+from lifter.evaluate import joint_error, procrustes
+from core.skeleton import FLIP_PERM, JOINT_NAMES, LIMB_JOINTS, ROOT
+
+GROSS = 0.1   # a 2D error above this fraction of the box size counts as gross
+
+
+def root_relative(joints: np.ndarray) -> np.ndarray:
+    j = np.asarray(joints, dtype=np.float64)
+    return j - j[..., ROOT:ROOT + 1, :]
+
+
+def _mm(x) -> float:
+    return round(float(x) * 1000, 1)
+
+
+def pose_metrics(pred, truth, hyps=None, cov=None) -> dict:
+    """pred, truth (M, 17, 3) metres; hyps (M, N, 17, 3) and cov (M, 17, 3, 3) optional. See the module docstring."""
+    pred_t = torch.from_numpy(root_relative(pred))
+    truth_t = torch.from_numpy(root_relative(truth))
+    err = joint_error(pred_t, truth_t)
+    limbs = list(LIMB_JOINTS)
+    out = {
+        "mpjpe_mm": _mm(err.mean()),
+        "pa_mpjpe_mm": _mm(joint_error(procrustes(pred_t, truth_t), truth_t).mean()),
+        "pa_mpjpe_limbs_mm": _mm(joint_error(procrustes(pred_t[:, limbs], truth_t[:, limbs]),
+                                             truth_t[:, limbs]).mean()),
+    }
+    if hyps is not None:
+        h = torch.from_numpy(root_relative(hyps))
+        out["mpjpe_best_mm"] = _mm(joint_error(h, truth_t[:, None]).mean(-1).amin(1).mean())
+    if cov is not None:
+        # The hypotheses' mean is what the ellipsoids are centred on (pred for the app's output).
+        inside = inside_ellipsoid(truth_t, pred_t, torch.tensor(np.asarray(cov, np.float64)), 0.9)
+        out["coverage90"] = round(float(inside[:, 1:].double().mean()), 3)
+    out["per_joint_mpjpe_mm"] = {name: _mm(e) for name, e in zip(JOINT_NAMES, err.mean(0))}
+    return out
+
+
+def box_size(uv: np.ndarray) -> np.ndarray:
+    """(M, 17, 2) px -> (M,) the larger side of each frame's 2D bounding box."""
+    return (uv.max(1) - uv.min(1)).max(-1)
+
+
+def stats_2d(det_xy, truth_uv, visibility=None) -> dict:
+    """det_xy, truth_uv (M, 17, 2) px; visibility (M, 17) optional -> per-joint and overall 2D error statistics."""
+    det, uv = np.asarray(det_xy, np.float64), np.asarray(truth_uv, np.float64)
+    box = box_size(uv)[:, None]
+    err = np.linalg.norm(det - uv, axis=-1)                       # (M, 17)
+    frac = err / box
+    mirrored = np.linalg.norm(det - uv[:, list(FLIP_PERM)], axis=-1)
+    swapped = mirrored < err
+    limbs = list(LIMB_JOINTS)
+    per_joint = {}
+    for j, name in enumerate(JOINT_NAMES):
+        row = {"median_px": round(float(np.median(err[:, j])), 1),
+               "p90_px": round(float(np.quantile(err[:, j], 0.9)), 1),
+               "median_box": round(float(np.median(frac[:, j])), 4),
+               "p90_box": round(float(np.quantile(frac[:, j], 0.9)), 4),
+               "gross_rate": round(float((frac[:, j] > GROSS).mean()), 3)}
+        row["median_offset_box"] = [round(float(v), 4) for v in np.median((det[:, j] - uv[:, j]) / box, axis=0)]
+        if j in limbs:
+            row["swap_rate"] = round(float(swapped[:, j].mean()), 3)
+        if visibility is not None:
+            row["visibility_mean"] = round(float(np.mean(visibility[:, j])), 3)
+        per_joint[name] = row
+    out = {"frames": int(len(det)), "box_px_median": round(float(np.median(box)), 1),
+           "median_box": round(float(np.median(frac)), 4), "p90_box": round(float(np.quantile(frac, 0.9)), 4),
+           "gross_rate": round(float((frac > GROSS).mean()), 3),
+           "swap_rate_limbs": round(float(swapped[:, limbs].mean()), 3), "per_joint": per_joint}
+    if visibility is not None:
+        vis = np.asarray(visibility, np.float64)
+        gross = frac > GROSS
+        out["visibility_mean_ok"] = round(float(vis[~gross].mean()), 3) if (~gross).any() else None
+        out["visibility_mean_gross"] = round(float(vis[gross].mean()), 3) if gross.any() else None
+    return out
+
+
+def nearest_candidate(cand_xy, truth_uv) -> dict:
+    """cand_xy (M, 17, K, 2), truth_uv (M, 17, 2): how close the nearest of the K candidates gets (box fraction)."""
+    uv = np.asarray(truth_uv, np.float64)
+    d = np.linalg.norm(np.asarray(cand_xy, np.float64) - uv[:, :, None], axis=-1).min(-1) / box_size(uv)[:, None]
+    return {"median_box": round(float(np.median(d)), 4), "p90_box": round(float(np.quantile(d, 0.9)), 4),
+            "gross_rate": round(float((d > GROSS).mean()), 3)}
