@@ -12,19 +12,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import pickle
 import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
+import numpy as np
+
+from core.errors import ConfigError, ExportError, SampleMissing, SourceError, UserError
+from export.sinks import BvhSink, JsonlSink, check_writable
+from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options, load_config
+from pipeline.factory import build_pipeline, say_stderr as say
+from pipeline.runner import hold, run_live, run_offline
+from pipeline.samples import sample_path
+from pipeline.sources import IMAGE_EXTS, open_source, parse_spec
+from visualize.controls import KEY_HELP, Controls, has_display
+from visualize.present import Presenter
+from visualize.render import RenderWriter, is_folder_target, make_view
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOURCE_LOST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SAMPLES = ("messi5.jpg", "vtest.avi")
-
-
-def say(msg: str) -> None:
-    print(f"diffmocap: {msg}", file=sys.stderr, flush=True)
 
 
 def build_parser(defaults) -> argparse.ArgumentParser:
@@ -39,15 +47,18 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a = p.add_argument
     a("--source", default=None, help="webcam index (0, 1, ...), video file, image file or folder of images "
       f"(default: {defaults.source}; with no webcam or no display the bundled sample media are processed instead)")
-    a("--model", choices=("lite", "full", "heavy"), default=None,
+    a("--backend", default=None, metavar="blazepose|mmpose",
+      help="2D front end: blazepose, or mmpose (BlazePose's detector + the MMPose heatmap model named by mmpose.config "
+           f"in the config file; docs/mmpose.md) (default: {defaults.backend})")
+    a("--model", default=None, metavar="lite|full|heavy",
       help=f"BlazePose landmark model: lite is fastest, heavy most accurate (default: {defaults.model})")
     a("--hypotheses", type=int, default=None, metavar="N",
       help=f"3D hypotheses sampled per frame; more gives a better uncertainty estimate (default: {defaults.hypotheses})")
     a("--steps", type=int, default=None, metavar="S",
       help=f"DDIM denoising steps per frame; more is slower and smoother (default: {defaults.steps})")
     a("--device", default=None, help=f"cpu or cuda; cuda needs --runtime torch (default: {defaults.device})")
-    a("--runtime", choices=("litert", "torch"), default=None,
-      help=f"how BlazePose runs: litert (TFLite interpreter, CPU) or torch (default: {defaults.runtime})")
+    a("--runtime", default=None, metavar="litert|torch|onnx",
+      help=f"how BlazePose runs: litert (TFLite interpreter, CPU), torch or onnx (default: {defaults.runtime})")
     a("--fov", type=float, default=None, metavar="DEG",
       help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
     a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
@@ -63,7 +74,7 @@ def build_parser(defaults) -> argparse.ArgumentParser:
                            "is replayed at its native frame rate as a webcam would deliver it")
     mode.add_argument("--offline", action="store_true",
                       help="offline mode: every frame in order with a progress bar (default for files)")
-    a("--replay-speed", type=float, default=1.0, metavar="X",
+    a("--replay-speed", type=float, default=None, metavar="X",
       help="with --live on a video: replay at X times its native frame rate (latency tests)")
     a("--reconnect", action="store_true", help="when a camera stops delivering, reconnect with backoff instead of stopping")
     a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
@@ -78,11 +89,9 @@ def build_parser(defaults) -> argparse.ArgumentParser:
 
 
 def apply_args(cfg, args) -> None:
-    """Command-line values override the config file's."""
-    for name in ("source", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs"):
-        value = getattr(args, name)
-        if value is not None:
-            setattr(cfg, name, str(value) if name == "source" else value)
+    """Command-line values override the config file's; pipeline.config checks them (ConfigError names the option)."""
+    apply_options(cfg, **{name: getattr(args, name) for name in OPTIONS})
+    check_run_options(replay_speed=args.replay_speed, max_frames=args.max_frames)
     if args.no_smoothing:
         cfg.smoothing.enabled = False
     if args.no_warm_start:
@@ -91,83 +100,9 @@ def apply_args(cfg, args) -> None:
         cfg.live.reconnect = True
 
 
-def check_options(args) -> None:
-    """Command-line values get the same range checks as the config file's; the message names the option."""
-    import jsonschema
-
-    from pipeline.config import SCHEMA, ConfigError, schema_message
-
-    for name in ("model", "hypotheses", "steps", "device", "runtime", "fov"):
-        value = getattr(args, name)
-        if value is None:
-            continue
-        try:
-            jsonschema.validate(value, SCHEMA["properties"][name])
-        except jsonschema.ValidationError as e:
-            raise ConfigError(f"--{name.replace('_', '-')} {value}: {schema_message(e)}") from None
-
-
-def load_lifter(cfg):
-    import torch
-
-    from lifter.api import Lifter, resolve_weights
-    from pipeline.config import AppConfig, ConfigError
-
-    path = resolve_weights(cfg.lifter)
-    if path.is_file():
-        try:
-            return Lifter.load(path, device=cfg.device)
-        except (KeyError, TypeError, ValueError, EOFError, RuntimeError, AttributeError, OSError,
-                pickle.UnpicklingError) as e:
-            if cfg.device != "cpu" and "cuda" in str(e).lower():
-                raise  # the device, not the file
-            raise ConfigError(f"--lifter {cfg.lifter}: {path} is not a lifter weights file "
-                              f"({type(e).__name__})") from None
-    else:
-        if cfg.lifter != AppConfig().lifter:  # weights the user named must exist; only the default may be absent
-            raise ConfigError(f"--lifter {cfg.lifter}: weights file {path} not found")
-        from lifter.model import LifterModel, ModelConfig
-
-        say(f"lifter weights {path} not found: using an UNTRAINED lifter "
-            "(3D poses will be meaningless)")
-        torch.manual_seed(0)
-        return Lifter(LifterModel(ModelConfig()), device=cfg.device)
-
-
-def build_pipeline(cfg):
-    import torch
-
-    from detectors.frontend import FrontEnd
-    from lifter.fast import fast_lifter
-    from pipeline.stages import Pipeline
-
-    torch.set_num_threads(cfg.torch_threads)
-    frontend = FrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
-                        num_threads=cfg.litert_threads)
-    lifter = load_lifter(cfg)
-    # The measured-fastest lifter path for the device (ONNX Runtime on the CPU, CUDA graphs + bf16 on a GPU; same
-    # results, docs/speed.md). Run it once now as the pipeline will, so its one-time export/capture happens before
-    # the first frame and, if it cannot (e.g. an unwritable or full cache), the plain PyTorch lifter is used.
-    try:
-        fast = fast_lifter(lifter, cfg.device, num_threads=cfg.torch_threads)
-        candidates = (torch.zeros(1, 17, cfg.candidates, 2), torch.ones(1, 17, cfg.candidates))
-        fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps)
-        if cfg.warm_start.enabled:
-            fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps, init=torch.zeros(1, 17, 3),
-                        init_t=cfg.warm_start.init_t)
-        lifter = fast
-    except (OSError, RuntimeError, ImportError) as e:
-        say(f"fast lifter path unavailable ({type(e).__name__}: {e}); using the PyTorch lifter")
-    return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
-                    fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones)
-
-
 def check_outputs(paths, source=None) -> None:
     """Fail before processing when an output cannot be written, or is the source file or another output (it would
     be overwritten)."""
-    from export.sinks import ExportError, check_writable
-    from visualize.render import is_folder_target
-
     taken = {}
     if isinstance(source, Path) and source.is_file():
         taken[source.resolve()] = "the source"
@@ -185,12 +120,6 @@ def check_outputs(paths, source=None) -> None:
 
 def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
     """Process one opened source into the requested outputs; returns an exit code."""
-    from export.sinks import BvhSink, JsonlSink
-    from pipeline.runner import hold, run_live, run_offline
-    from visualize.controls import KEY_HELP, Controls
-    from visualize.present import Presenter
-    from visualize.render import RenderWriter, make_view
-
     controls = Controls(hypotheses=cfg.view.hypotheses, ellipsoids=cfg.view.ellipsoids)
     render_path = presenter = None
     with contextlib.ExitStack() as stack:
@@ -219,7 +148,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
                              reconnect_max_s=cfg.live.reconnect_max_s, max_frames=args.max_frames, say=say,
                              pipelined=cfg.live.pipelined)
         else:
-            stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say)
+            stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say,
+                                pipelined=cfg.offline.pipelined)
         if (source.kind == "image" and presenter is not None and presenter.window
                 and not (stats.quit or stats.interrupted or stats.error)):
             for c in consumers:   # the outputs are complete before the picture is held on screen
@@ -232,14 +162,14 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
             stats.interrupted = True
             stack.close()
     say(stats.summary())
-    views_skipped = getattr(presenter, "skipped_views", 0)
+    views_skipped = presenter.skipped_views if presenter is not None else 0
     if views_skipped:
         say(f"the windows skipped drawing {views_skipped} late frames (all were estimated and exported)")
-    if source.kind == "folder" and getattr(source, "skipped", 0):
-        say(f"warning: {source.name}: skipped {source.skipped} image files that could not be decoded")
-    if getattr(source, "bad_frames", 0):
+    if source.bad_files:
+        say(f"warning: {source.name}: skipped {source.bad_files} image files that could not be decoded")
+    if source.bad_frames:
         say(f"warning: {source.name}: skipped {source.bad_frames} frames that could not be decoded (corrupt data)")
-    if getattr(source, "truncated", False):
+    if source.truncated:
         say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
             "(truncated or corrupt file); the outputs hold those frames")
     written = [str(p) for p in (render_path, export_json, export_bvh) if p]
@@ -257,8 +187,6 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
 
 
 def write_stats(path, stats, cfg, source, views_skipped: int = 0) -> None:
-    import numpy as np
-
     stages = {k: {"median_ms": float(np.median(v)), "mean_ms": float(np.mean(v))} for k, v in stats.stage_ms.items()}
     data = {"source": source.name, "kind": source.kind, "mode": stats.mode, "model": cfg.model,
             "hypotheses": cfg.hypotheses, "steps": cfg.steps, "frames": stats.frames, "wall_s": stats.wall_s,
@@ -276,9 +204,6 @@ def outputs_for(folder: Path, stem: str, image: bool) -> tuple[Path, Path, Path]
 
 def run_samples(cfg, args, why: str) -> int:
     """No webcam or no display: process the sample media into the outputs folder."""
-    from pipeline.samples import SampleMissing, sample_path
-    from pipeline.sources import open_source
-
     folder = Path(cfg.outputs)
     say(f"{why}: processing the sample media instead, outputs go to {folder}/")
     paths = []
@@ -308,8 +233,6 @@ def stop_on_sigterm(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.config import AppConfig, ConfigError, load_config
-
     try:
         signal.signal(signal.SIGTERM, stop_on_sigterm)
     except ValueError:  # main() called from another thread (a test): leave signals alone
@@ -325,17 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {e}")
         return EXIT_USAGE
     args = build_parser(AppConfig() if cfg is None else cfg).parse_args(argv)
-    apply_args(cfg, args)
-    if not args.replay_speed > 0:
-        say("error: --replay-speed must be positive")
-        return EXIT_USAGE
-    for name, low in (("hypotheses", 1), ("steps", 1), ("max_frames", 1)):
-        value = getattr(args, name, None)
-        if value is not None and value < low:
-            say(f"error: --{name.replace('_', '-')} must be at least {low}")
-            return EXIT_USAGE
     try:
-        check_options(args)
+        apply_args(cfg, args)
         return run(cfg, args)
     except ConfigError as e:
         if args.verbose:
@@ -349,18 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        known_kinds = ("SourceError", "SourceLost", "ExportError", "WeightsMissing", "WeightsError", "SampleMissing",
-                       "ConfigError", "ViewerUnavailable")
-        prefix = "" if type(e).__name__ in known_kinds else f"{type(e).__name__}: "
+        prefix = "" if isinstance(e, UserError) else f"{type(e).__name__}: "
         hint = "" if args.verbose else " (run with --verbose for details)" if prefix else ""
         say(f"error: {prefix}{msg}{hint}")
         return EXIT_ERROR
 
 
 def run(cfg, args) -> int:
-    from pipeline.sources import SourceError, open_source, parse_spec
-    from visualize.controls import has_display
-
     source_given = args.source is not None
     display = has_display()
     window = display and not args.no_window
@@ -380,7 +289,7 @@ def run(cfg, args) -> int:
     else:
         live_replay = args.live and not is_webcam
         source = open_source(target, replay=live_replay and not Path(str(target)).is_dir()
-                             and parse_kind(target) == "video", speed=args.replay_speed,
+                             and parse_kind(target) == "video", speed=args.replay_speed or 1.0,
                              webcam_timeout=cfg.live.webcam_timeout_s)
 
     try:
@@ -403,8 +312,6 @@ def run(cfg, args) -> int:
 
 
 def parse_kind(target) -> str:
-    from pipeline.sources import IMAGE_EXTS
-
     return "image" if Path(str(target)).suffix.lower() in IMAGE_EXTS else "video"
 
 

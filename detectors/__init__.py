@@ -1,2 +1,2 @@
 """Person detection, 2D heatmap backends and joint candidates."""
-import pipeline  # noqa: F401  (sets OMP_WAIT_POLICY before torch is imported)
+import core  # noqa: F401  (sets OMP_WAIT_POLICY before torch is imported)

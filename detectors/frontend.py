@@ -3,7 +3,7 @@
     fe = FrontEnd(model="full", runtime="litert")
     state = None
     for frame in frames:
-        persons, state = fe.process(frame, state)   # state.timings_ms: this frame's stage timings
+        persons, state = fe.process(frame, state)   # a core.protocols.FrontEndOutput; state.timings_ms: stage times
 
 One person per source (the most confident detection), tracked from frame to frame by the landmark model's helper
 points; the detector runs again when there is no tracked pose or the tracked ROI's presence score falls below
@@ -17,15 +17,17 @@ import cv2
 import numpy as np
 import torch
 
+from core import defaults
+from core.protocols import FrontEndOutput
+from core.records import Detection, Frame, FrameResult, Person
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
 from detectors.pose_detector import DetectorConfig, PoseDetector, roi_bbox
 from detectors.tracking import PRESENCE_THRESHOLD, TrackerState, is_present, roi_from_landmarks, smooth_aux
-from pipeline.records import Detection, Frame, FrameResult, Person
 
 
 class FrontEnd:
-    def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = 32,
+    def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, presence_threshold: float = PRESENCE_THRESHOLD,
                  min_detection_score: float = 0.5, num_threads: int = 2, refine: bool = True,
                  smooth_roi: bool = True,
@@ -44,7 +46,7 @@ class FrontEnd:
         else:
             self.generator.seed()
 
-    def process(self, frame: Frame, state: TrackerState | None = None) -> tuple[list[Person], TrackerState]:
+    def process(self, frame: Frame, state: TrackerState | None = None) -> FrontEndOutput:
         state = state or TrackerState()
         timings = {"detect": 0.0, "landmarks": 0.0, "candidates": 0.0}
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
@@ -90,7 +92,7 @@ class FrontEnd:
         else:
             new_state = TrackerState(roi=None, person_id=-1, next_id=next_id, frame_index=frame.index,
                                      timings_ms=timings)
-        return persons, new_state
+        return FrontEndOutput(persons, new_state)
 
     def frame_result(self, frame: Frame, state: TrackerState | None = None) -> tuple[FrameResult, TrackerState]:
         """process() wrapped into a records.FrameResult with timings_ms (detect, landmarks, candidates)."""

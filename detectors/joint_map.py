@@ -1,4 +1,4 @@
-"""THE one map from BlazePose's 33 landmarks to our 17 joints (pipeline.skeleton order).
+"""THE one map from BlazePose's 33 landmarks to our 17 joints (core.skeleton order).
 
 Each of our joints is a fixed linear combination of BlazePose landmarks, stored as TABLE (17 x 33); it maps
 landmark positions (`TABLE @ xy33`) and, through detectors.candidates.combine_candidates, heatmap candidates.
@@ -14,8 +14,12 @@ Derived joints:
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from pipeline.skeleton import JOINT_INDEX, NUM_JOINTS
+from core import defaults
+from core.records import Candidates
+from core.skeleton import JOINT_INDEX, NUM_JOINTS
+from detectors.candidates import combine_candidates, heatmap_values, sample_candidates
 
 NUM_BLAZEPOSE = 33
 HEAD_EXTENSION = 0.5
@@ -74,11 +78,6 @@ def candidates_from_heatmaps(values, crop_to_image: np.ndarray, table: np.ndarra
     cell (c, r) is crop px (cell_px * c, cell_px * r); crop_to_image is the crop's 2x3 affine to image px.
     Returns records.Candidates (17, K, 2) image px and (17, K) likelihood.
     """
-    import torch
-
-    from detectors.candidates import combine_candidates, sample_candidates
-    from pipeline.records import Candidates
-
     heat = torch.as_tensor(np.asarray(values, dtype=np.float32)) if not isinstance(values, torch.Tensor) else values
     xy, lik = sample_candidates(heat.float(), k, generator=generator)
     m = torch.as_tensor(crop_to_image, dtype=xy.dtype)
@@ -87,12 +86,8 @@ def candidates_from_heatmaps(values, crop_to_image: np.ndarray, table: np.ndarra
     return Candidates(xy=out_xy.numpy().astype(np.float64), likelihood=out_lik.numpy().astype(np.float64))
 
 
-def blazepose_candidates(landmarks, k: int = 32, generator=None, crop_px: int = 256):
+def blazepose_candidates(landmarks, k: int = defaults.CANDIDATES, generator=None, crop_px: int = 256):
     """records.Landmarks (heatmap logits 39 x 64 x 64) -> records.Candidates for our 17 joints."""
-    import torch
-
-    from detectors.candidates import heatmap_values
-
     used = list(USED)
     logits = torch.from_numpy(np.ascontiguousarray(landmarks.heatmaps[used], dtype=np.float32))
     cell_px = crop_px / landmarks.heatmaps.shape[-1]

@@ -15,7 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.records import Landmarks, Roi
+from core.records import Landmarks, Roi
+from detectors.runtime import load_model
+from weights.fetch import model_path
 
 INPUT_SIZE = 256
 NUM_LANDMARKS = 39
@@ -94,9 +96,6 @@ class LandmarkModel:
     @classmethod
     def load(cls, name: str = "full", path: str | Path | None = None, runtime: str = "litert",
              device: str = "cpu", num_threads: int = 2) -> "LandmarkModel":
-        from detectors.runtime import load_model
-        from weights.fetch import model_path
-
         if name not in MODELS:
             raise ValueError(f"unknown landmark model {name!r}; choose one of {', '.join(MODELS)}")
         path = path or model_path(f"pose_landmark_{name}")

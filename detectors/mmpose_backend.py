@@ -1,6 +1,7 @@
 """Optional 2D backend: any MMPose (1.x) top-down heatmap model instead of BlazePose's landmark model.
 
-mmpose is imported lazily and is not a project requirement (install notes: docs/mmpose.md). The user gives an
+mmpose is not a project requirement (install notes: docs/mmpose.md): it is imported, through core.optional, only
+when a backend is constructed. MMPoseFrontEnd is the core.protocols.FrontEnd the pipeline uses (--backend mmpose). The user gives an
 MMPose config and checkpoint; the model runs top-down on our Detection's body box, and its heatmaps (COCO-17 or
 MPII-16 keypoints) become candidates for our 17 joints through the same sampler and the same kind of weight
 table as BlazePose's (detectors.joint_map): pelvis = mid-hips, thorax = mid-shoulders (COCO) or MPII's thorax,
@@ -8,17 +9,27 @@ spine = mid(pelvis, thorax), head top = COCO's mid-ears extended away from the t
 or MPII's head top, neck/nose = COCO nose or MPII upper neck.
 
     backend = MMPoseBackend("td-hm_hrnet-w32_8xb64-210e_coco-256x192.py", "hrnet_w32_coco.pth")
-    candidates = backend.process(frame.image, person.detection)
+    candidates = backend.candidates(frame.image, person.detection)
+    fe = MMPoseFrontEnd(backend, PoseDetector.load())    # persons, state = fe.process(frame, state)
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from core import defaults
+from core.optional import optional_import
+from core.protocols import FrontEndOutput
+from core.records import Candidates, Detection, Frame, Person
+from core.skeleton import JOINT_INDEX, NUM_JOINTS
 from detectors.joint_map import HEAD_EXTENSION, candidates_from_heatmaps
-from pipeline.records import Candidates, Detection
-from pipeline.skeleton import JOINT_INDEX, NUM_JOINTS
+from detectors.pose_detector import PoseDetector
+from detectors.tracking import TrackerState
+
+MMPOSE_DOCS = "docs/mmpose.md"
 
 COCO17 = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
           "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")
@@ -79,14 +90,9 @@ def cell_to_image(input_center, input_scale, input_size, heatmap_size) -> np.nda
 
 class MMPoseBackend:
     def __init__(self, config: str | Path, checkpoint: str | Path | None = None, device: str = "cpu",
-                 k: int = 32, seed: int | None = None, cfg_options: dict | None = None):
-        try:
-            from mmpose.apis import init_model
-        except ImportError as e:
-            raise ImportError(f"the MMPose backend needs mmpose installed (see docs/mmpose.md): {e}") from e
-        import torch
-
-        self.model = init_model(str(config), None if checkpoint is None else str(checkpoint), device=device,
+                 k: int = defaults.CANDIDATES, seed: int | None = None, cfg_options: dict | None = None):
+        self.apis = optional_import("mmpose.apis", "the MMPose backend", MMPOSE_DOCS)
+        self.model = self.apis.init_model(str(config), None if checkpoint is None else str(checkpoint), device=device,
                                 cfg_options=cfg_options)
         self.model.test_cfg["output_heatmaps"] = True
         self.table = table_for(int(self.model.dataset_meta["num_keypoints"]))
@@ -100,9 +106,7 @@ class MMPoseBackend:
     def heatmaps(self, image_bgr: np.ndarray, bbox: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-down inference on one box (x0, y0, x1, y1): returns (heatmaps (S, h, w) clipped to 0..1,
         cell -> image 2x3 affine, MMPose's own decoded keypoints (S, 2) image px)."""
-        from mmpose.apis import inference_topdown
-
-        sample = inference_topdown(self.model, image_bgr, bboxes=np.asarray(bbox, float).reshape(1, 4),
+        sample = self.apis.inference_topdown(self.model, image_bgr, bboxes=np.asarray(bbox, float).reshape(1, 4),
                                    bbox_format="xyxy")[0]
         heat = sample.pred_fields.heatmaps
         heat = heat.detach().cpu().numpy() if hasattr(heat, "detach") else np.asarray(heat)
@@ -112,6 +116,33 @@ class MMPoseBackend:
         keypoints = np.asarray(sample.pred_instances.keypoints)[0]
         return np.clip(heat, 0.0, 1.0).astype(np.float32), affine, keypoints
 
-    def process(self, image_bgr: np.ndarray, detection: Detection) -> Candidates:
+    def candidates(self, image_bgr: np.ndarray, detection: Detection) -> Candidates:
         heat, affine, _ = self.heatmaps(image_bgr, detection.bbox)
         return candidates_from_heatmaps(heat, affine, self.table, self.k, cell_px=1.0, generator=self.generator)
+
+
+class MMPoseFrontEnd:
+    """core.protocols.FrontEnd with an MMPose heatmap model: BlazePose's person detector finds the most confident
+    person on every frame (no ROI tracking: the MMPose model does not predict the next ROI), the MMPose model gives
+    its candidates. A person found on consecutive frames keeps its id."""
+
+    def __init__(self, backend: MMPoseBackend, detector: PoseDetector):
+        self.backend, self.detector = backend, detector
+
+    def process(self, frame: Frame, state: TrackerState | None = None) -> FrontEndOutput:
+        state = state or TrackerState()
+        t0 = time.perf_counter()
+        found = self.detector.detect(frame.image)
+        t1 = time.perf_counter()
+        timings = {"detect": (t1 - t0) * 1e3, "landmarks": 0.0, "candidates": 0.0}
+        if not found:
+            return FrontEndOutput([], TrackerState(next_id=state.next_id, frame_index=frame.index,
+                                                   timings_ms=timings))
+        detection = found[0]
+        candidates = self.backend.candidates(frame.image, detection)
+        timings["candidates"] = (time.perf_counter() - t1) * 1e3
+        person_id, next_id = (state.person_id, state.next_id) if state.person_id >= 0 else \
+            (state.next_id, state.next_id + 1)
+        person = Person(id=person_id, detection=detection, candidates=candidates)
+        return FrontEndOutput([person], TrackerState(person_id=person_id, next_id=next_id, frame_index=frame.index,
+                                                     timings_ms=timings))

@@ -19,9 +19,14 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 
-from pipeline.paths import cache_dir
+from core.paths import cache_dir
+from detectors import tflite_torch
+from detectors.onnx_runtime import OnnxModel
+from detectors.tflite_torch import TorchTfliteModel
+from weights.fetch import MODELS, model_path
 
 OPSET = 17
 
@@ -41,8 +46,6 @@ def _digest(*paths: Path) -> str:
 
 def onnx_path(tflite_path: str | Path) -> Path:
     """Where the ONNX export of this .tflite lives (keyed by model and converter contents)."""
-    from detectors import tflite_torch
-
     tflite_path = Path(tflite_path)
     return onnx_dir() / f"{tflite_path.stem}-{_digest(tflite_path, Path(tflite_torch.__file__))}.onnx"
 
@@ -50,8 +53,6 @@ def onnx_path(tflite_path: str | Path) -> Path:
 def export_module(module: torch.nn.Module, example: tuple[torch.Tensor, ...], out: Path, input_names: list[str],
                   output_names: list[str], dynamic: dict[str, dict[int, str]]) -> Path:
     """torch.onnx.export to a temporary file, check it, then rename into place (no half-written cache file)."""
-    import onnx
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=out.parent)
@@ -74,8 +75,6 @@ def export_module(module: torch.nn.Module, example: tuple[torch.Tensor, ...], ou
 
 def export_tflite(tflite_path: str | Path, out: str | Path | None = None) -> Path:
     """Convert one .tflite with detectors.tflite_torch and export it (batch axis dynamic)."""
-    from detectors.tflite_torch import TorchTfliteModel
-
     tflite_path = Path(tflite_path)
     model = TorchTfliteModel(tflite_path, device="cpu")
     example = torch.zeros((2,) + tuple(model.input_shape[1:]), dtype=torch.float32)
@@ -93,17 +92,12 @@ def ensure_onnx(tflite_path: str | Path) -> Path:
 
 def max_difference(tflite_path: str | Path, batch: np.ndarray) -> dict[str, float]:
     """Largest absolute difference per output between the ONNX model (onnxruntime CPU) and the torch converter."""
-    from detectors.onnx_runtime import OnnxModel
-    from detectors.tflite_torch import TorchTfliteModel
-
     ref = TorchTfliteModel(tflite_path)(batch)
-    got = OnnxModel(tflite_path)(batch)
+    got = OnnxModel(ensure_onnx(tflite_path))(batch)
     return {name: float(np.abs(got[name] - ref[name]).max()) for name in ref}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from weights.fetch import MODELS, model_path
-
     ap = argparse.ArgumentParser(description="Export BlazePose .tflite models to ONNX (.cache/onnx)")
     ap.add_argument("models", nargs="*", default=list(MODELS))
     ap.add_argument("--check", action="store_true", help="compare with the torch converter on a random batch of 2")
@@ -114,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         path = ensure_onnx(tfl)
         line = f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)"
         if args.check:
-            from detectors.tflite_torch import TorchTfliteModel
-
             shape = TorchTfliteModel(tfl).input_shape
             diff = max_difference(tfl, rng.uniform(0, 1, (2,) + tuple(shape[1:])).astype(np.float32))
             line += " max |onnx - torch|: " + ", ".join(f"{k} {v:.2e}" for k, v in diff.items())

@@ -1,6 +1,7 @@
-"""onnxruntime sessions with the same interface as detectors.runtime.LiteRTModel (and a helper for any ONNX file).
+"""onnxruntime sessions with the same interface as detectors.litert.LiteRTModel (and a helper for any ONNX file).
 
-`OnnxModel(path)` accepts a .tflite (exported on first use to .cache/onnx by detectors.onnx_export) or an .onnx.
+`OnnxModel(path)` runs an .onnx file (a .tflite is exported first by detectors.onnx_export.ensure_onnx, as
+detectors.runtime.load_model does).
 device "cpu" -> CPUExecutionProvider; "cuda" -> CUDAExecutionProvider (needs the onnxruntime-gpu wheel instead of
 onnxruntime; without it the error says so rather than silently running on the CPU).
 """
@@ -9,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 
 def providers_for(device: str) -> list:
-    import onnxruntime as ort
-
     device = str(device)
     if device == "cpu":
         return ["CPUExecutionProvider"]
@@ -28,8 +28,6 @@ def providers_for(device: str) -> list:
 
 def make_session(path: str | Path, device: str = "cpu", num_threads: int = 2):
     """An InferenceSession with full graph optimisation; intra-op threads = num_threads, one inter-op thread."""
-    import onnxruntime as ort
-
     so = ort.SessionOptions()
     so.intra_op_num_threads = max(1, int(num_threads))
     so.inter_op_num_threads = 1
@@ -43,10 +41,6 @@ class OnnxModel:
 
     def __init__(self, path: str | Path, device: str = "cpu", num_threads: int = 2):
         path = Path(path)
-        if path.suffix == ".tflite":
-            from detectors.onnx_export import ensure_onnx
-
-            path = ensure_onnx(path)
         self.path = path
         self.session = make_session(path, device, num_threads)
         inp = self.session.get_inputs()[0]

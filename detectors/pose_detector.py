@@ -20,7 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.records import Detection, Roi
+from core.records import Detection, Roi
+from detectors.runtime import load_model
+from weights.fetch import model_path
 
 INPUT_SIZE = 224
 NUM_KEYPOINTS = 4
@@ -165,9 +167,6 @@ class PoseDetector:
     @classmethod
     def load(cls, path: str | Path | None = None, runtime: str = "litert", device: str = "cpu",
              config: DetectorConfig | None = None, num_threads: int = 2) -> "PoseDetector":
-        from detectors.runtime import load_model
-        from weights.fetch import model_path
-
         path = path or model_path("pose_detection")
         return cls(load_model(path, runtime=runtime, device=device, num_threads=num_threads), config)
 

@@ -5,7 +5,7 @@ sub-graphs (fp16 weights behind DEQUANTIZE, sparse weights behind DENSIFY) are f
 `TfliteModule` executes the remaining ops with torch in NCHW (inputs and outputs stay NHWC, like the .tflite
 model). The op schedule is fixed when the module is built, so forward has no data-dependent Python control flow:
 it works batched, on any device, under torch.jit.trace / torch.onnx.export / torch.compile.
-`TorchTfliteModel(path, device)` has the same interface as detectors.runtime.LiteRTModel.
+`TorchTfliteModel(path, device)` has the same interface as detectors.litert.LiteRTModel.
 
 Ops: CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD, RESIZE_BILINEAR, MAX_POOL_2D, DEPTH_TO_SPACE, CONCATENATION, RESHAPE,
 LOGISTIC, DEQUANTIZE, DENSIFY; fused activations NONE/RELU/RELU_N1_TO_1/RELU6/TANH. Anything else raises
@@ -13,6 +13,9 @@ NotImplementedError naming the op, so a new model fails at load time, not with w
 """
 from __future__ import annotations
 
+import argparse
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +28,9 @@ from torch import nn
 import tflite
 from tflite.BuiltinOperator import BuiltinOperator
 from tflite.TensorType import TensorType
+
+from detectors.litert import LiteRTModel
+from weights.fetch import MODELS, model_path
 
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
 NUMPY_TYPES = {TensorType.FLOAT32: np.float32, TensorType.FLOAT16: np.float16, TensorType.INT32: np.int32,
@@ -513,7 +519,7 @@ class TfliteModule(nn.Module):
 
 
 class TorchTfliteModel:
-    """Same interface as detectors.runtime.LiteRTModel: input_shape, output_names, __call__(batch) -> dict.
+    """Same interface as detectors.litert.LiteRTModel: input_shape, output_names, __call__(batch) -> dict.
 
     `.module` is the nn.Module (NHWC torch in -> tuple of torch outputs in output_names order), e.g. for ONNX.
     """
@@ -534,13 +540,6 @@ class TorchTfliteModel:
 
 def main(argv: list[str] | None = None) -> int:
     """List each model's ops and time LiteRT against this converter (per image, random input)."""
-    import argparse
-    import time
-    from collections import Counter
-
-    from detectors.runtime import LiteRTModel
-    from weights.fetch import MODELS, model_path
-
     parser = argparse.ArgumentParser(
         description="tflite -> torch converter: ops used and per-image timings. On a busy shared CPU set "
                     "OMP_WAIT_POLICY=PASSIVE, or torch's spinning OpenMP workers dominate the 2-thread timings.")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.records import Landmarks, Roi
 from detectors.pose_detector import alignment_roi
-from pipeline.records import Landmarks, Roi
 
 PRESENCE_THRESHOLD = 0.5
 
@@ -73,6 +73,10 @@ class TrackerState:
     frame_index: int = -1           # index of the frame that produced this state
     aux_filter: OneEuro | None = None  # One-Euro state of the helper points (reset when the track is lost)
     timings_ms: dict[str, float] = field(default_factory=dict)  # stage timings of that frame
+
+    def restarted(self) -> "TrackerState":
+        """Nothing tracked, ids keep counting (core.protocols.TrackState)."""
+        return TrackerState(next_id=self.next_id)
 
 
 def roi_from_landmarks(landmarks: Landmarks, aux: np.ndarray | None = None) -> Roi:

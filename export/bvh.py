@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from core.skeleton import CHILDREN, JOINT_NAMES, NUM_JOINTS
 from export.ik import BRANCHES, LEAVES, Rest, global_rotations, normalise_bones, rest_from_positions
-from pipeline.skeleton import CHILDREN, JOINT_NAMES, NUM_JOINTS
 
 END_SITE_FRACTION = 0.3   # End Site length as a fraction of the leaf's own bone (hands, feet, head top)
 UNIT_SCALE = {"m": 1.0, "cm": 100.0}
@@ -33,7 +33,7 @@ _ARMS = {"l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist"}
 class RigJoint:
     name: str
     parent: int   # index into RIG; -1 for the root
-    joint: int    # our joint index (pipeline/skeleton.py), -1 for a helper
+    joint: int    # our joint index (core/skeleton.py), -1 for a helper
     bone: int     # helpers: the child joint whose bone they turn; -1 otherwise
     order: str    # rotation channel order, e.g. "ZXY"
 

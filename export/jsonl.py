@@ -12,11 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 
-from pipeline.camera import camera_to_world
-from pipeline.records import FrameResult, Person
-from pipeline.skeleton import JOINT_NAMES, PARENTS
+from core.camera import camera_to_world
+from core.records import FrameResult, Person
+from core.skeleton import JOINT_NAMES, PARENTS
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "frame.schema.json"
@@ -128,8 +129,6 @@ def load_schema() -> dict:
 
 def validate_record(record: dict) -> None:
     """Raises jsonschema.ValidationError when the record does not follow the schema."""
-    import jsonschema
-
     jsonschema.validate(record, load_schema())
 
 

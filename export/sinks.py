@@ -15,17 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.camera import camera_to_world
+from core.errors import ExportError
+from core.records import FrameResult
 from export.bvh import write_bvh
 from export.ik import rest_from_positions, rest_pose
 from export.jsonl import dumps, frame_record, header_record
-from pipeline.camera import camera_to_world
-from pipeline.records import FrameResult
 
 MIN_FREE_BYTES = 16 * 2**20   # refuse to start with less free space than this on the output's disk
-
-
-class ExportError(RuntimeError):
-    """An output cannot be written; the message is one line meant for the user."""
 
 
 def check_writable(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:

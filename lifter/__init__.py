@@ -1,2 +1,2 @@
 """The candidate-conditioned diffusion lifter: model, sampling, data, training, evaluation."""
-import pipeline  # noqa: F401  (sets OMP_WAIT_POLICY before torch is imported)
+import core  # noqa: F401  (sets OMP_WAIT_POLICY before torch is imported)

@@ -7,6 +7,7 @@ invertible for joints the model is sure about (and for the pelvis, which is 0 in
 from __future__ import annotations
 
 import torch
+from scipy.stats import chi2
 
 CHI2_3DOF_90 = 6.2514
 FLOOR_M = 0.005  # 5 mm standard deviation added on the diagonal before scaling
@@ -15,7 +16,6 @@ FLOOR_M = 0.005  # 5 mm standard deviation added on the diagonal before scaling
 def chi2_3dof(q: float) -> float:
     if abs(q - 0.9) < 1e-12:
         return CHI2_3DOF_90
-    from scipy.stats import chi2
 
     return float(chi2.ppf(q, 3))
 

@@ -6,19 +6,24 @@
 """
 from __future__ import annotations
 
+import argparse
+import json
 import math
-
+import time
 from pathlib import Path
+from typing import ContextManager, Protocol
 
 import numpy as np
 import torch
 
+from core import defaults
+from core.records import Candidates, Estimate3D
+from core.skeleton import NUM_JOINTS
 from lifter.aggregate import summarise
+from lifter.inputs import candidates_to_inputs
 from lifter.model import Condition, LifterModel, ModelConfig
 from lifter.sampler import ddim, noise_to, randn
 from lifter.schedule import CosineSchedule
-from pipeline.records import Candidates, Estimate3D
-from pipeline.skeleton import NUM_JOINTS
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "lifter"
 DEFAULT_WARM_T = 200  # warm-start noise level (of T = 1000) used when init is given without init_t
@@ -53,8 +58,22 @@ def redraw_candidates(xy: torch.Tensor, lik: torch.Tensor, n: int, generator: to
     return new_xy.reshape(b * n, j, k, 2), new_lik.reshape(b * n, j, k)
 
 
+class SampleRunner(Protocol):
+    """A lifter runtime (lifter.runtimes): runs the common case of Lifter.sample (eta 0, one candidate set per
+    frame, from noise or a warm start) from the start sample x (B*N, 16, 3) at timestep `start`."""
+
+    def __call__(self, xy: torch.Tensor, lik: torch.Tensor, x: torch.Tensor, n: int, steps: int,
+                 start: int) -> torch.Tensor:
+        """(B, N, 17, 3) float32 metres, on the lifter's device."""
+
+    def precision(self) -> ContextManager:
+        """The context (autocast or none) the other cases run under."""
+
+
 class Lifter:
-    def __init__(self, model: LifterModel, calibration: float = 1.0, meta: dict | None = None, device: str = "cpu"):
+    def __init__(self, model: LifterModel, calibration: float = 1.0, meta: dict | None = None, device: str = "cpu",
+                 runner: SampleRunner | None = None):
+        self.runner = runner      # None: every case runs the eager loop below (lifter.runtimes.with_runtime sets it)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.cfg: ModelConfig = model.cfg
@@ -123,8 +142,8 @@ class Lifter:
         self,
         cand_xy,
         cand_lik,
-        n: int = 16,
-        steps: int = 5,
+        n: int = defaults.HYPOTHESES,
+        steps: int = defaults.STEPS,
         eta: float = 0.0,
         generator: torch.Generator | None = None,
         init=None,
@@ -139,27 +158,36 @@ class Lifter:
         """
         xy, lik = self._inputs(cand_xy, cand_lik)
         b = xy.shape[0]
+        warm_from = None if init is None else (DEFAULT_WARM_T if init_t is None else int(init_t))
+        if self.runner is not None:
+            if eta == 0.0 and not per_hypothesis_draw and (warm_from is None or warm_from > 0):
+                with torch.inference_mode():
+                    x, start = start_sample(self, b, n, generator, init, warm_from)
+                return self.runner(xy, lik, x, n, steps, start)
+            with self.runner.precision():
+                return self._sample(xy, lik, n, steps, eta, generator, init, warm_from, per_hypothesis_draw).float()
+        return self._sample(xy, lik, n, steps, eta, generator, init, warm_from, per_hypothesis_draw)
+
+    def _sample(self, xy, lik, n, steps, eta, generator, init, warm_from, per_hypothesis_draw) -> torch.Tensor:
+        b = xy.shape[0]
         with torch.inference_mode():
             if per_hypothesis_draw:
                 cond = self.model.condition(*redraw_candidates(xy, lik, n, generator))
             else:
                 cond = self.model.condition(xy, lik).repeat(n)
-            warm_from = None if init is None else (DEFAULT_WARM_T if init_t is None else int(init_t))
             x, start = start_sample(self, b, n, generator, init, warm_from)
             ts = self.schedule.timesteps(steps, start)
             x = ddim(lambda z, t: self.model.denoise(z, t, cond), x, ts, self.alpha_bar, self.cfg.target, eta,
                      generator, clip_x0=3.0 * self.cfg.pose_scale)
             return self.model.from_internal(x).view(b, n, xy.shape[1], 3)
 
-    def estimate(self, c: Candidates, n: int = 16, steps: int = 5, eta: float = 0.0,
+    def estimate(self, c: Candidates, n: int = defaults.HYPOTHESES, steps: int = defaults.STEPS, eta: float = 0.0,
                  generator: torch.Generator | None = None, init=None, init_t: int | None = None,
                  per_hypothesis_draw: bool = False) -> Estimate3D:
         """One person's candidates -> Estimate3D (hypotheses, mean, calibrated covariance; root_translation zero).
 
         Without a generator a fixed seed is used, so the same input gives the same output (steady video).
         """
-        from lifter.inputs import candidates_to_inputs
-
         xy, lik, _box = candidates_to_inputs(c)
         if generator is None:
             generator = torch.Generator().manual_seed(0)
@@ -175,7 +203,7 @@ class Lifter:
 def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | None, init=None,
                  warm_from: int | None = None) -> tuple[torch.Tensor, int]:
     """(x at the start timestep (b*n, 16, 3) on lifter.device, start): pure noise at T without init; else init
-    (b, 17, 3) metres, repeated n times and noised to warm_from. Every sampling path (Lifter, FastLifter, OnnxLifter)
+    (b, 17, 3) metres, repeated n times and noised to warm_from. Every sampling path (the eager loop, every runtime)
     starts here, so they agree for the same generator; the noise is drawn on the generator's device
     (lifter.sampler.randn), so Lifter.estimate's fixed CPU generator also serves a CUDA lifter."""
     shape = (b * n, NUM_JOINTS - 1, 3)
@@ -186,10 +214,9 @@ def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | No
     return noise_to(x0, warm_from, lifter.alpha_bar, generator), warm_from
 
 
-def benchmark(lifter: Lifter, n: int = 16, steps: int = 5, k: int = 32, repeats: int = 50, seed: int = 0) -> dict:
+def benchmark(lifter: Lifter, n: int = defaults.HYPOTHESES, steps: int = defaults.STEPS, k: int = defaults.CANDIDATES,
+              repeats: int = 50, seed: int = 0) -> dict:
     """Single-frame latency of condition + sampling (ms): median and 90th percentile over `repeats` frames."""
-    import time
-
     g = torch.Generator().manual_seed(seed)
     xy = torch.rand(repeats + 5, 1, 17, k, 2, generator=g) * 1.6 - 0.8
     lik = torch.rand(repeats + 5, 1, 17, k, generator=g)
@@ -204,9 +231,6 @@ def benchmark(lifter: Lifter, n: int = 16, steps: int = 5, k: int = 32, repeats:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-    import json
-
     ap = argparse.ArgumentParser(description="Lifter sampling latency on one frame (random candidates).")
     ap.add_argument("--weights", default="default")
     ap.add_argument("--threads", type=int, default=2)

@@ -19,7 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.skeleton import NUM_JOINTS
+from core.paths import cache_dir
+from core.skeleton import NUM_JOINTS
+from lifter.data.augment import augment_batch
+from lifter.simulate import SimConfig, simulate_batch
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "lifter"
 
@@ -94,10 +97,6 @@ def mpjpe_mm(pred: torch.Tensor, truth: torch.Tensor) -> float:
 
 def train(minutes: float, batch: int, seed: int, out: Path, lr: float = 1e-3, replay: int = 4, pool: int = 50_000,
           log=print) -> Baseline:
-    from lifter.data.augment import augment_batch
-    from lifter.simulate import SimConfig, simulate_batch
-    from pipeline.paths import cache_dir
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)

@@ -9,7 +9,7 @@
 A pose (world metres, +Y up) is turned about the vertical axis (any yaw around the person); the camera stands at the
 mode's distance and height above the floor (the lowest joint), aimed at the body's centre (webcam: part-way up to the
 top) with a framing jitter; the pitch is the aim's, the roll drawn per mode. In full-body modes the distance grows
-until the whole body fits the frame. Camera frame as pipeline/camera.py: x right, y down, z forward; pinhole.
+until the whole body fits the frame. Camera frame as core/camera.py: x right, y down, z forward; pinhole.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
                               [--noise detector|none] [--seed 0] [--max-poses 2000] [--json]
                               [--variant fp32|bf16|fp16|onnx|compile|graph|graph-bf16] [--device cpu|cuda]
 
-FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, pipeline.skeleton order (e.g. .cache/mocap/test.npz).
+FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, core.skeleton order (e.g. .cache/mocap/test.npz).
 
 Protocol (fixed, exactly reproducible for a given --seed): at most --max-poses poses, taken evenly spaced over the
 file (np.linspace indices); every pose gets one virtual camera from the training distribution
@@ -20,7 +20,7 @@ camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in H
 - baseline_mpjpe_mm (and baseline_pa_mpjpe_mm): the baseline MLP on the same candidate peaks (null without weights);
 - per_camera_mode: the lifter's metrics for the poses seen by each camera mode (webcam, phone, room);
 - ms_per_frame: lifter time (condition + sampling, batched) per pose.
---variant runs the same protocol through one of the lifter's fast paths (lifter.fast.make_variant), same noise, so
+--variant runs the same protocol through one of the lifter's fast paths (lifter.runtimes.make_variant), same noise, so
 its numbers compare one to one with the plain fp32 run.
 Prints one JSON object with --json, else a short summary. Bad input -> one line on stderr, exit status 2.
 """
@@ -34,8 +34,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 
-from pipeline.skeleton import NUM_JOINTS
+from core import defaults
+from core.skeleton import NUM_JOINTS
+from lifter.aggregate import inside_ellipsoid, summarise
+from lifter.api import Lifter
+from lifter.baseline import Baseline
+from lifter.runtimes import VARIANTS, make_variant
+from lifter.simulate import SimConfig, simulate_batch
 
 CHUNK = 250
 
@@ -86,17 +93,13 @@ def joint_error(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
 
 
-def simulate(poses: np.ndarray, noise: str, seed: int, k: int = 32):
+def simulate(poses: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDATES):
     """The protocol's cameras and candidates: chunks of CHUNK poses, one generator seeded with `seed`."""
-    from lifter.simulate import SimConfig, simulate_batch
-
     cfg = SimConfig.load()
     g = torch.Generator().manual_seed(seed)
     parts = [simulate_batch(torch.from_numpy(poses[i:i + CHUNK]), cfg, g, noise=noise, k=k)
@@ -117,8 +120,6 @@ def run_lifter(lifter, xy: torch.Tensor, lik: torch.Tensor, n: int, steps: int, 
 
 def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float) -> dict:
     """hyps (M, N, 17, 3), truth (M, 17, 3) -> the lifter's metrics (see the module docstring)."""
-    from lifter.aggregate import inside_ellipsoid, summarise
-
     mean, cov = summarise(hyps, scale=calibration)
     mean, cov = mean.float(), cov.double()
     err = joint_error(mean, truth)
@@ -135,8 +136,6 @@ def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float) -> dict
 
 
 def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, name: str) -> dict:
-    from lifter.baseline import Baseline
-
     try:
         base = Baseline.load(name)
     except FileNotFoundError:
@@ -146,12 +145,10 @@ def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, n
                 baseline_pa_mpjpe_mm=float(joint_error(procrustes(pred, truth), truth).mean() * 1000))
 
 
-def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = 16, steps: int = 5,
+def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defaults.HYPOTHESES,
+             steps: int = defaults.STEPS,
              noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline",
              variant: str = "fp32", device: str = "cpu", threads: int = 1) -> dict:
-    from lifter.api import Lifter
-    from lifter.fast import VARIANTS, make_variant
-
     if noise not in ("detector", "none"):
         raise InputError(f"--noise must be detector or none, got {noise!r}")
     if hypotheses < 1 or steps < 1:
@@ -201,15 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default="default",
                     help="lifter weights name (weights/lifter/<name>.pt) or path; none: the baseline alone")
     ap.add_argument("--baseline", default="baseline", help="baseline weights name or path")
-    ap.add_argument("--hypotheses", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--hypotheses", type=int, default=defaults.HYPOTHESES)
+    ap.add_argument("--steps", type=int, default=defaults.STEPS)
     ap.add_argument("--noise", default="detector", help="detector | none")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-poses", type=int, default=2000, help="evenly spaced subset (0: all)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     ap.add_argument("--variant", default="fp32",
                     help="lifter path: fp32 (plain PyTorch), the fast paths bf16 | fp16 | onnx | compile | fp32-fast, "
-                         "or on CUDA graph | graph-bf16 | graph-fp16 (lifter.fast.make_variant)")
+                         "or on CUDA graph | graph-bf16 | graph-fp16 (lifter.runtimes.make_variant)")
     ap.add_argument("--device", default="cpu", help="cpu | cuda[:N]")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)

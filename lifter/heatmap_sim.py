@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from detectors import joint_map
-from pipeline.skeleton import JOINT_INDEX
+from core.skeleton import JOINT_INDEX
 
 CROP_PX = 256
 CELLS = 64

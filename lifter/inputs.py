@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from core.records import Candidates
 from detectors.candidates import crop_box, normalise_to_box
-from pipeline.records import Candidates
 
 BOX_SCALE = 1.2
 

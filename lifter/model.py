@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
-from pipeline.skeleton import NUM_JOINTS
+from core.skeleton import NUM_JOINTS
 
 
 @dataclass

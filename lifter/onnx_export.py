@@ -1,15 +1,17 @@
-"""The diffusion lifter -> two ONNX graphs (condition, denoiser; dynamic batch) and a Lifter that runs them.
+"""The diffusion lifter in ONNX: the one-call sampler graph the onnxruntime runtime runs, and the condition /
+denoiser graphs (dynamic batch) for other runtimes and inspection.
 
-    lifter = onnx_lifter(Lifter.load())          # a lifter.api.Lifter whose model runs in onnxruntime
-    hyps = lifter.sample(xy, lik, n=16, steps=5) # same API, same DDIM code (lifter.sampler), same noise
+    lifter = with_runtime(Lifter.load(), "onnx")   # lifter.runtimes: a Lifter whose sampling runs OnnxRunner
+    hyps = lifter.sample(xy, lik, n=16, steps=5)   # same API, same DDIM code (lifter.sampler), same noise
 
+- sampler graph (SampleGraph): condition + S DDIM steps (eta 0) + metres for fixed timesteps, one per (S, start);
 - condition graph: xy (R,17,K,2), lik (R,17,K) -> inp, mod_0 .. mod_{B-1}: everything the denoiser needs from the
   frame (computed once per frame, then repeated over the N hypotheses as lifter.model.Condition.repeat does);
 - denoise graph: x (R,16,3), t (R,) int64, inp, mod_0 .. -> prediction (R,16,3).
-R (rows) and K are dynamic. The sampling loop stays in Python (lifter.sampler.ddim via lifter.api.Lifter.sample),
-so S, eta and warm starts work unchanged; on the CPU a denoiser call is ~0.1-1 ms, the loop overhead is small.
+R (rows) and K are dynamic.
 
-Files: .cache/onnx/lifter-<key>-{condition,denoise}.onnx, key = sha256 of the weights, config and lifter/model.py.
+Files: .cache/onnx/lifter-<key>-{condition,denoise,sample-s<S>-t<start>}.onnx, key = sha256 of the weights, config
+and lifter/model.py.
 
     python -m lifter.onnx_export [--weights default] [--check]
 """
@@ -22,13 +24,21 @@ import json
 import sys
 from pathlib import Path
 
+from contextlib import nullcontext
+
 import numpy as np
 import torch
 from torch import nn
 
+from core.skeleton import NUM_JOINTS
 from detectors.onnx_export import export_module, onnx_dir
+from detectors.onnx_runtime import make_session
+from lifter import model as model_module
+from lifter.api import Lifter
+from lifter.loading import load_lifter
 from lifter.model import Condition, LifterModel
-from pipeline.skeleton import NUM_JOINTS
+from lifter.sampler import ddim
+from lifter.schedule import CosineSchedule
 
 
 class ConditionGraph(nn.Module):
@@ -52,8 +62,6 @@ class DenoiseGraph(nn.Module):
 
 
 def model_key(model: LifterModel) -> str:
-    from lifter import model as model_module
-
     h = hashlib.sha256()
     h.update(json.dumps(model.cfg.to_dict(), sort_keys=True).encode())
     h.update(Path(model_module.__file__).read_bytes())
@@ -114,8 +122,6 @@ class SampleGraph(nn.Module):
         self.register_buffer("alpha_bar", alpha_bar.double())
 
     def forward(self, xy: torch.Tensor, lik: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        from lifter.sampler import ddim
-
         c = self.model.condition(xy, lik)
         f, n = noise.shape[0], noise.shape[1]  # noise: the start sample x
         rep = lambda v: v.unsqueeze(1).expand(f, n, *v.shape[1:]).reshape(-1, *v.shape[1:])  # noqa: E731
@@ -129,8 +135,6 @@ class SampleGraph(nn.Module):
 
 def export_sampler(model: LifterModel, steps: int, start: int | None = None, out_dir: Path | None = None) -> Path:
     """Export (or reuse) the one-call sampler for `steps` DDIM steps from timestep `start` (default T) to 0."""
-    from lifter.schedule import CosineSchedule
-
     model = cpu_float(model)
     start = model.cfg.T if start is None else int(start)
     out_dir = Path(out_dir) if out_dir else onnx_dir()
@@ -146,76 +150,47 @@ def export_sampler(model: LifterModel, steps: int, start: int | None = None, out
     return path
 
 
-class OnnxLifterModel:
-    """Stands in for LifterModel inside lifter.api.Lifter: condition/denoise run in onnxruntime, the rest is torch.
+class OnnxRunner:
+    """The onnxruntime lifter runtime (lifter.api.SampleRunner): one session call per frame batch runs the exported
+    SampleGraph (condition + S DDIM steps), exported once per (S, start timestep). Tensors cross as float32 numpy on
+    the host (with the CUDA execution provider each call copies its inputs; the GPU fast path is the CUDA graph)."""
 
-    Tensors cross as float32 numpy on the host (so with the CUDA execution provider each call copies its inputs;
-    the GPU fast path is lifter.fast, this class is about exact agreement and the CPU runtime).
-    """
+    def __init__(self, model: LifterModel, schedule, ort_device: str = "cpu", num_threads: int = 2):
+        self.model, self.schedule = cpu_float(model), schedule
+        self.ort_device, self.num_threads = ort_device, num_threads
+        self.sessions: dict[tuple[int, int], object] = {}
 
-    def __init__(self, model: LifterModel, device: str = "cpu", num_threads: int = 2):
-        from detectors.onnx_runtime import make_session
+    def precision(self):
+        return nullcontext()
 
-        self.cfg = model.cfg
-        self._torch = cpu_float(model)
-        cond_path, den_path = export_lifter(self._torch)
-        self.paths = (cond_path, den_path)
-        self.cond_session = make_session(cond_path, device, num_threads)
-        self.den_session = make_session(den_path, device, num_threads)
-        self.mod_names = [o.name for o in self.cond_session.get_outputs()][1:]
+    def session(self, steps: int, start: int):
+        if (steps, start) not in self.sessions:
+            path = export_sampler(self.model, steps, start)
+            self.sessions[steps, start] = make_session(path, self.ort_device, self.num_threads)
+        return self.sessions[steps, start]
 
-    # nn.Module-like surface that Lifter uses
-    def to(self, *args, **kwargs) -> "OnnxLifterModel":
-        return self
-
-    def eval(self) -> "OnnxLifterModel":
-        return self
-
-    def parameters(self):
-        return self._torch.parameters()
-
-    def to_internal(self, pose: torch.Tensor) -> torch.Tensor:
-        return self._torch.to_internal(pose.cpu()).to(pose.device)
-
-    def from_internal(self, x: torch.Tensor) -> torch.Tensor:
-        return self._torch.from_internal(x.cpu()).to(x.device)
-
-    def condition(self, xy: torch.Tensor, lik: torch.Tensor) -> Condition:
-        outs = self.cond_session.run(None, {"xy": _np(xy), "lik": _np(lik)})
-        inp, mods = torch.from_numpy(outs[0]), [torch.from_numpy(o) for o in outs[1:]]
-        rows = torch.zeros(inp.shape[0], 0)  # tokens/vec are not produced by the graph (the denoiser never reads them)
-        return Condition(rows, rows, inp, mods)
-
-    def denoise(self, x: torch.Tensor, t: torch.Tensor, cond: Condition) -> torch.Tensor:
-        feed = {"x": _np(x), "t": t.detach().cpu().numpy().astype(np.int64), "inp": _np(cond.inp)}
-        feed.update({name: _np(m) for name, m in zip(self.mod_names, cond.mods)})
-        return torch.from_numpy(self.den_session.run(["pred"], feed)[0]).to(x.device)
+    def __call__(self, xy: torch.Tensor, lik: torch.Tensor, x: torch.Tensor, n: int, steps: int,
+                 start: int) -> torch.Tensor:
+        b, j = xy.shape[0], xy.shape[1]
+        steps = max(1, min(int(steps), start))  # as CosineSchedule.timesteps clamps it
+        feed = {"xy": _np(xy), "lik": _np(lik), "noise": _np(x).reshape(b, n, j - 1, 3)}
+        return torch.from_numpy(self.session(steps, start).run(["hyps"], feed)[0])
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)
 
 
-def onnx_lifter(lifter, device: str = "cpu", num_threads: int = 2):
-    """A lifter.api.Lifter with the same weights, calibration and meta, whose network runs in onnxruntime."""
-    from lifter.onnx_lifter import OnnxLifter
-
-    model = OnnxLifterModel(lifter.model, device=device, num_threads=num_threads)
-    return OnnxLifter(model, lifter.calibration, dict(lifter.meta, runtime="onnx"), ort_device=device,
-                      num_threads=num_threads)
-
-
 def main(argv: list[str] | None = None) -> int:
-    from lifter.fast import load_lifter
-
     ap = argparse.ArgumentParser(description="Export the lifter to ONNX (.cache/onnx) and compare with PyTorch")
     ap.add_argument("--weights", default="default", help="weights name/path; 'random' for an untrained model")
     ap.add_argument("--check", action="store_true", help="sample N=16, S=5 with both and print the max difference")
     args = ap.parse_args(argv)
     ref, source = load_lifter(args.weights)
-    fast = onnx_lifter(ref)
-    print(f"lifter ({source}): {fast.model.paths[0]} {fast.model.paths[1]}")
+    cond_path, den_path = export_lifter(ref.model)
+    print(f"lifter ({source}): {cond_path} {den_path}")
     if args.check:
+        fast = Lifter(ref.model, ref.calibration, ref.meta, runner=OnnxRunner(ref.model, ref.schedule))
         g = torch.Generator().manual_seed(0)
         xy, lik = torch.rand(4, NUM_JOINTS, 32, 2, generator=g) * 1.6 - 0.8, torch.rand(4, NUM_JOINTS, 32, generator=g)
         a = ref.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))

@@ -17,7 +17,7 @@ from detectors import candidates as cand
 from lifter import heatmap_sim
 from lifter.cameras import project, sample_cameras
 from lifter.inputs import normalise_candidates
-from pipeline.skeleton import JOINT_INDEX, NUM_JOINTS, ROOT
+from core.skeleton import JOINT_INDEX, NUM_JOINTS, ROOT
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "simulation.yaml"
 MAP_CHUNK = 16  # poses whose heatmaps are rendered and sampled together

@@ -29,7 +29,7 @@ from lifter.data.augment import augment_batch
 from lifter.model import LifterModel, ModelConfig
 from lifter.sampler import training_target
 from lifter.schedule import CosineSchedule
-from pipeline.paths import cache_dir, repo_root, sha256_file
+from core.paths import cache_dir, repo_root, sha256_file
 
 DEFAULT_CONFIG = repo_root() / "configs" / "lifter.yaml"
 OPEN_LICENCE = ("commercial use allowed by every training set: CMU (no resale of the data), HDM05 CC BY-SA 3.0 "

@@ -1,6 +1,6 @@
-"""Frame sources, records, the stage runner and the helpers every stage shares."""
-import os
+"""The roof: frame sources, stages, the runner, the config and the one factory that builds a pipeline from it, and
+the Python API: `from pipeline import Estimator` (pipeline.estimator)."""
+import core  # noqa: F401  (sets OMP_WAIT_POLICY before torch is imported)
+from pipeline.estimator import Estimator
 
-# Torch's OpenMP threads busy-wait by default; on a 2-core machine that shares the CPU with LiteRT, the capture
-# thread and the lifter this made inference many times slower. Set before torch is first imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+__all__ = ["Estimator"]

@@ -1,6 +1,8 @@
-"""App settings: configs/app.yaml (or --config FILE), validated, as typed dataclasses.
+"""App settings: configs/app.yaml (or --config FILE), validated, as typed dataclasses. THE one place options are
+checked: the config file (`load_config`), command-line or API overrides (`apply_options`) and the options of one run
+(`check_run_options`) all go through the same schema; argparse only parses.
 
-Unknown keys and out-of-range values fail with one line (ConfigError) naming the key, before anything runs.
+Unknown keys and out-of-range values fail with one line (ConfigError) naming the key or option, before anything runs.
 """
 from __future__ import annotations
 
@@ -10,14 +12,13 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from pipeline.paths import repo_root
-from pipeline.smoothing import OneEuroConfig
+from core import defaults
+from core.errors import ConfigError
+from core.paths import repo_root
+from core.smoothing import OneEuroConfig
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; one line for the user."""
+DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = defaults.HYPOTHESES, defaults.STEPS, defaults.CANDIDATES
 
 
 @dataclass
@@ -48,6 +49,11 @@ class LiveConfig:
 
 
 @dataclass
+class OfflineConfig:
+    pipelined: bool = False      # files: the 2D stage on its own thread, every frame in order (same results)
+
+
+@dataclass
 class ViewConfig:
     width: int = 640
     height: int = 480
@@ -56,14 +62,21 @@ class ViewConfig:
 
 
 @dataclass
+class MMPoseConfig:
+    config: str = ""             # MMPose model config (.py), for backend: mmpose (docs/mmpose.md)
+    checkpoint: str = ""         # its weights (.pth); empty: random weights (tests only)
+
+
+@dataclass
 class AppConfig:
     source: str = "0"
+    backend: str = "blazepose"   # 2D front end: blazepose | mmpose (BlazePose's detector + an MMPose heatmap model)
     model: str = "full"
     runtime: str = "litert"
     device: str = "cpu"
-    candidates: int = 32
-    hypotheses: int = 16
-    steps: int = 5
+    candidates: int = DEFAULT_CANDIDATES
+    hypotheses: int = DEFAULT_HYPOTHESES
+    steps: int = DEFAULT_STEPS
     lifter: str = "default"
     fov: float = 60.0
     outputs: str = "outputs"
@@ -73,7 +86,9 @@ class AppConfig:
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    offline: OfflineConfig = field(default_factory=OfflineConfig)
     view: ViewConfig = field(default_factory=ViewConfig)
+    mmpose: MMPoseConfig = field(default_factory=MMPoseConfig)
 
 
 _POS_INT = {"type": "integer", "minimum": 1}
@@ -83,8 +98,9 @@ SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "source": {"type": ["string", "integer"]},
+        "backend": {"enum": ["blazepose", "mmpose"]},
         "model": {"enum": ["lite", "full", "heavy"]},
-        "runtime": {"enum": ["litert", "torch"]},
+        "runtime": {"enum": ["litert", "torch", "onnx"]},
         "device": {"type": "string", "pattern": "^(cpu|cuda(:[0-9]+)?)$", "description": "cpu, cuda or cuda:N"},
         "candidates": {"type": "integer", "minimum": 1, "maximum": 256},
         "hypotheses": {"type": "integer", "minimum": 1, "maximum": 1024},
@@ -106,11 +122,19 @@ SCHEMA = {
         "live": {"type": "object", "additionalProperties": False, "properties": {
             "reconnect": {"type": "boolean"}, "reconnect_max_s": _POS_NUM, "webcam_timeout_s": _POS_NUM,
             "pipelined": {"type": "boolean"}}},
+        "offline": {"type": "object", "additionalProperties": False, "properties": {
+            "pipelined": {"type": "boolean"}}},
         "view": {"type": "object", "additionalProperties": False, "properties": {
             "width": _POS_INT, "height": _POS_INT, "hypotheses": {"type": "boolean"},
             "ellipsoids": {"type": "boolean"}}},
+        "mmpose": {"type": "object", "additionalProperties": False, "properties": {
+            "config": {"type": "string"}, "checkpoint": {"type": "string"}}},
     },
 }
+# Options of one run that are not settings (command line only).
+RUN_SCHEMA = {"replay_speed": _POS_NUM, "max_frames": _POS_INT}
+# Settings the command line / the Python API may override directly.
+OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs")
 
 
 def _build(cls, data: dict):
@@ -135,6 +159,43 @@ def schema_message(e: jsonschema.ValidationError) -> str:
     if e.validator == "pattern" and "description" in e.schema:
         return f"{e.instance!r} is not valid: expected {e.schema['description']}"
     return e.message
+
+
+def option_message(name: str, value, e: jsonschema.ValidationError) -> str:
+    """One line naming the command-line option."""
+    option = "--" + name.replace("_", "-")
+    if e.validator == "minimum":
+        return f"{option} must be at least {e.validator_value}"
+    if e.validator == "exclusiveMinimum" and e.validator_value == 0:
+        return f"{option} must be positive"
+    return f"{option} {value}: {schema_message(e)}"
+
+
+def _check_option(name: str, value, schema: dict) -> None:
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as e:
+        raise ConfigError(option_message(name, value, e)) from None
+
+
+def apply_options(cfg: AppConfig, **options) -> AppConfig:
+    """Override settings (command line, Estimator arguments); None means not given. Each value gets the config
+    file's checks, the message naming the option."""
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name not in OPTIONS:
+            raise ConfigError(f"unknown option {name!r}; choose from {', '.join(OPTIONS)}")
+        _check_option(name, value, SCHEMA["properties"][name])
+        setattr(cfg, name, str(value) if name == "source" else value)
+    return cfg
+
+
+def check_run_options(**options) -> None:
+    """The options of one run (RUN_SCHEMA); None means not given."""
+    for name, value in options.items():
+        if value is not None:
+            _check_option(name, value, RUN_SCHEMA[name])
 
 
 def validate(data: dict, origin: str = "config") -> None:

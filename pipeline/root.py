@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.camera import project
+from core.camera import project
 
 MIN_DEPTH = 0.2   # metres: a solution closer than this to the camera is rejected
 

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.paths import cache_dir, sha256_file, shared_dir
+from core.errors import SampleMissing
+from core.paths import cache_dir, sha256_file, shared_dir
 
 FETCH_HINT = "run `make media` (or `python -m pipeline.samples --fetch`)"
 PACKAGE = "opencv-doc"
@@ -30,10 +31,6 @@ SAMPLES = {  # name -> (path inside the package, sha256)
                   "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"),
 }
 COPYRIGHT = ("opencv-doc.copyright", f"{PACKAGE_DIR}/copyright")
-
-
-class SampleMissing(RuntimeError):
-    """A sample is not available; the message is one line naming the command that fetches it."""
 
 
 def media_dir() -> Path:

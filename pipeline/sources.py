@@ -17,21 +17,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.records import Frame
+from core.errors import SourceError, SourceLost
+from core.records import Frame
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".exr", ".hdr"}
 VIDEO_EXTS = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".ogv", ".gif"}
 FOLDER_FPS = 25.0           # timestamps for a folder of images (no clock of its own)
 WEBCAM_PROBE_TIMEOUT = 5.0  # seconds to wait for a webcam to open and deliver its first frame
 MAX_BAD_FRAMES = 50         # undecodable frames in a row skipped before a video counts as ended
-
-
-class SourceError(RuntimeError):
-    """A source cannot be opened or read; the message is one line meant for the user."""
-
-
-class SourceLost(SourceError):
-    """A live source stopped delivering frames after it had delivered some (camera unplugged)."""
 
 
 def quiet_opencv() -> None:
@@ -94,6 +87,11 @@ class Source:
 
     kind = "source"
     live = False
+    # What a source could not deliver, one meaning each (zero where it cannot happen):
+    bad_files = 0          # folder: image files that could not be decoded
+    bad_frames = 0         # video: frames that could not be decoded (corrupt data mid-file)
+    late_frames = 0        # replay: frames the simulated camera skipped because the reader was late
+    truncated = False      # video: the file ended before its header's frame count
 
     def __init__(self, name: str, fps: float, frame_count: int | None, first: np.ndarray | None = None):
         self.name = name
@@ -174,7 +172,7 @@ class ImageSource(Source):
 
 class FolderSource(Source):
     """The images of one folder in natural sort order; files that are not images are ignored, unreadable
-    images are skipped (and counted in `skipped`)."""
+    images are skipped (and counted in `bad_files`)."""
 
     kind = "folder"
 
@@ -188,11 +186,11 @@ class FolderSource(Source):
             raise SourceError(f"{path}: the folder holds no images ({', '.join(sorted(IMAGE_EXTS)[:6])}, ...)")
         self.files = files
         self._next = 0
-        self.skipped = 0
+        self.bad_files = 0
         first = self._decode_next()
         if first is None:
             raise SourceError(f"{path}: none of the {len(files)} image files could be decoded")
-        super().__init__(str(path), fps, len(files) - self.skipped, first=first)
+        super().__init__(str(path), fps, len(files) - self.bad_files, first=first)
         self.size = (first.shape[1], first.shape[0])
 
     def _decode_next(self) -> np.ndarray | None:
@@ -201,13 +199,13 @@ class FolderSource(Source):
             self._next += 1
             if image is not None:
                 return image
-            self.skipped += 1
+            self.bad_files += 1
         return None
 
     def _read(self):
         image = self._decode_next()
         if self.frame_count is not None:
-            self.frame_count = len(self.files) - self.skipped
+            self.frame_count = len(self.files) - self.bad_files
         return image
 
 
@@ -275,7 +273,7 @@ class VideoSource(Source):
 class ReplaySource(VideoSource):
     """A video replayed at its native frame rate, as a webcam would deliver it: `read()` waits for the next frame's
     due time, and when the reader is late the frames whose time has passed are skipped (a camera does not queue
-    them), counted in `skipped`. Timestamps and `captured_at` are the wall-clock times the frames became due."""
+    them), counted in `late_frames`. Timestamps and `captured_at` are the wall-clock times the frames became due."""
 
     kind = "replay"
     live = True
@@ -284,7 +282,7 @@ class ReplaySource(VideoSource):
         super().__init__(path)
         self.speed = float(speed)
         self.loop = loop
-        self.skipped = 0
+        self.late_frames = 0
         self._pos = 0            # index of the next frame in the file
         self._start: float | None = None
 
@@ -297,7 +295,7 @@ class ReplaySource(VideoSource):
         while self._pos < due_index:
             if not self._advance(decode=False):
                 return None
-            self.skipped += 1
+            self.late_frames += 1
         due = self._start + self._pos * period
         wait = due - time.perf_counter()
         if wait > 0:

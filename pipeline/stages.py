@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.camera import intrinsics_from_fov
+from core.protocols import FrontEnd, Lifter, TrackState
+from core.records import Estimate3D, Frame, FrameResult, Person
+from core.smoothing import OneEuroConfig, OneEuroFilter
 from detectors.joint_map import world_joints
 from pipeline.bones import TrackBones
-from pipeline.camera import intrinsics_from_fov
-from pipeline.config import BonesConfig, WarmStartConfig
-from pipeline.records import Frame, FrameResult, Person
+from pipeline.config import DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, WarmStartConfig
 from pipeline.root import solve_root
-from pipeline.smoothing import OneEuroConfig, OneEuroFilter
 
 GUESS_DEPTH = 3.0   # metres: root depth used until the first successful root solve
 
@@ -30,19 +31,28 @@ class _Track:
 
 
 @dataclass
+class Detected:
+    """The 2D stage's output for one frame, handed to the 3D stage (on another thread in pipelined live mode)."""
+    frame: Frame
+    persons: list[Person]
+    timings_ms: dict[str, float]             # the front end's stage times
+    started_at: float                        # time.perf_counter() when the 2D stage began (for the total)
+
+
+@dataclass
 class Pipeline:
-    frontend: object                         # .process(frame, state) -> (list[Person], state)
-    lifter: object                           # .estimate(candidates, n, steps, init=, init_t=) -> Estimate3D
-    hypotheses: int = 16
-    steps: int = 5
+    frontend: FrontEnd
+    lifter: Lifter
+    hypotheses: int = DEFAULT_HYPOTHESES
+    steps: int = DEFAULT_STEPS
     fov: float = 60.0
     intrinsics: np.ndarray | None = None     # (3, 3) known camera K for the root translation; None: from `fov`
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
-    _state: object = None
-    _tracks: dict = field(default_factory=dict)
+    _state: TrackState | None = None
+    _tracks: dict[int, _Track] = field(default_factory=dict)
     _size: tuple | None = None               # frame size seen last
 
     def reset(self) -> None:
@@ -54,28 +64,25 @@ class Pipeline:
     def _restart_tracker(self) -> None:
         """A fresh 2D tracker state that keeps counting ids. The 3D state of the old ids ends in `lift` (their ids
         are not seen again), so this is safe on the 2D thread of pipelined live mode."""
-        next_id = getattr(self._state, "next_id", None)
-        self._state = None if next_id is None else type(self._state)(next_id=next_id)
+        if self._state is not None:
+            self._state = self._state.restarted()
 
     def process(self, frame: Frame) -> FrameResult:
-        return self.lift(*self.detect(frame))
+        return self.lift(self.detect(frame))
 
-    def detect(self, frame: Frame) -> tuple[Frame, list[Person], dict]:
-        """The 2D stage (front end with its tracker state): (frame, persons, timings). Runs on its own thread in
-        pipelined live mode; it touches only the tracker state, `lift` only the per-person 3D state."""
+    def detect(self, frame: Frame) -> Detected:
+        """The 2D stage (front end with its tracker state). Runs on its own thread in pipelined live mode; it
+        touches only the tracker state, `lift` only the per-person 3D state."""
         t0 = time.perf_counter()
         if self._size is not None and frame.size != self._size:
             self._restart_tracker()  # another size is another picture (a folder of photos): the last ROI means nothing
         self._size = frame.size
         persons, self._state = self.frontend.process(frame, self._state)
-        timings = dict(_timings_of(self._state))
-        timings["_t0"] = t0
-        return frame, persons, timings
+        return Detected(frame, persons, dict(self._state.timings_ms), t0)
 
-    def lift(self, frame: Frame, persons: list[Person], timings: dict) -> FrameResult:
+    def lift(self, detected: Detected) -> FrameResult:
         """The 3D stage: lifter (warm-started), root translation, smoothing -> FrameResult."""
-        timings = dict(timings)
-        t0 = timings.pop("_t0", time.perf_counter())
+        frame, persons, timings, t0 = detected.frame, detected.persons, dict(detected.timings_ms), detected.started_at
         w, h = frame.size
         k = intrinsics_from_fov(w, h, self.fov) if self.intrinsics is None else np.asarray(self.intrinsics, float)
         lift_ms = root_ms = smooth_ms = 0.0
@@ -132,7 +139,7 @@ class Pipeline:
         track.root = t
         return t
 
-    def _smooth(self, est, t: float, track: _Track) -> None:
+    def _smooth(self, est: Estimate3D, t: float, track: _Track) -> None:
         if not self.smoothing.enabled:
             return
         if track.pose_filter is None:
@@ -150,11 +157,3 @@ def _world(person: Person) -> np.ndarray | None:
     """The person's world landmarks as our 17 root-relative joints (camera-like axes), or None."""
     world = getattr(person.landmarks, "world", None)
     return None if world is None else world_joints(world)
-
-
-def _timings_of(state) -> dict:
-    if state is None:
-        return {}
-    if isinstance(state, dict):
-        return state.get("timings_ms", {}) or {}
-    return getattr(state, "timings_ms", {}) or {}

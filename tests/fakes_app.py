@@ -5,8 +5,10 @@ import time
 
 import numpy as np
 
-from pipeline.camera import intrinsics_from_fov, project
-from pipeline.records import Candidates, Detection, Estimate3D, Frame, Person, Roi
+from core.camera import intrinsics_from_fov, project
+from core.protocols import FrontEndOutput
+from core.records import Candidates, Detection, Estimate3D, Frame, Person, Roi
+from detectors.tracking import TrackerState
 
 # A standing person, root-relative camera frame (x right, y down, z forward), metres, H36M joint order.
 REST_POSE = np.array([
@@ -44,7 +46,8 @@ class FakeFrontEnd:
         box = np.r_[uv.min(0), uv.max(0)]
         det = Detection(score=0.9, bbox=box, roi=Roi(float(uv[:, 0].mean()), float(uv[:, 1].mean()), 200.0))
         persons = [Person(id=0, detection=det, candidates=Candidates(xy=xy, likelihood=lik))]
-        return persons, {"timings_ms": {"detect": 0.0, "landmarks": self.delay * 1e3, "candidates": 0.0}}
+        timings = {"detect": 0.0, "landmarks": self.delay * 1e3, "candidates": 0.0}
+        return FrontEndOutput(persons, TrackerState(timings_ms=timings))
 
 
 class FakeLifter:

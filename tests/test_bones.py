@@ -4,7 +4,7 @@ import numpy as np
 from lifter.data.retarget import bone_lengths, bone_vectors
 from pipeline.bones import TrackBones
 from pipeline.config import BonesConfig
-from pipeline.records import Estimate3D
+from core.records import Estimate3D
 from tests.fakes_app import fake_estimate
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.runtime import LiteRTModel, load_model
+from detectors.litert import LiteRTModel
+from detectors.runtime import load_model
 from detectors.tflite_torch import (DepthToSpace, Graph, OpRec, ResizeBilinear, TensorRec, TfliteModule,
                                     TorchTfliteModel, read_graph, same_padding)
 from pipeline.samples import sample_path

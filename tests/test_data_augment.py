@@ -6,7 +6,7 @@ from lifter.data.augment import (augment_batch, bone_direction_noise, hip_yaw, m
                                  rotate_yaw)
 from lifter.data.retarget import (BONE_PAIR, PAIR_NAMES, bone_lengths, bone_vectors, canonical_bone_lengths,
                                   random_bone_lengths, retarget)
-from pipeline.skeleton import BONES, FLIP_PERM, JOINT_INDEX as J, LEFT, RIGHT
+from core.skeleton import BONES, FLIP_PERM, JOINT_INDEX as J, LEFT, RIGHT
 
 
 def random_poses(n, seed=0):

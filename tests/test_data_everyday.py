@@ -7,7 +7,7 @@ from lifter.data.augment import augment_batch
 from lifter.data.bodies import DEFINITION_TARGETS, body_lengths, fix_definitions, pair_median
 from lifter.data.posture import posture
 from lifter.data.retarget import BONE_PAIR, PAIR_NAMES, bone_lengths, canonical_bone_lengths, from_bone_vectors
-from pipeline.skeleton import BONES, JOINT_INDEX as J
+from core.skeleton import BONES, JOINT_INDEX as J
 
 # Unit bone directions of a standing pose facing +Z (the subject's left is +X), world +Y up.
 _DIRS = {1: (-1, 0, 0), 2: (0, -1, 0), 3: (0, -1, 0), 4: (1, 0, 0), 5: (0, -1, 0), 6: (0, -1, 0), 7: (0, 1, 0),

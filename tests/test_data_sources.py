@@ -6,12 +6,12 @@ from pathlib import PurePosixPath
 import numpy as np
 import pytest
 
+from core.skeleton import JOINT_INDEX as J
 from lifter.data.asf_amc import parse_amc, parse_asf
 from lifter.data.bvh import parse_bvh
 from lifter.data.extract import amc_joints, bvh_joints
 from lifter.data.prepare import ARCHIVES, EXCLUDE, clip_id, mocap_dir
 from lifter.data.sources import SOURCES
-from pipeline.skeleton import JOINT_INDEX as J
 
 ROOT = mocap_dir()
 pytestmark = pytest.mark.skipif(ROOT is None or not ROOT.is_dir(), reason="shared mocap data not present")

@@ -7,7 +7,7 @@ import pytest
 from detectors.landmarks import decode_landmarks, refine_from_heatmap
 from detectors.pose_detector import (alignment_roi, decode_raw, detector_input, iou, letterbox_matrix,
                                      ssd_anchor_centres, weighted_nms)
-from pipeline.records import Roi
+from core.records import Roi
 
 
 def real_models_or_skip():

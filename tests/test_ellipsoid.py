@@ -58,7 +58,7 @@ def test_size_colour_goes_green_to_red():
 
 def test_wireframe_rings_lie_on_the_ellipsoid():
     from tests.fakes_app import fake_estimate
-    from pipeline.records import Frame, FrameResult, Person
+    from core.records import Frame, FrameResult, Person
     from visualize.geometry import GeometryBuilder
     from visualize.scene import SceneBuilder
 

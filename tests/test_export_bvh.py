@@ -12,12 +12,12 @@ import bvhio
 import numpy as np
 import pytest
 
+from core.paths import repo_root, shared_dir
+from core.skeleton import JOINT_NAMES, PARENTS
 from export import ik
 from export.bvh import RIG, RIG_NAMES, forward_kinematics, solve, write_bvh
 from export.ik import LIMBS, global_rotations, rest_from_positions, rest_pose
 from lifter.data.bvh import bvh_fk, parse_bvh
-from pipeline.paths import repo_root, shared_dir
-from pipeline.skeleton import JOINT_NAMES, PARENTS
 from tests.test_export_fixtures import synthetic_motion
 
 

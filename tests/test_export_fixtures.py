@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.camera import intrinsics_from_fov, world_to_camera
+from core.records import Candidates, Detection, Estimate3D, Frame, FrameResult, Person, Roi
+from core.skeleton import JOINT_INDEX
 from export.bvh import RIG, forward_kinematics
 from export.ik import rest_from_positions
-from pipeline.camera import intrinsics_from_fov, world_to_camera
-from pipeline.records import Candidates, Detection, Estimate3D, Frame, FrameResult, Person, Roi
-from pipeline.skeleton import JOINT_INDEX
 
 
 def synthetic_motion(frames: int = 240, fps: float = 30.0, seed: int = 0, noise: float = 0.01) -> np.ndarray:

@@ -8,10 +8,10 @@ import jsonschema
 import numpy as np
 import pytest
 
+from core.camera import camera_to_world
+from core.skeleton import JOINT_NAMES, PARENTS
 from export.jsonl import SCHEMA_VERSION, frame_record, header_record, load_schema, read_jsonl, validate_record
 from export.sinks import JsonlSink
-from pipeline.camera import camera_to_world
-from pipeline.skeleton import JOINT_NAMES, PARENTS
 from tests.test_export_fixtures import make_result, synthetic_motion
 
 

@@ -20,7 +20,7 @@ from export.jsonl import read_jsonl
 from export.sinks import (
     BvhSink, ExportError, JsonlSink, PersonFollower, PoseLog, check_writable, frame_rate, hold_missing,
 )
-from pipeline.paths import repo_root
+from core.paths import repo_root
 from tests.test_export_bvh import read_bvhio, read_ours
 from tests.test_export_fixtures import make_result, synthetic_motion
 

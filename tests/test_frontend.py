@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from core.records import Frame, Landmarks, Roi
+from core.skeleton import JOINT_INDEX, LIMB_JOINTS
 from detectors.joint_map import TABLE, USED, blazepose_candidates, map_points
-from pipeline.records import Frame, Landmarks, Roi
-from pipeline.skeleton import JOINT_INDEX, LIMB_JOINTS
 
 
 def front_end_or_skip(**kw):
@@ -124,7 +124,7 @@ def test_tracking_on_vtest_follows_one_walker():
 
 def test_overlay_draws_every_layer():
     from visualize.overlay2d import draw_persons
-    from pipeline.records import Candidates, Detection, Person
+    from core.records import Candidates, Detection, Person
 
     roi = Roi(cx=64.0, cy=64.0, size=100.0)
     lm, _ = synthetic_landmarks(roi)
@@ -145,7 +145,7 @@ def test_overlay_draws_every_layer():
     ["--source", "SELF", "--out", "OUT.txt"],
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args, tmp_path, capsys):
-    from detectors.overlay_cli import main
+    from tools.overlay import main
 
     args = [a.replace("SELF", __file__).replace("OUT", str(tmp_path / "o")) for a in args]
     assert main(args) == 2
@@ -154,7 +154,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, tmp_path, capsys):
 
 
 def test_cli_bad_option_is_one_line_and_exit_2(capsys):
-    from detectors.overlay_cli import main
+    from tools.overlay import main
 
     with pytest.raises(SystemExit) as e:
         main(["--source", "x.png", "--out", "y.png", "--model", "huge"])
@@ -166,7 +166,7 @@ def test_cli_bad_option_is_one_line_and_exit_2(capsys):
 def test_cli_writes_overlay_png(tmp_path):
     import cv2
 
-    from detectors.overlay_cli import main
+    from tools.overlay import main
 
     front_end_or_skip()  # skips without weights
     src = sample_or_skip("messi5.jpg")

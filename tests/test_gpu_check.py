@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline.paths import repo_root
+from core.paths import repo_root
 from tests.lifter_fixtures import synthetic_poses
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
+from core.records import Candidates, Estimate3D
 from lifter.api import Lifter
 from lifter.model import LifterModel, ModelConfig
-from pipeline.records import Candidates, Estimate3D
 from tests.test_lifter_sampler import TINY, one_thread  # noqa: F401  (autouse: one torch thread)
 
 

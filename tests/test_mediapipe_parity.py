@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.records import Frame
+from core.skeleton import JOINT_NAMES, LIMB_JOINTS
 from detectors.joint_map import map_points
-from pipeline.records import Frame
-from pipeline.skeleton import JOINT_NAMES, LIMB_JOINTS
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-mediapipe"

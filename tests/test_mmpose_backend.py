@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.records import Detection, Roi
+from core.skeleton import JOINT_INDEX, LIMB_JOINTS
 from detectors.mmpose_backend import COCO17, MPII16, cell_to_image, coco_table, mpii_table, table_for
-from pipeline.records import Detection, Roi
-from pipeline.skeleton import JOINT_INDEX, LIMB_JOINTS
 
 
 def test_tables_map_limbs_directly_and_derive_the_trunk():
@@ -66,7 +66,7 @@ def test_random_weight_model_gives_candidates_on_its_heatmaps(rel, names):
     mapped = cells @ affine[:, :2].T + affine[:, 2]
     assert np.abs(mapped - keypoints).max() <= cell_px * 1.01
     det = Detection(score=1.0, bbox=bbox, roi=Roi(140.0, 120.0, 200.0))
-    cand = backend.process(img, det)
+    cand = backend.candidates(img, det)
     assert cand.xy.shape == (17, 8, 2) and cand.likelihood.shape == (17, 8)
     expected = backend.table @ mapped                  # peaks (candidate 0) refine the argmax within a cell
     assert np.abs(cand.xy[:, 0] - expected).max() <= 2 * cell_px

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.records import Roi
 from detectors.onnx_export import ensure_onnx, onnx_path
 from detectors.runtime import load_model
 from detectors.tflite_torch import TorchTfliteModel
-from pipeline.records import Roi
 from pipeline.samples import sample_path
 from weights.fetch import WeightsMissing, fetch_all, model_path
 
@@ -68,7 +68,7 @@ def test_landmark_onnx_matches_torch(frame, name):
 
 @pytest.fixture(scope="module")
 def lifter():
-    from lifter.fast import load_lifter
+    from lifter.loading import load_lifter
 
     return load_lifter("random")[0]
 
@@ -87,9 +87,9 @@ def test_random_lifter_is_not_trivial(lifter):
 
 
 def test_lifter_onnx_matches_torch(lifter):
-    from lifter.onnx_export import onnx_lifter
+    from lifter.runtimes import with_runtime
 
-    fast = onnx_lifter(lifter, num_threads=1)
+    fast = with_runtime(lifter, "onnx", threads=1)
     for b, k in [(3, 32), (1, 16)]:                      # rows and K are dynamic
         xy, lik = _inputs(b, k)
         a = lifter.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
@@ -107,18 +107,18 @@ def test_lifter_onnx_matches_torch(lifter):
 
 
 def test_fast_lifter_fp32_exact_bf16_close(lifter):
-    from lifter.fast import FastLifter
+    from lifter.runtimes import with_runtime
 
     xy, lik = _inputs(2, 32)
     ref = lifter.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
-    fast32 = FastLifter.from_lifter(lifter)
+    fast32 = with_runtime(lifter)
     fp32 = fast32.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
     assert torch.equal(ref, fp32)
     init = ref[:, 0]
     warm = lifter.sample(xy, lik, n=4, steps=2, init=init, init_t=200, generator=torch.Generator().manual_seed(3))
     fast_warm = fast32.sample(xy, lik, n=4, steps=2, init=init, init_t=200, generator=torch.Generator().manual_seed(3))
     assert torch.equal(warm, fast_warm)
-    bf16 = FastLifter.from_lifter(lifter, dtype="bf16")
+    bf16 = with_runtime(lifter, dtype="bf16")
     out = bf16.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
     assert out.dtype == torch.float32 and out.shape == ref.shape
     assert float((out - ref).abs().max()) < 0.02                          # metres
@@ -132,27 +132,27 @@ def test_fast_lifter_fp32_exact_bf16_close(lifter):
                     reason="torch.compile on the CPU needs a C++ compiler")
 def test_compiled_lifter_matches_eager(lifter):
     """mode="compile" (torch.compile of condition + S DDIM steps; inductor on the CPU, reduce-overhead on CUDA)."""
-    from lifter.fast import FastLifter
+    from lifter.runtimes import with_runtime
 
     xy, lik = _inputs(2, 32)
     ref = lifter.sample(xy, lik, n=4, steps=3, generator=torch.Generator().manual_seed(0))
-    compiled = FastLifter.from_lifter(lifter, mode="compile")
+    compiled = with_runtime(lifter, "compile")
     for _ in range(2):  # the first call compiles, the second reuses it
         out = compiled.sample(xy, lik, n=4, steps=3, generator=torch.Generator().manual_seed(0))
         assert torch.allclose(out, ref, atol=1e-5)
 
 
 def test_fast_lifter_graph_mode_needs_cuda(lifter):
-    from lifter.fast import FastLifter
+    from lifter.runtimes import with_runtime
 
     if torch.cuda.is_available():
         pytest.skip("CUDA present: graph mode is allowed")
     with pytest.raises(ValueError, match="CUDA"):
-        FastLifter.from_lifter(lifter, mode="graph")
+        with_runtime(lifter, "graph")
 
 
 def _candidates():
-    from pipeline.records import Candidates
+    from core.records import Candidates
 
     rng = np.random.default_rng(0)
     xy = rng.uniform(100, 300, (17, 32, 2)).astype(np.float32)
@@ -161,16 +161,16 @@ def _candidates():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_graph_matches_eager_without_host_sync(lifter):
-    from lifter.fast import FastLifter
+    from lifter.runtimes import with_runtime
 
     xy, lik = _inputs(4, 32)
-    eager = FastLifter.from_lifter(lifter, device="cuda")
-    graph = FastLifter.from_lifter(lifter, device="cuda", mode="graph")
+    eager = with_runtime(lifter, device="cuda")
+    graph = with_runtime(lifter, "graph", device="cuda")
     a = eager.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))
     graph.sample(xy, lik, n=16, steps=5, generator=torch.Generator().manual_seed(1))  # capture
     torch.cuda.set_sync_debug_mode("error")  # any host sync during the replay raises
     try:
-        runner = graph._runners[(4, 32, 16, 5, graph.T)]
+        runner = graph.runner.fns[(4, 32, 16, 5, graph.T)]
         x = torch.randn(64, 16, 3, generator=torch.Generator().manual_seed(1)).cuda()
         out = runner(xy.cuda(), lik.cuda(), x)
     finally:

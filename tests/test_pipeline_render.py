@@ -5,13 +5,13 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.records import Frame, FrameResult, Person
+from core.records import Frame, FrameResult, Person
+from tests.fakes_app import fake_estimate
 from visualize.controls import Controls
 from visualize.hud import draw_hud, hud_lines
 from visualize.render import ProjectionRenderer, RenderWriter, side_by_side
 from visualize.scene import SceneBuilder
 from visualize.viewer3d import BACKGROUND, Viewer3D, ViewerUnavailable
-from tests.fakes_app import fake_estimate
 
 
 def scene(spread=0.03):
@@ -128,7 +128,7 @@ def test_render_to_a_folder(tmp_path):
 
 
 def test_presenter_renders_overlay_and_view_side_by_side(tmp_path):
-    from pipeline.records import Candidates, Detection, Roi
+    from core.records import Candidates, Detection, Roi
     from visualize.present import Presenter
 
     writer = RenderWriter(tmp_path / "out.mp4", fps=10)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from detectors.joint_map import world_joints
-from pipeline.paths import shared_dir
-from pipeline.skeleton import FLIP_PERM, JOINT_INDEX, LIMB_JOINTS
+from core.paths import shared_dir
+from core.skeleton import FLIP_PERM, JOINT_INDEX, LIMB_JOINTS
 from tools.realfootage_metrics import GROSS, nearest_candidate, pose_metrics, stats_2d
 
 RNG = np.random.default_rng(0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.camera import intrinsics_from_fov, project
+from core.camera import intrinsics_from_fov, project
 from pipeline.root import solve_root
 from tests.fakes_app import REST_POSE
 

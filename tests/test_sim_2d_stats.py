@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lifter.simulate import SimConfig
-from pipeline.paths import cache_dir
+from core.paths import cache_dir
 from tools import sim_2d_stats as s2d
 
 POSES = cache_dir() / "mocap" / "val.npz"

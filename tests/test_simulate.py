@@ -3,14 +3,14 @@ import copy
 import numpy as np
 import torch
 
+from core.records import Candidates
+from core.skeleton import JOINT_INDEX
 from detectors import candidates as cand
 from detectors import joint_map
 from lifter import heatmap_sim
 from lifter.cameras import project
 from lifter.inputs import candidates_to_inputs, normalise_candidates
 from lifter.simulate import SimConfig, simulate_batch
-from pipeline.records import Candidates
-from pipeline.skeleton import JOINT_INDEX
 
 # A standing pose (metres, +Y up, pelvis at the origin) with random limb offsets.
 STAND = torch.tensor([
@@ -208,7 +208,7 @@ def test_heatmap_stats_measures_width_second_mode_and_swap():
 def test_joint9_is_the_nose_in_front_of_the_head_base():
     # A subject facing +Z (left = +X, up = +Y): the nose is forward of and above mocap's head-base joint 9.
     from lifter.simulate import nose_points
-    from pipeline.skeleton import JOINT_INDEX
+    from core.skeleton import JOINT_INDEX
 
     pose = torch.zeros(1, 17, 3, dtype=torch.float64)
     pose[0, JOINT_INDEX["l_shoulder"]] = torch.tensor([0.2, 1.4, 0.0])

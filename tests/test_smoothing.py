@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.smoothing import OneEuroConfig, OneEuroFilter, mean_acceleration
+from core.smoothing import OneEuroConfig, OneEuroFilter, mean_acceleration
 
 
 def run(cfg, poses, fps=30.0):

@@ -55,7 +55,7 @@ def test_folder_sorted_naturally_and_skips_junk(tmp_path):
     assert isinstance(src, FolderSource)
     values = [int(f.image[0, 0, 0]) for f in src]
     assert values == [1, 2, 10]
-    assert src.skipped == 1
+    assert src.bad_files == 1
 
 
 def test_video_reads_every_frame_with_timestamps(tmp_path):
@@ -143,7 +143,7 @@ def test_replay_paces_and_skips_late_frames(tmp_path):
     assert time.perf_counter() - t >= 4 * 0.02 * 0.9          # paced at 50 fps
     time.sleep(0.2)                                           # a slow consumer: ~10 frame periods
     late = src.read()
-    assert src.skipped >= 5                                   # stale frames were dropped, not queued
+    assert src.late_frames >= 5                                   # stale frames were dropped, not queued
     assert late.timestamp >= first[-1].timestamp + 0.15
     assert [f.index for f in first] == list(range(5))
 
@@ -175,4 +175,4 @@ def test_the_frame_probed_at_open_comes_first_and_once(tmp_path, monkeypatch, ki
     if expect is not None:
         assert [int(f.image[0, 0, 0]) for f in frames] == pytest.approx(expect, abs=2)
     if kind == "replay":
-        assert src.skipped == 0 and src._pos == 6
+        assert src.late_frames == 0 and src._pos == 6

@@ -119,7 +119,7 @@ def test_registry_path(tmp_path, monkeypatch):
 def test_shipped_lifter_weights_match_their_sha256_and_load(name):
     """weights/lifter/<name>.pt is what its .sha256 says, loads, and carries its licence and calibration table."""
     from lifter.api import WEIGHTS_DIR, Lifter
-    from pipeline.paths import sha256_file
+    from core.paths import sha256_file
 
     path = WEIGHTS_DIR / f"{name}.pt"
     digest, file = (WEIGHTS_DIR / f"{name}.pt.sha256").read_text().split()

@@ -1,6 +1,6 @@
 """Time the 2D front end on a video: frames with a person and per-stage ms (detection, landmarks, candidates).
 
-    python tools/bench_frontend.py [--source vtest.avi] [--runtime litert|torch] [--model full] [--threads 2]
+    python -m tools.bench_frontend [--source vtest.avi] [--runtime litert|torch] [--model full] [--threads 2]
 
 Prints one JSON line. Per-frame stage times are summed over the calls in that frame (a frame that loses its track
 runs the landmark model twice); "mean" averages over all frames, "mean_when_run" over frames where the stage ran.
@@ -16,8 +16,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core import defaults
+from detectors.frontend import FrontEnd
+from pipeline.samples import sample_path
+from pipeline.sources import open_source
 
 
 def main() -> int:
@@ -28,18 +32,12 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="LiteRT threads and torch intra-op threads")
     ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads if not --threads")
     ap.add_argument("--max-frames", type=int, default=0)
-    ap.add_argument("--k", type=int, default=32)
+    ap.add_argument("--k", type=int, default=defaults.CANDIDATES)
     args = ap.parse_args()
-    import torch
-
-    from detectors.frontend import FrontEnd
-    from pipeline.sources import open_source
 
     torch.set_num_threads(args.torch_threads or args.threads)
     src = args.source
     if not Path(src).exists():
-        from pipeline.samples import sample_path
-
         src = sample_path(src)
     fe = FrontEnd(model=args.model, runtime=args.runtime, k=args.k, seed=0, num_threads=args.threads)
     load_before = os.getloadavg()

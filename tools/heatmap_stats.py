@@ -30,12 +30,14 @@ import cv2
 import numpy as np
 import yaml
 
-from detectors.joint_map import USED
+from core.records import Roi
+from detectors.joint_map import USED, map_points
 from detectors.landmarks import INPUT_SIZE, crop_roi
 from detectors.pose_detector import DetectorConfig, PoseDetector, alignment_roi
+from detectors.runtime import load_model
 from lifter.heatmap_sim import LANDMARK_NAMES, MIRROR
-from pipeline.records import Roi
 from pipeline.samples import sample_path
+from weights.fetch import model_path
 
 CELLS = 64
 CELL_PX = INPUT_SIZE / CELLS
@@ -123,9 +125,6 @@ def cut_variants(image: np.ndarray, lm_img: np.ndarray, rng: np.random.Generator
 
 def collect(model_name: str, step: int, max_frames: int, log) -> list[dict]:
     """Run the landmark model on every crop; returns one record per person crop with raw outputs."""
-    from detectors.runtime import load_model
-    from weights.fetch import model_path
-
     detector = PoseDetector.load(num_threads=1, config=DetectorConfig(min_score=0.3))
     model = load_model(model_path(f"pose_landmark_{model_name}"), num_threads=1)
     items = []  # (tag, rgb image, initial roi)
@@ -214,8 +213,6 @@ def measure_map(logits: np.ndarray, own_cell: np.ndarray, mirror_cell: np.ndarra
 def roi_scale_ratios(records: list[dict]) -> np.ndarray:
     """ROI side / (2 x the largest hip-centre-to-joint distance of our 17 joints), on uncut runs: the simulator's
     roi_scale (its ROI is built from the true 17 joints that way)."""
-    from detectors.joint_map import map_points
-
     out = []
     for rec in records:
         if rec["tag"].endswith(":cut"):

@@ -35,11 +35,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from app import build_pipeline  # noqa: E402
 from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
-from pipeline.camera import project  # noqa: E402
+from core.camera import project  # noqa: E402
 from pipeline.config import WarmStartConfig, load_config  # noqa: E402
-from pipeline.paths import repo_root, shared_dir  # noqa: E402
+from pipeline.factory import build_pipeline  # noqa: E402
+from core.paths import repo_root, shared_dir  # noqa: E402
 from pipeline.root import solve_root  # noqa: E402
 from pipeline.sources import open_source  # noqa: E402
 from pipeline.stages import Pipeline  # noqa: E402
@@ -96,9 +96,9 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) ->
             frame = source.read()
             if frame is None:
                 break
-            frame, persons, timings = pipe.detect(frame)
-            persons = persons[:1]
-            result = pipe.lift(frame, persons, timings)
+            detected = pipe.detect(frame)
+            detected.persons = detected.persons[:1]
+            result = pipe.lift(detected)
             p = result.persons[0] if result.persons else None
             if p is None or p.estimate is None:
                 for name in out:
@@ -114,7 +114,7 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) ->
             for name, v in variants.items():
                 if isinstance(v.lifter, WorldInit):
                     v.lifter.pose = world
-                e = v.lift(frame, persons, timings).persons[0].estimate
+                e = v.lift(detected).persons[0].estimate
                 out[name].append({"mean": e.mean, "hyps": e.hypotheses, "cov": e.covariance})
             if init == "world":
                 err = reprojection_error(est.hypotheses.astype(np.float64), p.candidates.peaks, k)

@@ -18,7 +18,7 @@ import torch
 
 from lifter.aggregate import inside_ellipsoid
 from lifter.evaluate import joint_error, procrustes
-from pipeline.skeleton import FLIP_PERM, JOINT_NAMES, LIMB_JOINTS, ROOT
+from core.skeleton import FLIP_PERM, JOINT_NAMES, LIMB_JOINTS, ROOT
 
 GROSS = 0.1   # a 2D error above this fraction of the box size counts as gross
 

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lifter.simulate import SimConfig, simulate_batch  # noqa: E402
-from pipeline.paths import cache_dir  # noqa: E402
+from core.paths import cache_dir  # noqa: E402
 from tools.realfootage_metrics import GROSS, nearest_candidate, stats_2d  # noqa: E402
 
 NOISE_JOINTS = ("l_elbow", "r_elbow", "l_wrist", "r_wrist", "l_knee", "r_knee", "l_ankle", "r_ankle")

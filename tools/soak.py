@@ -5,7 +5,7 @@ memory and throughput.
 
 The clip (vtest.avi from pipeline.samples, or --source FILE) is re-opened at each end, so frame indices and
 timestamps keep rising as from one long video. Frames go through the app's own pieces: pipeline.runner.run_offline
-(capture thread + bounded queue), pipeline.stages.Pipeline built by app.build_pipeline, and export.sinks.JsonlSink /
+(capture thread + bounded queue), pipeline.stages.Pipeline built by pipeline.factory.build_pipeline, and export.sinks.JsonlSink /
 BvhSink writing into a temporary folder (--keep DIR keeps the files).
 
 Measured: resident set size (RSS, /proc/self/statm) after warm-up and at the end, and the growth in between; the
@@ -29,8 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.records import FrameResult
-from pipeline.sources import Source, SourceError, VideoSource
+from core.errors import SourceError, UserError
+from core.records import FrameResult
+from export.sinks import BvhSink, JsonlSink
+from pipeline.config import apply_options, load_config
+from pipeline.factory import build_pipeline
+from pipeline.runner import run_offline
+from pipeline.samples import sample_path
+from pipeline.sources import Source, VideoSource
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -149,7 +155,7 @@ def parse_args(argv):
     ap.add_argument("--frames", type=int, default=10000, help="frames to process (default 10000)")
     ap.add_argument("--source", default=None, help="video file to loop (default: the vtest.avi sample)")
     ap.add_argument("--start", type=int, default=0, help="every pass starts at this frame of the file (default 0)")
-    ap.add_argument("--model", choices=("lite", "full", "heavy"), default=None, help="BlazePose model (default: app config)")
+    ap.add_argument("--model", default=None, metavar="lite|full|heavy", help="BlazePose model (default: app config)")
     ap.add_argument("--hypotheses", type=int, default=None, help="3D hypotheses per frame (default: app config)")
     ap.add_argument("--steps", type=int, default=None, help="DDIM steps (default: app config)")
     ap.add_argument("--lifter", default=None, help="lifter weights name or path (default: app config)")
@@ -175,21 +181,12 @@ def parse_args(argv):
 
 def build(args):
     """The app's config with the soak's overrides, and its pipeline."""
-    from app import build_pipeline
-    from pipeline.config import load_config
-
-    cfg = load_config()
-    for name in ("model", "hypotheses", "steps", "lifter"):
-        if getattr(args, name) is not None:
-            setattr(cfg, name, getattr(args, name))
+    cfg = apply_options(load_config(), model=args.model, hypotheses=args.hypotheses, steps=args.steps,
+                        lifter=args.lifter)
     return cfg, build_pipeline(cfg)
 
 
 def run(args) -> dict:
-    from export.sinks import BvhSink, JsonlSink
-    from pipeline.runner import run_offline
-    from pipeline.samples import sample_path
-
     path = Path(args.source) if args.source else sample_path("vtest.avi")
     rss_start = rss_bytes()
     cfg, pipeline = build(args)
@@ -245,14 +242,9 @@ def report(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from export.sinks import ExportError
-    from pipeline.config import ConfigError
-    from pipeline.samples import SampleMissing
-    from weights.fetch import WeightsError, WeightsMissing
-
     try:
         r = run(args)
-    except (SourceError, SampleMissing, WeightsMissing, WeightsError, ConfigError, ExportError) as e:
+    except UserError as e:
         print(f"soak: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

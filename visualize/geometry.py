@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
+from core.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
 from visualize.ellipsoid import ellipsoid_axes, size_colour, unit_sphere
 from visualize.scene import Scene
 

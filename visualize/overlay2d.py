@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.records import Candidates, Landmarks, Person
+from core.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
 from detectors.joint_map import USED, map_points
-from pipeline.records import Candidates, Landmarks, Person
-from pipeline.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
 
 # BGR per joint: subject's left green, right orange, centre line blue.
 JOINT_COLORS = tuple(

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from pipeline.records import FrameResult
+from core.records import FrameResult
 from visualize.controls import Controls, has_display
 from visualize.hud import draw_hud, hud_lines
 from visualize.overlay2d import draw_persons

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.camera import project
-from pipeline.skeleton import BONES, NUM_JOINTS
+from core.camera import project
+from core.skeleton import BONES, NUM_JOINTS
 from visualize.controls import Controls
 from visualize.ellipsoid import ellipsoid_axes, projected_ellipse, size_colour
 from visualize.geometry import GRID_RGB, HYPOTHESIS_RGB, JOINT_RGB, GeometryBuilder

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.camera import CAMERA_TO_WORLD, camera_to_world
-from pipeline.records import FrameResult
+from core.camera import CAMERA_TO_WORLD, camera_to_world
+from core.records import FrameResult
 
 FEET = (3, 6)           # ankles
 FOOT_BELOW_ANKLE = 0.08  # metres from ankle joint to the sole

@@ -11,16 +11,13 @@ import os
 
 import numpy as np
 
+from core.errors import ViewerUnavailable
 from visualize.controls import Controls
 from visualize.geometry import GeometryBuilder
 from visualize.scene import Scene
 from visualize.view_camera import ViewCamera, follow
 
 BACKGROUND = (0.96, 0.96, 0.97)
-
-
-class ViewerUnavailable(RuntimeError):
-    pass
 
 
 def _import_open3d():

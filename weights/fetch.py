@@ -1,7 +1,7 @@
 """Fetch and verify BlazePose's .tflite files into weights/third_party/<source>/<file> (gitignored).
 
 Order for each file: already present and verified -> copy from the shared cache (../shared/weights, see
-pipeline.paths.shared_dir) -> download from the package registries (PyPI wheel mediapipe==0.10.14, npm
+core.paths.shared_dir) -> download from the package registries (PyPI wheel mediapipe==0.10.14, npm
 @mediapipe/pose). Every file is checked against weights/SHA256SUMS; a mismatch is an error.
 
     python -m weights.fetch [--force] [--offline] [--dest DIR]
@@ -19,17 +19,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.paths import repo_root, sha256_file, shared_dir
+from core.errors import WeightsError, WeightsMissing
+from core.paths import repo_root, sha256_file, shared_dir
 
 FETCH_HINT = "run `make weights` (or `python -m weights.fetch`)"
-
-
-class WeightsMissing(RuntimeError):
-    """A model file is absent; the message is one line naming the file and the command that fetches it."""
-
-
-class WeightsError(RuntimeError):
-    """A file could not be had or failed verification."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 from lifter.data import everyday as ev
 from lifter.data.bodies import body_lengths
 from lifter.data.retarget import UPPER_BONES, bone_lengths, bone_vectors, from_bone_vectors, retarget
-from pipeline.skeleton import FLIP_PERM
+from core.skeleton import FLIP_PERM
 
 _FLIP = np.array(FLIP_PERM)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.skeleton import BONES, JOINT_INDEX as J
 from lifter.data.retarget import UPPER_BONES, bone_lengths, bone_vectors, from_bone_vectors
-from pipeline.skeleton import BONES, JOINT_INDEX as J
 
 # kind: (hip flexion, knee flexion, abduction, upper-body lean forward, shin twist towards the midline), each a
 # (low, high) range in degrees; a per-leg jitter of JITTER_DEG is added to flexions and abduction.

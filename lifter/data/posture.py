@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.skeleton import JOINT_INDEX as J
+from core.skeleton import JOINT_INDEX as J
 
 CATEGORIES = ("standing", "seated", "floor")
 

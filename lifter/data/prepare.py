@@ -27,8 +27,8 @@ from lifter.data.posture import CATEGORIES, posture
 from lifter.data.retarget import BONE_PAIR, PAIR_NAMES
 from lifter.data.sources import SOURCES
 from lifter.data.splits import assign_split, load_config
-from pipeline.paths import cache_dir, shared_dir
-from pipeline.skeleton import BONES, JOINT_NAMES
+from core.paths import cache_dir, shared_dir
+from core.skeleton import BONES, JOINT_NAMES
 
 ARCHIVES = {"bandai1": "bvh.tar.xz", "bandai2": "bvh.tar.xz", "cmu_dance": "bvh.tar.xz", "cmu_01_14": "bvh.tar.xz",
             "reactidle": "bvh.tar.xz", "hdm05": "asf_amc.tar.xz"}

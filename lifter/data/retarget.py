@@ -1,6 +1,6 @@
 """Bone-length retargeting on our 17-joint skeleton: keep every bone's direction, replace its length.
 
-Poses are (M, 17, 3) with bone order pipeline.skeleton.BONES (16 bones). Rebuilding is one matrix product with the
+Poses are (M, 17, 3) with bone order core.skeleton.BONES (16 bones). Rebuilding is one matrix product with the
 (17, 16) ancestor matrix (joint j = root + sum of the bone vectors on its path), so the same code runs on numpy
 arrays and torch tensors.
 """
@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.skeleton import BONES, JOINT_NAMES, NUM_JOINTS, PARENTS
+from core.skeleton import BONES, JOINT_NAMES, NUM_JOINTS, PARENTS
 
 # Bone (by its child joint) -> symmetric pair name used in configs/data.yaml canonical_bones.
 _PAIR_OF_CHILD = {"hip": "hip", "knee": "thigh", "ankle": "shin", "spine": "lower_spine", "thorax": "upper_spine",

@@ -1,4 +1,4 @@
-"""One mapping table per source skeleton -> our 17 joints (pipeline/skeleton.py order), plus the readers' quirks.
+"""One mapping table per source skeleton -> our 17 joints (core/skeleton.py order), plus the readers' quirks.
 
 A joint spec is a source joint name or a weighted mix [(name, weight), ...] (weights sum to 1).
 Uniform rules across sources (so bone directions mean the same thing everywhere):
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.skeleton import JOINT_NAMES, NUM_JOINTS
+from core.skeleton import JOINT_NAMES, NUM_JOINTS
 
 Spec = str | list[tuple[str, float]]
 

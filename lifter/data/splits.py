@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.paths import repo_root
+from core.paths import repo_root
 
 
 def load_config(path: Path | None = None) -> dict:

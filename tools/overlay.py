@@ -1,6 +1,6 @@
 """Run the 2D front end on an image or video and write the overlay.
 
-    python -m detectors.overlay_cli --source IMAGE|VIDEO|FOLDER --out OUT.png|OUT.mp4 [--model full]
+    python -m tools.overlay --source IMAGE|VIDEO|FOLDER --out OUT.png|OUT.mp4 [--model full]
         [--runtime litert] [--max-frames N] [--heatmap] [--k 32] [--seed 0]
 
 An image output (.png/.jpg) gets the first frame; a video output (.mp4/.avi) gets every frame up to --max-frames.
@@ -16,8 +16,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core import defaults
+from core.errors import SourceError, WeightsMissing
+from detectors.frontend import FrontEnd
 from detectors.landmarks import MODELS
 from detectors.runtime import RUNTIMES
+from pipeline.sources import open_source
+from visualize.overlay2d import draw_persons
 
 IMAGE_OUT = {".png", ".jpg", ".jpeg", ".bmp"}
 VIDEO_OUT = {".mp4": "mp4v", ".avi": "MJPG"}
@@ -30,24 +35,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = _Parser(prog="python -m detectors.overlay_cli", description=__doc__.split("\n")[0])
+    ap = _Parser(prog="python -m tools.overlay", description=__doc__.split("\n")[0])
     ap.add_argument("--source", required=True, help="image, video, folder of images, or webcam index")
     ap.add_argument("--out", required=True, help="output .png/.jpg (first frame) or .mp4/.avi")
     ap.add_argument("--model", default="full", choices=MODELS)
     ap.add_argument("--runtime", default="litert", choices=RUNTIMES)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
-    ap.add_argument("--k", type=int, default=32, help="candidates per joint")
+    ap.add_argument("--k", type=int, default=defaults.CANDIDATES, help="candidates per joint")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--heatmap", action="store_true", help="tint the image with the joints' heatmaps")
     return ap.parse_args(argv)
 
 
 def run(args: argparse.Namespace) -> dict:
-    from detectors.frontend import FrontEnd
-    from pipeline.sources import open_source
-    from visualize.overlay2d import draw_persons
-
     out = Path(args.out)
     ext = out.suffix.lower()
     if ext not in IMAGE_OUT and ext not in VIDEO_OUT:
@@ -95,9 +96,6 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pipeline.sources import SourceError
-    from weights.fetch import WeightsMissing
-
     t0 = time.perf_counter()
     try:
         stats = run(args)

@@ -1,6 +1,6 @@
 """Jitter of exported motion: mean joint acceleration (m/s^2) over runs of consecutive frames of one track.
 
-    python -m pipeline.measure a.jsonl [b.jsonl ...]
+    python -m export.measure a.jsonl [b.jsonl ...]
 
 Reports, per file, the root-relative pose's jitter (what smoothing and warm start act on) and the absolute
 (world) pose's, over frames where the same person id is present in consecutive frames.
@@ -12,8 +12,8 @@ import json
 
 import numpy as np
 
+from core.smoothing import mean_acceleration
 from export.jsonl import read_jsonl
-from pipeline.smoothing import mean_acceleration
 
 
 def runs(frames: list[dict], key: str) -> list[tuple[np.ndarray, float]]:

@@ -1,0 +1,80 @@
+"""THE one place a pipeline is built from a config: the app, the Python API (pipeline.estimator), the bench, the
+soak test and the tests all call `build_pipeline(cfg)`.
+
+    cfg = apply_options(load_config(), model="lite", hypotheses=8)
+    pipeline = build_pipeline(cfg)          # pipeline.stages.Pipeline: front end + lifter (fastest runtime)
+    result = pipeline.process(frame)        # core.records.FrameResult
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import torch
+
+from core.errors import ConfigError
+from core.protocols import FrontEnd
+from core.skeleton import NUM_JOINTS
+from detectors.frontend import FrontEnd as BlazePoseFrontEnd
+from detectors.mmpose_backend import MMPoseBackend, MMPoseFrontEnd
+from detectors.pose_detector import DetectorConfig, PoseDetector
+from lifter.api import Lifter, resolve_weights
+from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
+from lifter.runtimes import fastest, make_variant
+from pipeline.config import AppConfig
+from pipeline.stages import Pipeline
+
+
+def say_stderr(msg: str) -> None:
+    print(f"diffmocap: {msg}", file=sys.stderr, flush=True)
+
+
+def build_frontend(cfg: AppConfig) -> FrontEnd:
+    """The 2D stage cfg.backend names: BlazePose (detector + landmark model, tracked ROI) or MMPose (BlazePose's
+    detector + an MMPose heatmap model, cfg.mmpose)."""
+    if cfg.backend == "mmpose":
+        if not cfg.mmpose.config:
+            raise ConfigError("--backend mmpose needs mmpose.config (an MMPose model config) in the config file")
+        backend = MMPoseBackend(cfg.mmpose.config, cfg.mmpose.checkpoint or None, device=cfg.device,
+                                k=cfg.candidates)
+        detector = PoseDetector.load(runtime=cfg.runtime, device=cfg.device, num_threads=cfg.litert_threads,
+                                     config=DetectorConfig())
+        return MMPoseFrontEnd(backend, detector)
+    return BlazePoseFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
+                             num_threads=cfg.litert_threads)
+
+
+def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, variant: str | None = None) -> Lifter:
+    """cfg.lifter's weights on the measured-fastest runtime for cfg.device (ONNX Runtime on the CPU, CUDA graphs +
+    bf16 on a GPU; same results, docs/speed.md), or on `variant` (lifter.runtimes.VARIANTS; the bench's choice).
+    The runtime is run once here as the pipeline will run it, so its one-time export/capture happens before the
+    first frame and, if it cannot (e.g. an unwritable or full cache), the plain PyTorch lifter is used."""
+    try:
+        lifter, source = load_lifter(cfg.lifter, device=cfg.device)
+    except LifterWeightsError as e:
+        raise ConfigError(f"--lifter {cfg.lifter}: {e}") from None
+    if source.startswith(UNTRAINED):
+        say(f"lifter weights {resolve_weights(cfg.lifter)} not found: using an UNTRAINED lifter "
+            "(3D poses will be meaningless)")
+    try:
+        fast = fastest(lifter, cfg.device, threads=cfg.torch_threads) if variant is None else \
+            make_variant(lifter, variant, cfg.device, threads=cfg.torch_threads)
+        candidates = (torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
+        fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps)
+        if cfg.warm_start.enabled:
+            fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps, init=torch.zeros(1, NUM_JOINTS, 3),
+                        init_t=cfg.warm_start.init_t)
+        return fast
+    except (OSError, RuntimeError, ImportError) as e:
+        say(f"fast lifter path unavailable ({type(e).__name__}: {e}); using the PyTorch lifter")
+        return lifter
+
+
+def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, frontend: FrontEnd | None = None,
+                   lifter=None) -> Pipeline:
+    """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes)."""
+    torch.set_num_threads(cfg.torch_threads)
+    frontend = frontend if frontend is not None else build_frontend(cfg)
+    lifter = lifter if lifter is not None else build_lifter(cfg, say)
+    return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
+                    fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones)
