@@ -466,16 +466,18 @@ def joint_profile(lifter: Lifter, batch: Batch, sampling: dict, table: dict) -> 
     return profile
 
 
-def recalibrate(name: str, poses: int, config: str | None = None) -> Path:
-    """Fit the (N, S) calibration table of shipped weights and re-ship them (new sha256, model card)."""
+def recalibrate(name: str, poses: int, config: str | None = None, keep_table: bool = False) -> Path:
+    """Fit the (N, S) calibration table (unless keep_table and the weights have one) and the per-joint profile of
+    shipped weights, and re-ship them (new sha256, model card)."""
     cfg = load_config(config)
     from lifter.simulate import SimConfig
 
     lifter = Lifter.load(name)
     val_poses, _ = load_split("val", lifter.meta.get("sets") or cfg["sets"]["all"])
     batch = calibration_batch(val_poses, poses, SimConfig.load(), cfg["train"]["k"])
-    lifter.meta["calibration_table"] = calibration_table(lifter, batch, cfg["sampling"]["eta"])
-    lifter.meta.setdefault("summary", {})["calib_table_poses"] = int(batch.xy.shape[0])
+    if not (keep_table and lifter.meta.get("calibration_table")):
+        lifter.meta["calibration_table"] = calibration_table(lifter, batch, cfg["sampling"]["eta"])
+        lifter.meta.setdefault("summary", {})["calib_table_poses"] = int(batch.xy.shape[0])
     lifter.meta["calibration_profile"] = joint_profile(lifter, batch, cfg["sampling"], lifter.meta["calibration_table"])
     path = ship(lifter, name)
     write_card(WEIGHTS_DIR / f"{name}.md", lifter)
@@ -514,11 +516,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recalibrate", action="store_true",
                     help="only fit the (N, S) calibration table of shipped weights/lifter/<name>.pt and re-ship them")
     ap.add_argument("--calib-poses", type=int, default=1024, help="validation poses for --recalibrate")
+    ap.add_argument("--keep-table", action="store_true", help="--recalibrate: fit only the per-joint profile")
     ap.add_argument("--snapshot", type=Path, default=None,
                     help="only write the run's last checkpoint, calibrated, as a Lifter file at this path")
     args = ap.parse_args(argv)
     if args.recalibrate:
-        print(f"wrote {recalibrate(args.name, args.calib_poses, args.config)}")
+        print(f"wrote {recalibrate(args.name, args.calib_poses, args.config, args.keep_table)}")
         return
 
     cfg = load_config(args.config)
