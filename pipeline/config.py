@@ -41,6 +41,12 @@ class BonesConfig:
 
 
 @dataclass
+class ReprojectionConfig:
+    """The mean from the hypotheses that best reproject onto the 2D peaks (pipeline/reprojection.py)."""
+    keep: float = 0.25       # share of hypotheses kept for the mean (1: all, the plain mean)
+
+
+@dataclass
 class LiveConfig:
     reconnect: bool = False
     reconnect_max_s: float = 30.0
@@ -85,6 +91,7 @@ class AppConfig:
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
+    reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     offline: OfflineConfig = field(default_factory=OfflineConfig)
     view: ViewConfig = field(default_factory=ViewConfig)
@@ -113,6 +120,8 @@ SCHEMA = {
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
             "source": {"enum": ["previous", "world"]}}},
+        "reprojection": {"type": "object", "additionalProperties": False, "properties": {
+            "keep": {"type": "number", "exclusiveMinimum": 0, "maximum": 1}}},
         "bones": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "window": _POS_INT, "min_frames": _POS_INT,
             "scale": {"enum": ["lifter", "world"]}}},

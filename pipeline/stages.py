@@ -14,7 +14,8 @@ from core.records import Estimate3D, Frame, FrameResult, Person
 from core.smoothing import OneEuroConfig, OneEuroFilter
 from detectors.joint_map import world_joints
 from pipeline.bones import TrackBones
-from pipeline.config import DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, WarmStartConfig
+from pipeline.config import DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig
+from pipeline.reprojection import best_mean
 from pipeline.root import solve_root
 
 GUESS_DEPTH = 3.0   # metres: root depth used until the first successful root solve
@@ -50,6 +51,7 @@ class Pipeline:
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
+    reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
     _state: TrackState | None = None
     _tracks: dict[int, _Track] = field(default_factory=dict)
@@ -105,6 +107,10 @@ class Pipeline:
             t2 = time.perf_counter()
             track.prev_mean, track.prev_time = np.asarray(est.mean, float).copy(), frame.timestamp
             est.root_translation = self._root(p, est.mean, k, track)
+            if self.reprojection.keep < 1.0:
+                mean = best_mean(est.hypotheses, est.root_translation, p.candidates.peaks, k, self.reprojection.keep)
+                est.mean = mean.astype(np.asarray(est.mean).dtype)
+                est.root_translation = self._root(p, est.mean, k, track)
             t3 = time.perf_counter()
             self._smooth(est, frame.timestamp, track)
             t4 = time.perf_counter()
