@@ -103,7 +103,7 @@ class Pipeline:
                 est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps)
             if self.bones.enabled:
                 track.bones = track.bones or TrackBones(self.bones)
-                track.bones.apply(est, _world(p))
+                track.bones.apply(est, _world(p) if self.bones.scale == "world" else None)
             t2 = time.perf_counter()
             track.prev_mean, track.prev_time = np.asarray(est.mean, float).copy(), frame.timestamp
             est.root_translation = self._root(p, est.mean, k, track)

@@ -31,3 +31,14 @@ def test_zero_likelihood_joints_do_not_count():
     moved = truth.copy()
     moved[13, 0] += 0.25
     assert np.allclose(reprojection_errors(np.stack([truth, moved]), root, peaks, k), 0.0, atol=1e-9)
+
+
+def test_one_root_per_hypothesis_equals_each_alone():
+    k = intrinsics_from_fov(640, 480, 60.0)
+    truth = REST_POSE - REST_POSE[0]
+    peaks = np.concatenate([project(truth + np.array([0.0, 0.0, 3.0]), k), np.ones((17, 1))], 1)
+    rng = np.random.default_rng(1)
+    hyps = truth + rng.normal(0, 0.02, (5, 17, 3))
+    roots = np.array([0.0, 0.0, 3.0]) + rng.normal(0, 0.05, (5, 3))
+    each = [reprojection_errors(h[None], r, peaks, k)[0] for h, r in zip(hyps, roots)]
+    assert np.allclose(reprojection_errors(hyps, roots, peaks, k), each)

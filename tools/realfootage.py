@@ -36,10 +36,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
-from core.camera import project  # noqa: E402
 from pipeline.config import WarmStartConfig, load_config  # noqa: E402
 from pipeline.factory import build_pipeline  # noqa: E402
 from core.paths import repo_root, shared_dir  # noqa: E402
+from pipeline.reprojection import reprojection_errors  # noqa: E402
 from pipeline.root import solve_root  # noqa: E402
 from pipeline.sources import open_source  # noqa: E402
 from pipeline.stages import Pipeline  # noqa: E402
@@ -63,13 +63,12 @@ class WorldInit:
 
 def reprojection_error(hyps: np.ndarray, peaks: np.ndarray, k: np.ndarray) -> np.ndarray:
     """(N, 17, 3) root-relative hypotheses, (17, 3) peaks with likelihood, K -> (N,) likelihood-weighted mean
-    squared pixel error of each hypothesis placed at its own best root translation."""
-    w = peaks[:, 2] / peaks[:, 2].sum()
+    squared pixel error of each hypothesis placed at its own best root translation (inf where none is found)."""
+    roots = [solve_root(h, peaks[:, :2], k, weights=peaks[:, 2]) for h in hyps]
+    ok = np.array([t is not None for t in roots])
     out = np.full(len(hyps), np.inf)
-    for i, h in enumerate(hyps):
-        t = solve_root(h, peaks[:, :2], k, weights=peaks[:, 2])
-        if t is not None:
-            out[i] = float((w * ((project(h + t, k) - peaks[:, :2]) ** 2).sum(-1)).sum())
+    if ok.any():
+        out[ok] = reprojection_errors(hyps[ok], np.stack([t for t in roots if t is not None]), peaks, k)
     return out
 
 
