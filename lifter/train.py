@@ -484,7 +484,7 @@ def recalibrate(name: str, poses: int, config: str | None = None, keep_table: bo
     return path
 
 
-def snapshot(name: str, out: Path, calib_poses: int = 512, config: str | None = None) -> Path:
+def snapshot(name: str, out: Path, sets: list[str], calib_poses: int = 512, config: str | None = None) -> Path:
     """The EMA weights of the last checkpoint of a running (or stopped) training run .cache/lifter/<name>/last.pt,
     calibrated at the default (N, S) on validation poses, as a Lifter file at `out` (to measure a run before it
     ends)."""
@@ -492,10 +492,9 @@ def snapshot(name: str, out: Path, calib_poses: int = 512, config: str | None = 
 
     cfg = load_config(config)
     ck = torch.load(cache_dir() / "lifter" / name / "last.pt", map_location="cpu", weights_only=False)
-    model = LifterModel(ModelConfig.from_dict(cfg["model"]))
+    model = LifterModel(ModelConfig.from_dict(ck["config"]["model"]))
     model.load_state_dict(ck["ema"])
     lifter = Lifter(model)
-    sets = cfg["sets"]["open" if name == "open" else "all"]
     val_poses, _ = load_split("val", sets)
     s = cfg["sampling"]
     calibrate(lifter, calibration_batch(val_poses, calib_poses, SimConfig.load(), cfg["train"]["k"]), s["n"], s["steps"])
@@ -520,17 +519,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--snapshot", type=Path, default=None,
                     help="only write the run's last checkpoint, calibrated, as a Lifter file at this path")
     args = ap.parse_args(argv)
-    if args.recalibrate:
-        print(f"wrote {recalibrate(args.name, args.calib_poses, args.config, args.keep_table)}")
-        return
-
     cfg = load_config(args.config)
     if args.threads is not None:
         cfg["train"]["threads"] = args.threads if args.threads == "auto" else int(args.threads)
     threads = cfg["train"].get("threads", 2)
+    # Before any subcommand: two OpenMP threads on a busy 2-core CPU were measured up to 100x slower than one.
     torch.set_num_threads(1 if threads == "auto" else int(threads))
+    if args.recalibrate:
+        print(f"wrote {recalibrate(args.name, args.calib_poses, args.config, args.keep_table)}")
+        return
     if args.snapshot is not None:
-        print(f"wrote {snapshot(args.name, args.snapshot, config=args.config)}")
+        print(f"wrote {snapshot(args.name, args.snapshot, cfg['sets'][args.sets], config=args.config)}")
         return
     from lifter.simulate import SimConfig
 
