@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.skeleton import FLIP_PERM
 from lifter.data import everyday as ev
 from lifter.data.bodies import body_lengths
 from lifter.data.retarget import UPPER_BONES, bone_lengths, bone_vectors, from_bone_vectors, retarget
-from core.skeleton import FLIP_PERM
 
 _FLIP = np.array(FLIP_PERM)
 

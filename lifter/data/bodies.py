@@ -35,24 +35,25 @@ def pair_median(poses: np.ndarray) -> dict[str, float]:
     return {name: float(np.median(lengths[:, BONE_PAIR == k])) for k, name in enumerate(PAIR_NAMES)}
 
 
-def definition_factors(poses: np.ndarray) -> np.ndarray:
-    """(16,) per-bone factors that bring one set's definitional bones to DEFINITION_TARGETS (see module doc)."""
+def definition_factors(poses: np.ndarray) -> dict[str, float]:
+    """Per bone pair, the factor that brings one set's definitional bones to DEFINITION_TARGETS (1 for the others)."""
     med = pair_median(poses)
-    pair = np.ones(len(PAIR_NAMES))
+    pair = dict.fromkeys(PAIR_NAMES, 1.0)
     for name, target in DEFINITION_TARGETS.items():
-        pair[PAIR_NAMES.index(name)] = target / med[name]
+        pair[name] = target / med[name]
     leg = med["thigh"] + med["shin"]
-    pair[PAIR_NAMES.index("thigh")] = leg * LEG_RATIO / (1 + LEG_RATIO) / med["thigh"]
-    pair[PAIR_NAMES.index("shin")] = leg / (1 + LEG_RATIO) / med["shin"]
-    return pair[BONE_PAIR]
+    pair["thigh"] = leg * LEG_RATIO / (1 + LEG_RATIO) / med["thigh"]
+    pair["shin"] = leg / (1 + LEG_RATIO) / med["shin"]
+    return pair
 
 
-def fix_definitions(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One set's poses with its definitional bones rescaled (directions kept) and the (16,) factors used."""
+def fix_definitions(poses: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """One set's poses with its definitional bones rescaled (directions kept) and the per-pair factors used."""
     if len(poses) == 0:
-        return poses, np.ones(len(BONE_PAIR))
-    factors = definition_factors(poses)
-    return retarget(poses, bone_lengths(poses) * factors).astype(np.float32), factors
+        return poses, dict.fromkeys(PAIR_NAMES, 1.0)
+    pair = definition_factors(poses)
+    factors = np.array([pair[PAIR_NAMES[k]] for k in BONE_PAIR])
+    return retarget(poses, bone_lengths(poses) * factors).astype(np.float32), pair
 
 
 def body_lengths(poses: np.ndarray, rng: np.random.Generator, global_sigma: float = GLOBAL_SIGMA,

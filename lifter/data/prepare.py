@@ -24,7 +24,6 @@ from lifter.data.bodies import fix_definitions, pair_median
 from lifter.data.bvh import parse_bvh
 from lifter.data.extract import amc_joints, bvh_joints, drop_near_duplicates, resample_indices
 from lifter.data.posture import CATEGORIES, posture
-from lifter.data.retarget import BONE_PAIR, PAIR_NAMES
 from lifter.data.sources import SOURCES
 from lifter.data.splits import assign_split, load_config
 from core.paths import cache_dir, shared_dir
@@ -35,7 +34,6 @@ ARCHIVES = {"bandai1": "bvh.tar.xz", "bandai2": "bvh.tar.xz", "cmu_dance": "bvh.
 # Not motion: cgspeed's 3-frame rest-pose reference file.
 EXCLUDE = ("cmu_dance/standard",)
 KEYS = ("dataset", "clip", "action", "style", "subject")
-BONE_PAIR_FIRST = [list(BONE_PAIR).index(k) for k in range(len(PAIR_NAMES))]   # one bone of each pair
 
 
 def mocap_dir() -> Path | None:
@@ -157,7 +155,7 @@ def process_set(set_name: str, archive: str, fps: float, min_move: float, overri
               for k, v in out.items()}
     stats["median_lengths_m"] = pair_median(arrays["poses"]) if len(arrays["poses"]) else {}
     arrays["poses"], factors = fix_definitions(arrays["poses"])   # same anatomical joints in every set
-    stats["definition_factors"] = dict(zip(PAIR_NAMES, factors[BONE_PAIR_FIRST].round(3).tolist()))
+    stats["definition_factors"] = {name: round(float(f), 3) for name, f in factors.items()}
     stats["seconds"] = round(time.perf_counter() - t0, 1)
     return {"set": set_name, "arrays": arrays, "stats": stats}
 
