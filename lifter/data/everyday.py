@@ -100,11 +100,11 @@ def lie_down(poses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 FACE_KINDS = ("mouth", "ear", "camera", "head")
 
 
-def _face_targets(poses: np.ndarray, rng: np.random.Generator, side_sign: np.ndarray, kind: np.ndarray) -> np.ndarray:
+def _face_targets(poses: np.ndarray, rng: np.random.Generator, side_sign: np.ndarray, kind: np.ndarray,
+                  lat: np.ndarray) -> np.ndarray:
     """Wrist targets (M, 3) near the face: mouth (eat, drink), ear (phone), in front of the face (camera), on the
-    head (scratch, hold). side_sign: +1 left arm, -1 right arm."""
+    head (scratch, hold). side_sign: +1 left arm, -1 right arm; lat: the body frame's left axis."""
     up_h = _unit(poses[:, J["head"]] - poses[:, J["neck"]])
-    _, lat, _ = body_frame(poses)
     fwd_h = _unit(np.cross(lat, up_h))
     neck, head = poses[:, J["neck"]], poses[:, J["head"]]
     mouth = neck + 0.25 * (head - neck) + 0.12 * fwd_h
@@ -136,7 +136,7 @@ def reach_face(poses: np.ndarray, rng: np.random.Generator, arms: np.ndarray | N
         shoulder = out[:, J[f"{side}_shoulder"]]
         b_up, b_fore = ARM_BONES[side]
         a, b = length[:, b_up].astype(np.float64), length[:, b_fore].astype(np.float64)
-        target = _face_targets(out, rng, np.full(m, sign), kind)
+        target = _face_targets(out, rng, np.full(m, sign), kind, lat)
         d = target - shoulder
         dist = np.clip(np.linalg.norm(d, axis=-1), np.abs(a - b) + 1e-3, a + b - 1e-3)
         u = _unit(d)
