@@ -61,10 +61,17 @@ def _mode_table(modes: dict) -> dict[str, torch.Tensor]:
             "size_mode": torch.tensor(size_mode), "size_w": torch.tensor(size_w, dtype=torch.float64)}
 
 
-def sample_cameras(poses_world: torch.Tensor, cfg, g: torch.Generator) -> CameraBatch:
-    """poses_world (B, J, 3) metres +Y up -> a random camera for each pose. cfg: SimConfig (`modes`)."""
+def sample_cameras(poses_world: torch.Tensor, cfg, g: torch.Generator, group: int = 1) -> CameraBatch:
+    """poses_world (B, J, 3) metres +Y up -> a random camera for each pose. cfg: SimConfig (`modes`).
+
+    group: consecutive runs of this many poses (the frames of a video window) share one camera, framed on all of
+    them (the person moves inside a still camera's view); group 1 draws exactly what it always did."""
     p = poses_world.to(torch.float64)
-    b = p.shape[0]
+    frames = p.shape[0]
+    if frames % group:
+        raise ValueError(f"{frames} poses do not split into groups of {group}")
+    b = frames // group
+    per = lambda x: x.repeat_interleave(group, 0) if group > 1 else x  # noqa: E731 (one draw per group -> frames)
     tab = _mode_table(cfg.modes)
     mode = torch.multinomial(tab["share"], b, replacement=True, generator=g)
     # Frame size: one of the mode's sizes (by weight).
@@ -72,8 +79,10 @@ def sample_cameras(poses_world: torch.Tensor, cfg, g: torch.Generator) -> Camera
     pick = torch.multinomial(own * tab["size_w"][None], 1, generator=g)[:, 0]
     wh = tab["sizes"][pick]
     hfov = torch.deg2rad(_uniform(tab["hfov"][mode, 0], tab["hfov"][mode, 1], g))
+    yaw = _uniform(torch.zeros(b), torch.full((b,), 2 * torch.pi), g)
+    mode, wh, hfov, yaw = per(mode), per(wh), per(hfov), per(yaw)
     f = (wh[:, 0] / 2) / torch.tan(hfov / 2)
-    k = torch.zeros(b, 3, 3, dtype=torch.float64)
+    k = torch.zeros(frames, 3, 3, dtype=torch.float64)
     k[:, 0, 0] = f
     k[:, 1, 1] = f
     k[:, 0, 2] = wh[:, 0] / 2
@@ -81,22 +90,22 @@ def sample_cameras(poses_world: torch.Tensor, cfg, g: torch.Generator) -> Camera
     k[:, 2, 2] = 1.0
 
     # Any yaw around the person: turn the pose about world Y.
-    yaw = _uniform(torch.zeros(b), torch.full((b,), 2 * torch.pi), g)
     c, s = torch.cos(yaw), torch.sin(yaw)
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     p = torch.stack([c[:, None] * x + s[:, None] * z, y, -s[:, None] * x + c[:, None] * z], -1)
 
-    lo, hi = p.amin(1), p.amax(1)
+    lo, hi = per(p.view(b, -1, 3).amin(1)), per(p.view(b, -1, 3).amax(1))
     extent = (hi - lo).clamp_min(0.3)
     height = extent.amax(1).clamp_min(0.5)   # body size for framing (largest axis, so lying poses are framed too)
-    dist = _uniform(tab["dist"][mode, 0], tab["dist"][mode, 1], g)
+    dist = per(_uniform(tab["dist"][mode[::group], 0], tab["dist"][mode[::group], 1], g))
     # Full-body modes: back off until the body fits (vertical and horizontal extent, with a margin for its depth).
     tan_h = torch.tan(hfov / 2)
     tan_v = tan_h * wh[:, 1] / wh[:, 0]
     need = torch.maximum(extent[:, 1] / (2 * FIT_MARGIN * tan_v), torch.maximum(extent[:, 0], extent[:, 2])
                          / (2 * FIT_MARGIN * tan_h)) + extent[:, [0, 2]].amax(1) / 2
     dist = torch.where(tab["full"][mode] > 0, torch.maximum(dist, need), dist)
-    cam_h = lo[:, 1] + _uniform(tab["height"][mode, 0], tab["height"][mode, 1], g)  # above the floor (lowest joint)
+    # Above the floor (lowest joint).
+    cam_h = lo[:, 1] + per(_uniform(tab["height"][mode[::group], 0], tab["height"][mode[::group], 1], g))
     # Camera sits on world +Z looking towards -Z; camera frame = diag(1, -1, -1) of world offsets.
     cam = torch.stack([torch.zeros_like(dist), cam_h, dist], -1)
     q = p - cam[:, None]
@@ -105,14 +114,14 @@ def sample_cameras(poses_world: torch.Tensor, cfg, g: torch.Generator) -> Camera
     # Aim at the body centre (webcam: part-way up to the top) plus a framing jitter proportional to the body size.
     centre = (lo + hi) / 2
     centre[:, 1] += tab["aim_up"][mode] * (hi[:, 1] - centre[:, 1])
-    jitter = torch.randn(b, 2, generator=g, dtype=torch.float64) * tab["aim"][mode, None] * height[:, None]
+    jitter = per(torch.randn(b, 2, generator=g, dtype=torch.float64)) * tab["aim"][mode, None] * height[:, None]
     t = torch.stack([centre[:, 0] + jitter[:, 0], cam_h - (centre[:, 1] + jitter[:, 1]), dist - centre[:, 2]], -1)
     pan = torch.atan2(t[:, 0], t[:, 2])
     q = _rot_y(q, -pan)
     t = _rot_y(t[:, None], -pan)[:, 0]
     pitch = torch.atan2(t[:, 1], t[:, 2])  # positive = looking down
     q = _rot_x(q, pitch)
-    roll = torch.deg2rad((torch.randn(b, generator=g, dtype=torch.float64) * tab["roll"][mode])
+    roll = torch.deg2rad((per(torch.randn(b, generator=g, dtype=torch.float64)) * tab["roll"][mode])
                          .clamp(-ROLL_LIMIT_DEG, ROLL_LIMIT_DEG))
     q = _rot_z(q, roll)
     xy = project(q, k)

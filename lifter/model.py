@@ -36,6 +36,9 @@ class ModelConfig:
     pose_scale: float = 4.0    # metres -> diffusion units (pose std ~0.28 m -> ~1.1)
     target: str = "v"          # network prediction: eps | x0 | v
     T: int = 1000
+    # Temporal variant (lifter/temporal.py): per-joint attention over a window of frames on the condition tokens.
+    temporal_layers: int = 0   # 0: the frame model
+    window: int = 1            # frames per window it was trained on
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -87,6 +90,10 @@ class Condition:
     def rows(self) -> int:
         return self.tokens.shape[0]
 
+    def select(self, rows: torch.Tensor) -> "Condition":
+        """Only the given rows."""
+        return Condition(self.tokens[rows], self.vec[rows], self.inp[rows], [m[rows] for m in self.mods])
+
     def repeat(self, n: int) -> "Condition":
         """Each row repeated n times consecutively (frame b -> rows b*n .. b*n+n-1); no recomputation."""
         if n == 1:
@@ -121,6 +128,49 @@ class ConditionEncoder(nn.Module):
         h = self.proj(self.features(xy, lik)) + self.joint
         tokens = self.norm(self.encoder(h))
         return tokens, self.flat(tokens.flatten(1))
+
+
+class TemporalEncoder(nn.Module):
+    """Per-joint self-attention over the frames of a window on the encoder's joint tokens (each layer: attention +
+    FFN, pre-norm, the frame times in seconds added to the input). The output projections start at zero, so an
+    untrained temporal model is exactly the frame model it was initialised from."""
+
+    def __init__(self, cfg: ModelConfig, time_dim: int = 64):
+        super().__init__()
+        w = cfg.width
+        self.heads, self.time_dim = cfg.heads, time_dim
+        self.time = nn.ModuleList([nn.Linear(time_dim, w) for _ in range(cfg.temporal_layers)])
+        self.norm1 = nn.ModuleList([nn.LayerNorm(w) for _ in range(cfg.temporal_layers)])
+        self.qkv = nn.ModuleList([nn.Linear(w, 3 * w) for _ in range(cfg.temporal_layers)])
+        self.proj = nn.ModuleList([nn.Linear(w, w) for _ in range(cfg.temporal_layers)])
+        self.norm2 = nn.ModuleList([nn.LayerNorm(w) for _ in range(cfg.temporal_layers)])
+        self.ffn = nn.ModuleList([nn.Sequential(nn.Linear(w, cfg.ffn), nn.GELU(), nn.Linear(cfg.ffn, w))
+                                  for _ in range(cfg.temporal_layers)])
+        for lin in [*self.proj, *(f[2] for f in self.ffn)]:
+            nn.init.zeros_(lin.weight)
+            nn.init.zeros_(lin.bias)
+
+    def forward(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, frames: int) -> torch.Tensor:
+        """tokens (B*F, 17, width) window-major rows, tau (B*F,) seconds, pad (B*F,) bool -> same shape."""
+        r, j, w = tokens.shape
+        h = tokens.view(-1, frames, j, w).transpose(1, 2).reshape(-1, frames, w)     # (B*17, F, w)
+        temb = seconds_embedding(tau.view(-1, 1, frames).expand(-1, j, frames).reshape(-1, frames), self.time_dim)
+        mask = ~pad.view(-1, 1, frames).expand(-1, j, frames).reshape(-1, 1, 1, frames)  # attend to real frames
+        hd = w // self.heads
+        for time, n1, qkv, proj, n2, ffn in zip(self.time, self.norm1, self.qkv, self.proj, self.norm2, self.ffn):
+            z = n1(h) + time(temb)
+            q, k, v = qkv(z).view(h.shape[0], frames, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+            a = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            h = h + proj(a.transpose(1, 2).reshape(h.shape))
+            h = h + ffn(n2(h))
+        return h.view(-1, j, frames, w).transpose(1, 2).reshape(r, j, w)
+
+
+def seconds_embedding(tau: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of times in seconds (periods 0.03 .. 6 s) -> (..., dim)."""
+    freqs = 2 * math.pi / torch.logspace(math.log10(0.03), math.log10(6.0), dim // 2, device=tau.device)
+    ang = tau.float()[..., None] * freqs
+    return torch.cat([torch.cos(ang), torch.sin(ang)], dim=-1)
 
 
 class MLPDenoiser(nn.Module):
@@ -188,10 +238,25 @@ class LifterModel(nn.Module):
         self.encoder = ConditionEncoder(cfg)
         self.time = nn.Sequential(nn.Linear(cfg.time_dim, cfg.time_dim), nn.SiLU(), nn.Linear(cfg.time_dim, cfg.time_dim))
         self.denoiser = {"mlp": MLPDenoiser, "tokens": TokenDenoiser}[cfg.denoiser](cfg)
+        self.temporal = TemporalEncoder(cfg) if cfg.temporal_layers > 0 else None
 
     def condition(self, xy: torch.Tensor, lik: torch.Tensor) -> Condition:
         """xy (B,17,K,2) box-normalised candidates, lik (B,17,K) -> per-frame Condition (B rows)."""
         tokens, vec = self.encoder(xy, lik)
+        inp, mods = self.denoiser.precompute(tokens, vec)
+        return Condition(tokens, vec, inp, mods)
+
+    def window_condition(self, tokens: torch.Tensor, tau: torch.Tensor | None = None,
+                         pad: torch.Tensor | None = None, frames: int = 1) -> Condition:
+        """The Condition from encoder tokens (B*F, 17, width). Temporal model with tau: rows are windows of `frames`
+        (window-major), tau (B*F,) their times in seconds relative to the window's last slot, pad (B*F,) bool the
+        padding slots; each frame's condition then holds what the window's other frames add. Without tau (or for a
+        frame model): each row's own frame condition, as `condition`."""
+        if tau is not None and self.temporal is not None:
+            if pad is None:
+                pad = torch.zeros(tau.shape, dtype=torch.bool, device=tau.device)
+            tokens = self.temporal(tokens, tau, pad, frames)
+        vec = self.encoder.flat(tokens.flatten(1))
         inp, mods = self.denoiser.precompute(tokens, vec)
         return Condition(tokens, vec, inp, mods)
 

@@ -100,15 +100,16 @@ def simulate_batch(
     generator: torch.Generator,
     noise: str = "detector",
     k: int = 32,
+    group: int = 1,
 ) -> SimBatch:
     """poses_world (B, 17, 3) metres, +Y up, our joint order -> SimBatch.
 
     noise="detector": candidates drawn from simulated heatmaps; noise="none": all K candidates are the exact
-    projected joints with likelihood 1.
+    projected joints with likelihood 1. group: runs of this many consecutive poses (a video window) share one camera.
     """
     if poses_world.ndim != 3 or poses_world.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses_world must be (B, {NUM_JOINTS}, 3), got {tuple(poses_world.shape)}")
-    cams = sample_cameras(poses_world, cfg, generator)
+    cams = sample_cameras(poses_world, cfg, generator, group)
     points = runtime_joints(cams.points_cam, cfg)
     xy = project(points, cams.intrinsics)
     w, h = cams.image_size[:, 0:1], cams.image_size[:, 1:2]

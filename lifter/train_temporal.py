@@ -1,0 +1,405 @@
+"""Fine-tune a temporal lifter from a frame model on windows of mocap sequences, then calibrate and ship it.
+
+    python -m lifter.train_temporal --init default --name temporal --frames 7 --minutes 60 --threads 1
+
+The temporal model starts as the frame model (weights copied; the temporal attention's output projections are zero,
+so before training it IS the frame model) and learns only what time adds. The condition encoder stays frozen (its
+per-frame features are the frame model's), the denoiser and the temporal layers train.
+
+Windows (WindowSampler): an anchor pose of a training clip at a random slot of the window, the other slots at an app
+frame rate drawn log-uniformly in 10-60 fps with +-15 % interval jitter and dropped frames (an interval doubled or
+tripled); the cache's 10 fps clip is interpolated linearly at those times. Slots before the clip's start or after its
+end are padding (people entering / leaving), and some windows get extra padding at the start. Every frame of a window
+shares one body (bone lengths, mirroring, everyday posture) and one simulated camera (lifter.simulate group); the
+candidates are drawn per frame. One diffusion timestep per window (all its frames at one noise level), the x0 loss
+over the real slots.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.paths import cache_dir, repo_root
+from core.skeleton import NUM_JOINTS
+from lifter.aggregate import coverage, fit_calibration, fit_joint_profile
+from lifter.api import WEIGHTS_DIR, Lifter
+from lifter.data import everyday as ev
+from lifter.data.augment import mirror
+from lifter.data.bodies import body_lengths
+from lifter.data.retarget import retarget
+from lifter.data.sequences import sequences_of
+from lifter.model import Condition, LifterModel, ModelConfig
+from lifter.sampler import training_target
+from lifter.schedule import CosineSchedule
+from lifter.temporal import denoise, hypothesis_noise, window_slots
+from lifter.train import EMA, balance_weights, drop_joints, load_config, ship
+
+FPS_RANGE = (10.0, 60.0)
+INTERVAL_JITTER = 0.15
+DROP_PROB = 0.08          # an interval is 2-3 frame periods (a dropped frame)
+EXTRA_PAD_PROB = 0.1      # a window whose oldest slots are padding (a person just entered)
+CALIBRATION_GRID = ((16, 1), (16, 2), (16, 5), (16, 10), (64, 5))
+
+
+# ------------------------------------------------------------------------------------------------ sequences
+
+@dataclass
+class Clips:
+    poses: np.ndarray     # (M, 17, 3) in clip order
+    times: np.ndarray     # (M,) seconds
+    start: np.ndarray     # (M,) index of the clip's first pose
+    end: np.ndarray       # (M,) index after its last pose
+    names: np.ndarray     # (M,) dataset
+
+
+def load_clips(split: str, datasets: list[str]) -> Clips:
+    z = np.load(cache_dir() / "mocap" / f"{split}.npz", allow_pickle=False)
+    names = z["dataset"].astype(str)
+    keep = np.isin(names, datasets)
+    seq, frame, fps = sequences_of(z)
+    poses, seq, frame, names = z["poses"][keep].astype(np.float32), seq[keep], frame[keep], names[keep]
+    change = np.r_[True, seq[1:] != seq[:-1]]
+    cid = np.cumsum(change) - 1
+    first = np.flatnonzero(change)
+    return Clips(poses, frame / fps, first[cid], np.r_[first[1:], len(poses)][cid], names)
+
+
+class WindowSampler:
+    """Windows of `frames` slots around anchor poses, at random app frame rates (see the module docstring)."""
+
+    def __init__(self, clips: Clips, frames: int):
+        self.c, self.frames = clips, frames
+        # One monotone time axis over all clips (clip k shifted by k x 1e5 s) for searchsorted.
+        clip_no = np.cumsum(np.r_[True, clips.start[1:] != clips.start[:-1]]) - 1
+        self.gt = clip_no * 1e5 + clips.times
+        self.clip_no = clip_no
+
+    def sample(self, anchors: np.ndarray, rng: np.random.Generator):
+        """anchors (B,) pose indices -> poses (B, F, 17, 3), tau (B, F) s relative to the last slot, pad (B, F)."""
+        b, f, c = len(anchors), self.frames, self.c
+        fps = np.exp(rng.uniform(np.log(FPS_RANGE[0]), np.log(FPS_RANGE[1]), b))
+        step = (1 / fps)[:, None] * (1 + rng.uniform(-INTERVAL_JITTER, INTERVAL_JITTER, (b, f - 1)))
+        step = step * (1 + (rng.random((b, f - 1)) < DROP_PROB) * rng.integers(1, 3, (b, f - 1)))
+        off = np.concatenate([np.zeros((b, 1)), np.cumsum(step, 1)], 1)
+        slot = rng.integers(0, f, b)
+        t = c.times[anchors][:, None] + off - off[np.arange(b), slot][:, None]
+        lo, hi = c.times[c.start[anchors]][:, None], c.times[c.end[anchors] - 1][:, None]
+        pad = (t < lo - 1e-6) | (t > hi + 1e-6)
+        extra = (rng.random(b) < EXTRA_PAD_PROB) * rng.integers(1, f, b)
+        pad |= (np.arange(f)[None] < np.minimum(extra, slot)[:, None])
+        g = self.clip_no[anchors][:, None] * 1e5 + np.clip(t, lo, hi)
+        j = np.clip(np.searchsorted(self.gt, g), c.start[anchors][:, None] + 1, c.end[anchors][:, None] - 1)
+        single = (c.end[anchors] - c.start[anchors] == 1)[:, None]
+        i0 = np.where(single, c.start[anchors][:, None], j - 1)
+        i1 = np.where(single, i0, j)
+        span = np.maximum(self.gt[i1] - self.gt[i0], 1e-9)
+        w = np.clip((g - self.gt[i0]) / span, 0, 1)[..., None, None]
+        poses = (1 - w) * c.poses[i0] + w * c.poses[i1]
+        poses = np.where(pad[..., None, None], c.poses[anchors][:, None], poses)
+        return poses.astype(np.float32), (off - off[:, -1:]).astype(np.float32), pad
+
+
+def augment_windows(poses: np.ndarray, rng: np.random.Generator, cfg: dict) -> np.ndarray:
+    """(B, F, 17, 3) -> the same augmentation for every frame of a window: everyday posture (same draws per frame),
+    mirroring, the window's own bone lengths x anthropometric factors (from its first frame)."""
+    b, f = poses.shape[:2]
+    out = poses.copy()
+    for key, fn in (("lower", ev.everyday_lower), ("face", ev.reach_face), ("lie", ev.lie_down)):
+        p = (cfg.get("everyday") or {}).get(key, 0.0)
+        sel = rng.random(b) < p if p > 0 else np.zeros(b, bool)
+        if sel.any():
+            state = rng.bit_generator.state
+            for k in range(f):
+                r = np.random.default_rng()
+                r.bit_generator.state = state          # the same posture draws for every frame of the window
+                out[sel, k] = fn(out[sel, k], r)
+            rng.random(1)                              # move on from the shared state
+    flip = rng.random(b) < cfg.get("mirror_prob", 0.5)
+    out[flip] = mirror(out[flip])
+    lengths = body_lengths(out[:, 0], rng, **(cfg.get("body") or {}))
+    return retarget(out.reshape(b * f, NUM_JOINTS, 3), np.repeat(lengths, f, 0)).astype(np.float32).reshape(out.shape)
+
+
+@dataclass
+class WindowBatch:
+    xy: torch.Tensor      # (B*F, 17, K, 2)
+    lik: torch.Tensor     # (B*F, 17, K)
+    pose: torch.Tensor    # (B*F, 17, 3)
+    tau: torch.Tensor     # (B*F,)
+    pad: torch.Tensor     # (B*F,) bool
+    frames: int
+
+
+def simulate_windows(poses: np.ndarray, tau: np.ndarray, pad: np.ndarray, sim_cfg, g: torch.Generator, k: int,
+                     none_share: float) -> WindowBatch:
+    """Windows (B, F, 17, 3) -> candidates with one camera per window; the first round(none_share B) exact 2D."""
+    from lifter.simulate import simulate_batch
+
+    b, f = poses.shape[:2]
+    p = torch.as_tensor(poses).reshape(b * f, NUM_JOINTS, 3)
+    n_none = int(round(none_share * b)) * f
+    parts = []
+    if n_none:
+        parts.append(simulate_batch(p[:n_none], sim_cfg, g, noise="none", k=k, group=f))
+    if n_none < len(p):
+        parts.append(simulate_batch(p[n_none:], sim_cfg, g, noise="detector", k=k, group=f))
+    cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
+    return WindowBatch(cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), torch.as_tensor(tau).flatten(),
+                       torch.as_tensor(pad).flatten(), f)
+
+
+# ------------------------------------------------------------------------------------------------- model
+
+def temporal_from_frame(frame: Lifter, layers: int, frames: int) -> LifterModel:
+    """The frame model with temporal layers (zero output projections: before training it is the frame model)."""
+    cfg = ModelConfig.from_dict({**frame.cfg.to_dict(), "temporal_layers": layers, "window": frames})
+    model = LifterModel(cfg)
+    missing = model.load_state_dict(frame.model.state_dict(), strict=False)
+    assert not missing.unexpected_keys and all(k.startswith("temporal.") for k in missing.missing_keys), missing
+    return model
+
+
+def condition(model: LifterModel, batch: WindowBatch, lik: torch.Tensor) -> Condition:
+    """Every frame's windowed condition; the frame encoder is frozen (no gradient through it)."""
+    with torch.no_grad():
+        tokens, _ = model.encoder(batch.xy, lik)
+    return model.window_condition(tokens, batch.tau, batch.pad, batch.frames)
+
+
+def window_loss(model: LifterModel, batch: WindowBatch, alpha_bar: torch.Tensor, g: torch.Generator,
+                repeats: int, joint_drop: float) -> torch.Tensor:
+    """The frame model's loss (x0 / eps / v at uniform timesteps) on every real frame of the windows."""
+    real = ~batch.pad
+    cond = condition(model, batch, drop_joints(batch.lik, joint_drop, g)).select(real).repeat(repeats)
+    x0 = model.to_internal(batch.pose[real]).repeat_interleave(repeats, 0)
+    t = torch.randint(1, model.cfg.T + 1, (x0.shape[0],), generator=g)
+    eps = torch.randn(x0.shape, generator=g)
+    ab = alpha_bar[t].float()[:, None, None]
+    pred = model.denoise(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t, cond)
+    return torch.nn.functional.mse_loss(pred, training_target(x0, eps, ab, model.cfg.target))
+
+
+def slot_hypotheses(lifter: Lifter, batch: WindowBatch, n: int, steps: int, mode: str, seed: int = 0,
+                    chunk: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+    """The output frame's hypotheses (W, N, 17, 3) and truth (W, 17, 3) of every window whose output slot (`mode`)
+    is a real frame; each window's hypotheses start from its own noise (lifter.temporal.hypothesis_noise)."""
+    f = batch.frames
+    s = window_slots(f, mode)[0]
+    hyps, truth = [], []
+    for w0 in range(0, batch.pose.shape[0] // f, chunk):
+        sl = slice(w0 * f, min(batch.pose.shape[0], (w0 + chunk) * f))
+        with torch.inference_mode():
+            tokens, _ = lifter.model.encoder(batch.xy[sl], batch.lik[sl])
+            cond = lifter.model.window_condition(tokens, batch.tau[sl], batch.pad[sl], f)
+        rows = torch.arange(s, sl.stop - sl.start, f)
+        rows = rows[~batch.pad[sl][rows]]
+        z = torch.cat([hypothesis_noise(n, seed + w0 * 7919 + int(r)) for r in rows])
+        hyps.append(denoise(lifter, cond.select(rows), z, steps))
+        truth.append(batch.pose[sl][rows])
+    return torch.cat(hyps), torch.cat(truth)
+
+
+def fixed_windows(clips: Clips, frames: int, count: int, sim_cfg, seed: int, k: int,
+                  none_share: float = 0.0) -> WindowBatch:
+    """A reproducible batch of windows around evenly spaced anchors."""
+    rng = np.random.default_rng(seed)
+    anchors = np.linspace(0, len(clips.poses) - 1, count).round().astype(int)
+    sampler, g = WindowSampler(clips, frames), torch.Generator().manual_seed(seed)
+    parts = [simulate_windows(*sampler.sample(anchors[i:i + 128], rng), sim_cfg, g, k, none_share)
+             for i in range(0, count, 128)]
+    return WindowBatch(*(torch.cat([getattr(p, n) for p in parts]) for n in ("xy", "lik", "pose", "tau", "pad")),
+                       frames)
+
+
+def window_metrics(lifter: Lifter, batch: WindowBatch, n: int, steps: int, seed: int = 0) -> dict:
+    out = {}
+    for mode in ("causal", "centred"):
+        h, truth = slot_hypotheses(lifter, batch, n, steps, mode, seed)
+        out[f"{mode}_mpjpe_mm"] = round(1000 * float((h.mean(1) - truth).norm(dim=-1).mean()), 2)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+def lr_at(progress: float, step: int, lr: float, min_lr: float, warmup: int) -> float:
+    warm = min(1.0, (step + 1) / warmup)
+    return warm * (min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
+    from lifter.simulate import SimConfig
+
+    tc = cfg["train"]
+    sim_cfg = SimConfig.load()
+    frame = Lifter.load(args.init)
+    sets = frame.meta.get("sets") or cfg["sets"]["all"]
+    clips = load_clips("train", sets)
+    val = fixed_windows(load_clips("val", sets), args.frames, args.val_windows, sim_cfg, seed=123, k=tc["k"])
+    weights = balance_weights(clips.names, tc.get("balance", 1.0))
+    torch.manual_seed(tc["seed"])
+    model = temporal_from_frame(frame, args.layers, args.frames)
+    for name, p in model.encoder.named_parameters():
+        p.requires_grad_(name.startswith("flat."))       # the per-frame features stay the frame model's
+    params = [p for p in model.parameters() if p.requires_grad]
+    new = [p for name, p in model.named_parameters() if name.startswith("temporal.")]
+    old = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("temporal.")]
+    ema = EMA(model, tc["ema"])
+    # The new layers learn at lr, the frame model's trained parts at lr x old_lr_scale (fine-tuning, not relearning).
+    opt = torch.optim.AdamW([{"params": new, "scale": 1.0}, {"params": old, "scale": args.old_lr_scale}],
+                            lr=args.lr, betas=(0.9, 0.99), weight_decay=tc["weight_decay"])
+    g = torch.Generator().manual_seed(tc["seed"] + 14)
+    rng = np.random.default_rng(tc["seed"] + 14)
+    sampler = WindowSampler(clips, args.frames)
+    alpha_bar = CosineSchedule(T=model.cfg.T).alpha_bar()
+    out.mkdir(parents=True, exist_ok=True)
+    step, elapsed = 0, 0.0
+    last = out / "last.pt"
+    if last.is_file():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        ema.model.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"])
+        g.set_state(ck["torch_rng"])
+        rng.bit_generator.state = ck["np_rng"]
+        step, elapsed = ck["step"], ck["elapsed"]
+        print(f"resumed {last} at step {step}, {elapsed / 60:.1f} min", flush=True)
+    budget = 60 * args.minutes
+    s = cfg["sampling"]
+
+    def log(entry: dict) -> None:
+        with open(out / "log.jsonl", "a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+        print(json.dumps(entry), flush=True)
+
+    def checkpoint() -> None:
+        m = window_metrics(Lifter(copy.deepcopy(ema.model).eval()), val, 8, s["steps"])
+        torch.save({"model": model.state_dict(), "ema": ema.model.state_dict(), "opt": opt.state_dict(),
+                    "torch_rng": g.get_state(), "np_rng": rng.bit_generator.state, "step": step,
+                    "elapsed": elapsed, "config": model.cfg.to_dict(), "args": vars(args)}, out / "last.tmp")
+        (out / "last.tmp").replace(last)
+        log({"checkpoint": True, "step": step, "elapsed_s": round(elapsed, 1), **m})
+
+    if step == 0:
+        log({"frame_model": args.init, **window_metrics(frame, val, 8, s["steps"])})
+    model.train()
+    last_ckpt, run = elapsed, []
+    t_prev = time.perf_counter()
+    while elapsed < budget:
+        anchors = rng.choice(len(clips.poses), args.batch, p=weights)
+        poses, tau, pad = sampler.sample(anchors, rng)
+        batch = simulate_windows(augment_windows(poses, rng, cfg.get("augment", {})), tau, pad, sim_cfg, g,
+                                 tc["k"], tc["none_share"])
+        for group in opt.param_groups:
+            group["lr"] = group["scale"] * lr_at(elapsed / budget, step, args.lr, args.lr / 30, args.warmup)
+        loss = window_loss(model, batch, alpha_bar, g, tc["repeats"], tc["joint_drop"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, tc["grad_clip"])
+        opt.step()
+        ema.update(model, step)
+        step += 1
+        now = time.perf_counter()
+        elapsed += now - t_prev
+        t_prev = now
+        run.append(float(loss.detach()))
+        if step % 20 == 0:
+            log({"step": step, "loss": round(float(np.mean(run)), 5), "elapsed_s": round(elapsed, 1),
+                 "s_per_step": round(elapsed / step, 3) if step else None})
+            run = []
+        if elapsed - last_ckpt >= 60 * args.ckpt_minutes:
+            checkpoint()
+            last_ckpt = elapsed
+            t_prev = time.perf_counter()
+    checkpoint()
+    return ema.model.eval(), {"steps": step, "train_minutes": elapsed / 60, "frame_model": args.init}
+
+
+def calibrate(lifter: Lifter, batch: WindowBatch, grid=CALIBRATION_GRID, default=(16, 5)) -> dict:
+    """Per mode: the (N, S) covariance-scale table and the per-joint profile at the default (N, S), fitted on the
+    output frames of validation windows (lifter.aggregate)."""
+    result = {}
+    for n, steps in grid:
+        for mode in ("causal", "centred"):
+            h, truth = slot_hypotheses(lifter, batch, n, steps, mode, seed=1)
+            entry = result.setdefault(mode, {"table": {}})
+            entry["table"][f"{n},{steps}"] = round(fit_calibration(h, truth), 4)
+            if (n, steps) == default:
+                scale = entry["table"][f"{n},{steps}"]
+                entry["profile"] = fit_joint_profile(h, truth, reference=scale)
+                entry["mpjpe_mm"] = round(1000 * float((h.mean(1) - truth).norm(dim=-1).mean()), 2)
+                entry["coverage90"] = round(coverage(h, truth, [scale * f for f in entry["profile"]]), 4)
+        print("calibration", n, steps, {m: e["table"][f"{n},{steps}"] for m, e in result.items()}, flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default=str(repo_root() / "configs" / "lifter.yaml"))
+    ap.add_argument("--init", default="default", help="the frame model's weights to start from")
+    ap.add_argument("--name", default="temporal")
+    ap.add_argument("--out", type=Path, default=None, help="run folder (default <cache>/lifter/<name>)")
+    ap.add_argument("--frames", type=int, default=9, help="window length T")
+    ap.add_argument("--layers", type=int, default=2, help="temporal attention layers")
+    ap.add_argument("--batch", type=int, default=14, help="windows per step")
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--old-lr-scale", type=float, default=0.2, help="learning rate factor of the frame model's parts")
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--ckpt-minutes", type=float, default=5)
+    ap.add_argument("--val-windows", type=int, default=96)
+    ap.add_argument("--calib-windows", type=int, default=768)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-ship", action="store_true")
+    ap.add_argument("--ship-only", action="store_true", help="calibrate and ship the run's last checkpoint")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = load_config(args.config)
+    out = args.out or cache_dir() / "lifter" / args.name
+    t0 = time.time()
+    if args.ship_only:
+        ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        model = LifterModel(ModelConfig.from_dict(ck["config"]))
+        model.load_state_dict(ck["ema"])
+        summary = {"steps": ck["step"], "train_minutes": ck["elapsed"] / 60, "frame_model": args.init}
+    else:
+        model, summary = train(args, cfg, out)
+    if args.no_ship:
+        return
+    from lifter.simulate import SimConfig
+
+    frame = Lifter.load(args.init)
+    sets = frame.meta.get("sets") or cfg["sets"]["all"]
+    half = args.calib_windows // 2
+    val = load_clips("val", sets)
+    parts = [fixed_windows(val, model.cfg.window, half, SimConfig.load(), 321, cfg["train"]["k"]),
+             fixed_windows(val, model.cfg.window, half, SimConfig.load(), 322, cfg["train"]["k"], none_share=1.0)]
+    calib = WindowBatch(*(torch.cat([getattr(p, n) for p in parts]) for n in ("xy", "lik", "pose", "tau", "pad")),
+                        model.cfg.window)
+    lifter = Lifter(model)
+    modes = calibrate(lifter, calib)
+    lifter.calibration = modes["causal"]["table"]["16,5"]
+    summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} "
+                    f"{torch.get_num_threads()} threads", "torch": str(torch.__version__),
+                    "calib_windows": int(args.calib_windows)})
+    lifter.meta = {**{k: frame.meta.get(k) for k in ("sets", "licences", "licence", "train_poses", "balance")},
+                   "name": args.name, "frame_model": args.init, "lifter_mode": "temporal",
+                   "command": "python -m lifter.train_temporal " + " ".join(argv if argv is not None else sys.argv[1:]),
+                   "summary": summary, "calibration_table": modes["causal"]["table"],
+                   "calibration_profile": modes["causal"]["profile"], "calibration_modes": modes}
+    path = ship(lifter, args.name)
+    (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1, default=str))
+    print(f"wrote {path}", json.dumps(summary, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
