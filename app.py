@@ -78,6 +78,11 @@ def build_parser(defaults) -> argparse.ArgumentParser:
       help="with --live on a video: replay at X times its native frame rate (latency tests)")
     a("--reconnect", action="store_true", help="when a camera stops delivering, reconnect with backoff instead of stopping")
     a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
+    a("--lifter-mode", default=None, choices=["frame", "temporal"],
+      help=f"frame: lift each frame alone; temporal: each person's window of recent frames with the temporal "
+           f"lifter (default: {defaults.lifter_mode})")
+    a("--temporal-lifter", default=None, metavar="NAME|PATH",
+      help=f"temporal lifter weights for --lifter-mode temporal (default: {defaults.temporal_lifter})")
     a("--no-smoothing", action="store_true", help="turn the One-Euro filter on the 3D output off")
     a("--no-warm-start", action="store_true", help="start every frame's diffusion from noise, not the previous pose")
     a("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")

@@ -3,8 +3,10 @@
     python -m lifter.evaluate --poses FILE.npz [--weights default] [--hypotheses 16] [--steps 5]
                               [--noise detector|none] [--seed 0] [--max-poses 2000] [--json]
                               [--variant fp32|bf16|fp16|onnx|compile|graph|graph-bf16] [--device cpu|cuda]
+                              [--sequences [--lifter-mode frame|temporal] [--window-mode causal|centred]]
 
-FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, core.skeleton order (e.g. .cache/mocap/test.npz).
+FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, core.skeleton order (e.g. .cache/mocap/test.npz); for
+--sequences also `sequence` and `frame` (and optionally `fps`), lifter.data.sequences.
 
 Protocol (fixed, exactly reproducible for a given --seed): at most --max-poses poses, taken evenly spaced over the
 file (np.linspace indices); every pose gets one virtual camera from the training distribution
@@ -20,6 +22,14 @@ camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in H
 - baseline_mpjpe_mm (and baseline_pa_mpjpe_mm): the baseline MLP on the same candidate peaks (null without weights);
 - per_camera_mode: the lifter's metrics for the poses seen by each camera mode (webcam, phone, room);
 - ms_per_frame: lifter time (condition + sampling, batched) per pose.
+Sequence mode (--sequences): every sequence is cut into segments of --segment consecutive poses (the last one of a
+sequence shorter); evenly spaced segments are taken until they hold --max-poses poses (a few more at most); each segment gets ONE virtual camera and
+body placement for all its frames (lifter.simulate group) and per-frame candidates; windows never cross segments.
+--lifter-mode frame lifts each frame alone with --weights, temporal with the temporal weights (--temporal-weights)
+over windows (--window-mode causal: the newest frame is the output, as live; centred: offline); in both modes each
+segment's hypotheses start from one noise draw in every frame, as the app does (lifter.temporal.lift_sequence).
+Added metric: accel_error_mm: mean per-joint acceleration error of the mean pose (second differences over three
+consecutive frames, mm / frame^2; triples across a gap are skipped).
 --variant runs the same protocol through one of the lifter's fast paths (lifter.runtimes.make_variant), same noise, so
 its numbers compare one to one with the plain fp32 run.
 Prints one JSON object with --json, else a short summary. Bad input -> one line on stderr, exit status 2.
@@ -42,9 +52,12 @@ from lifter.aggregate import inside_ellipsoid, summarise
 from lifter.api import Lifter
 from lifter.baseline import Baseline
 from lifter.runtimes import VARIANTS, make_variant
+from lifter.data.sequences import check_sequences, sequences_of
 from lifter.simulate import SimConfig, simulate_batch
+from lifter.temporal import LIFTER_MODES, MODES, calibration_for_mode, is_temporal, lift_sequence
 
 CHUNK = 250
+SEGMENT = 50
 
 
 class InputError(ValueError):
@@ -71,6 +84,45 @@ def load_poses(path: Path, max_poses: int) -> tuple[np.ndarray, np.ndarray]:
     m = len(poses) if max_poses <= 0 else min(max_poses, len(poses))
     idx = np.linspace(0, len(poses) - 1, m).round().astype(int)
     return poses[idx].astype(np.float32), idx
+
+
+def load_segments(path: Path, max_poses: int, segment: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Sequence mode: (poses (M, 17, 3), segment number (M,), frame (M,), fps) of evenly spaced segments."""
+    poses, _ = load_poses(path, 0)
+    z = np.load(path, allow_pickle=False)
+    keys = sequences_of(z)
+    if keys is None:
+        raise InputError(f"{path} has no 'sequence' and 'frame' keys (needed by --sequences)")
+    seq, frame, fps = keys
+    problem = check_sequences(seq, frame, len(poses))
+    if problem:
+        raise InputError(f"{path}: {problem}")
+    # Chunks: every sequence cut into runs of `segment` poses; evenly spaced chunks until they hold `want` poses.
+    change = np.r_[True, seq[1:] != seq[:-1]]
+    first = np.flatnonzero(change)
+    cut = np.unique(np.r_[first, [a for f, e in zip(first, np.r_[first[1:], len(poses)])
+                                  for a in range(f, e, segment)]])
+    chunks = list(zip(cut, np.r_[cut[1:], len(poses)]))
+    want = len(poses) if max_poses <= 0 else min(max_poses, len(poses))
+    count = max(1, min(len(chunks), -(-want // segment)))
+    while True:
+        pick = np.unique(np.linspace(0, len(chunks) - 1, count).round().astype(int))
+        total = sum(chunks[i][1] - chunks[i][0] for i in pick)
+        if total >= want or count >= len(chunks):
+            break
+        count = min(len(chunks), max(count + 1, int(count * want / max(total, 1))))
+    idx = np.concatenate([np.arange(*chunks[i]) for i in pick])
+    seg = np.concatenate([np.full(chunks[i][1] - chunks[i][0], k) for k, i in enumerate(pick)])
+    return poses[idx], seg, frame[idx], fps
+
+
+def accel_error(pred: torch.Tensor, truth: torch.Tensor, segment: np.ndarray, frame: np.ndarray) -> float:
+    """Mean per-joint acceleration error (mm / frame^2) over triples of consecutive frames of one segment."""
+    ok = (segment[2:] == segment[:-2]) & (np.diff(frame)[1:] == 1) & (np.diff(frame)[:-1] == 1)
+    if not ok.any():
+        return float("nan")
+    acc = lambda x: x[2:] - 2 * x[1:-1] + x[:-2]  # noqa: E731
+    return float((acc(pred) - acc(truth))[torch.as_tensor(ok)].norm(dim=-1).mean() * 1000)
 
 
 def procrustes(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -104,6 +156,17 @@ def simulate(poses: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDA
     g = torch.Generator().manual_seed(seed)
     parts = [simulate_batch(torch.from_numpy(poses[i:i + CHUNK]), cfg, g, noise=noise, k=k)
              for i in range(0, len(poses), CHUNK)]
+    cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
+    return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible"), cat("mode"), list(cfg.modes)
+
+
+def simulate_segments(poses: np.ndarray, segment: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDATES):
+    """Sequence mode: one camera per segment (one generator seeded with `seed`, segments in order)."""
+    cfg = SimConfig.load()
+    g = torch.Generator().manual_seed(seed)
+    bounds = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1], True])
+    parts = [simulate_batch(torch.from_numpy(poses[a:b]), cfg, g, noise=noise, k=k, group=b - a)
+             for a, b in zip(bounds[:-1], bounds[1:])]
     cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
     return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible"), cat("mode"), list(cfg.modes)
 
@@ -148,7 +211,9 @@ def baseline_metrics(xy: torch.Tensor, lik: torch.Tensor, truth: torch.Tensor, n
 def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defaults.HYPOTHESES,
              steps: int = defaults.STEPS,
              noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline",
-             variant: str = "fp32", device: str = "cpu", threads: int = 1) -> dict:
+             variant: str = "fp32", device: str = "cpu", threads: int = 1, sequences: bool = False,
+             lifter_mode: str = "frame", window_mode: str = "causal", temporal_weights: str = "temporal",
+             segment: int = SEGMENT, stride: int = 1) -> dict:
     if noise not in ("detector", "none"):
         raise InputError(f"--noise must be detector or none, got {noise!r}")
     if hypotheses < 1 or steps < 1:
@@ -159,8 +224,19 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         raise InputError(f"--device {device}: no CUDA device here")
     if variant.startswith("graph") and not device.startswith("cuda"):
         raise InputError(f"--variant {variant} needs --device cuda")
-    poses, _ = load_poses(Path(poses_path), max_poses)
+    if lifter_mode not in LIFTER_MODES or window_mode not in MODES:
+        raise InputError(f"--lifter-mode must be one of {LIFTER_MODES} and --window-mode one of {MODES}")
+    if lifter_mode == "temporal" and not sequences:
+        raise InputError("--lifter-mode temporal needs --sequences (a temporal model lifts windows of frames)")
+    if sequences and variant != "fp32":
+        raise InputError("--sequences runs the plain fp32 lifter (--variant fp32)")
+    if sequences:
+        poses, segments, frames, fps = load_segments(Path(poses_path), max_poses, segment)
+    else:
+        poses, _ = load_poses(Path(poses_path), max_poses)
     lifter = None
+    if lifter_mode == "temporal":
+        weights = temporal_weights
     if weights != "none":
         try:
             lifter = Lifter.load(weights)
@@ -169,16 +245,34 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         except Exception as e:  # noqa: BLE001 - a training checkpoint or another file is the same user error
             raise InputError(f"{weights} is not a lifter weights file (Lifter.save format): "
                              f"{type(e).__name__}: {e}") from None
+        if lifter_mode == "temporal" and not is_temporal(lifter):
+            raise InputError(f"{weights} is a frame model; --lifter-mode temporal needs temporal weights")
         lifter = make_variant(lifter, variant, device, threads)
     t0 = time.perf_counter()
-    xy, lik, truth, visible, mode, mode_names = simulate(poses, noise, seed)
+    if sequences:
+        xy, lik, truth, visible, mode, mode_names = simulate_segments(poses, segments, noise, seed)
+    else:
+        xy, lik, truth, visible, mode, mode_names = simulate(poses, noise, seed)
     sim_s = time.perf_counter() - t0
     out = dict(n_poses=len(poses), poses=str(poses_path), weights=str(weights), noise=noise, seed=seed,
                hypotheses=hypotheses, steps=steps, variant=variant, device=device)
+    if sequences:
+        out.update(sequences=True, segments=int(segments[-1]) + 1, fps=fps, lifter_mode=lifter_mode,
+                   window_mode=window_mode if lifter_mode == "temporal" else None, stride=stride)
     if lifter is not None:
-        hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
-        scale = lifter.calibration_for(hypotheses, steps)
+        if sequences:
+            t1 = time.perf_counter()
+            hyps = lift_sequence(lifter, xy, lik, frames / fps, segments, hypotheses, steps, lifter_mode,
+                                 window_mode, stride, seed)
+            ms = (time.perf_counter() - t1) * 1000 / max(len(poses), 1)
+            scale = calibration_for_mode(lifter, hypotheses, steps, window_mode) if lifter_mode == "temporal" \
+                else lifter.calibration_for(hypotheses, steps)
+        else:
+            hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
+            scale = lifter.calibration_for(hypotheses, steps)
         out.update(calibration=scale, **metrics(hyps, truth, scale))
+        if sequences:
+            out["accel_error_mm"] = accel_error(hyps.mean(1), truth, segments, frames)
         # The same metrics per camera mode (webcam / phone / room, lifter/cameras.py).
         out["per_camera_mode"] = {
             name: {"n_poses": int((mode == i).sum()), **metrics(hyps[mode == i], truth[mode == i], scale)}
@@ -208,6 +302,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="lifter path: fp32 (plain PyTorch), the fast paths bf16 | fp16 | onnx | compile | fp32-fast, "
                          "or on CUDA graph | graph-bf16 | graph-fp16 (lifter.runtimes.make_variant)")
     ap.add_argument("--device", default="cpu", help="cpu | cuda[:N]")
+    ap.add_argument("--sequences", action="store_true",
+                    help="sequence mode: segments of consecutive poses, one camera each (file needs sequence/frame)")
+    ap.add_argument("--lifter-mode", default="frame", help="frame | temporal (with --sequences)")
+    ap.add_argument("--window-mode", default="causal", help="temporal: causal (live) | centred (offline)")
+    ap.add_argument("--temporal-weights", default="temporal", help="temporal lifter weights name or path")
+    ap.add_argument("--segment", type=int, default=SEGMENT, help="poses per segment in sequence mode")
+    ap.add_argument("--stride", type=int, default=1, help="temporal: every stride-th frame in a window")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.threads > 0:
@@ -215,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = evaluate(args.poses, args.weights, args.hypotheses, args.steps, args.noise, args.seed,
                           args.max_poses, args.baseline, args.variant, args.device,
-                          args.threads or torch.get_num_threads())
+                          args.threads or torch.get_num_threads(), args.sequences, args.lifter_mode,
+                          args.window_mode, args.temporal_weights, args.segment, args.stride)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

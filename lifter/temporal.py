@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from core.records import Candidates, Estimate3D
 from core.skeleton import NUM_JOINTS
+from lifter.aggregate import summarise
+from lifter.inputs import candidates_to_inputs
 from lifter.sampler import ddim
 
 MODES = ("causal", "centred")
@@ -170,3 +173,12 @@ class TemporalStream:
             cond = self.lifter.model.window_condition(torch.cat([self._tokens[r] for r in rows]), tau, pad, f)
             cond = cond.select(torch.tensor([f - 1]))
         return denoise(self.lifter, cond, self._noise, self.steps)[0]
+
+    def estimate(self, c: Candidates, t: float) -> Estimate3D:
+        """The newest frame of this person (its candidates at time t, seconds) -> Estimate3D (hypotheses, mean,
+        causal-mode calibrated covariance; root_translation zero), as Lifter.estimate for the frame model."""
+        xy, lik, _box = candidates_to_inputs(c)
+        hyps = self.step(xy, lik, t)
+        mean, cov = summarise(hyps, calibration_for_mode(self.lifter, self.n, self.steps, "causal"))
+        return Estimate3D(hypotheses=hyps.numpy().astype(np.float32), mean=mean.numpy().astype(np.float32),
+                          covariance=cov.numpy().astype(np.float32))

@@ -189,24 +189,31 @@ def window_loss(model: LifterModel, batch: WindowBatch, alpha_bar: torch.Tensor,
     return torch.nn.functional.mse_loss(pred, training_target(x0, eps, ab, model.cfg.target))
 
 
-def slot_hypotheses(lifter: Lifter, batch: WindowBatch, n: int, steps: int, mode: str, seed: int = 0,
-                    chunk: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
-    """The output frame's hypotheses (W, N, 17, 3) and truth (W, 17, 3) of every window whose output slot (`mode`)
-    is a real frame; each window's hypotheses start from its own noise (lifter.temporal.hypothesis_noise)."""
+def slot_conditions(lifter: Lifter, batch: WindowBatch, mode: str, chunk: int = 128):
+    """The output frame's condition (W rows) and truth (W, 17, 3) of every window whose output slot (`mode`) is a
+    real frame."""
     f = batch.frames
     s = window_slots(f, mode)[0]
-    hyps, truth = [], []
+    conds, truth = [], []
     for w0 in range(0, batch.pose.shape[0] // f, chunk):
         sl = slice(w0 * f, min(batch.pose.shape[0], (w0 + chunk) * f))
-        with torch.inference_mode():
-            tokens, _ = lifter.model.encoder(batch.xy[sl], batch.lik[sl])
-            cond = lifter.model.window_condition(tokens, batch.tau[sl], batch.pad[sl], f)
         rows = torch.arange(s, sl.stop - sl.start, f)
         rows = rows[~batch.pad[sl][rows]]
-        z = torch.cat([hypothesis_noise(n, seed + w0 * 7919 + int(r)) for r in rows])
-        hyps.append(denoise(lifter, cond.select(rows), z, steps))
+        with torch.inference_mode():
+            tokens, _ = lifter.model.encoder(batch.xy[sl], batch.lik[sl])
+            conds.append(lifter.model.window_condition(tokens, batch.tau[sl], batch.pad[sl], f).select(rows))
         truth.append(batch.pose[sl][rows])
-    return torch.cat(hyps), torch.cat(truth)
+    cat = lambda name: torch.cat([getattr(c, name) for c in conds])  # noqa: E731
+    cond = type(conds[0])(cat("tokens"), cat("vec"), cat("inp"),
+                          [torch.cat([c.mods[i] for c in conds]) for i in range(len(conds[0].mods))])
+    return cond, torch.cat(truth)
+
+
+def slot_hypotheses(lifter: Lifter, cond, n: int, steps: int, seed: int = 0) -> torch.Tensor:
+    """(W, N, 17, 3): each window's output frame from its own noise (lifter.temporal.hypothesis_noise)."""
+    z = torch.cat([hypothesis_noise(n, seed * 100_003 + w) for w in range(cond.rows)])
+    return torch.cat([denoise(lifter, cond.select(torch.arange(i, min(cond.rows, i + 256))),
+                              z[i * n:min(cond.rows, i + 256) * n], steps) for i in range(0, cond.rows, 256)])
 
 
 def fixed_windows(clips: Clips, frames: int, count: int, sim_cfg, seed: int, k: int,
@@ -224,7 +231,8 @@ def fixed_windows(clips: Clips, frames: int, count: int, sim_cfg, seed: int, k: 
 def window_metrics(lifter: Lifter, batch: WindowBatch, n: int, steps: int, seed: int = 0) -> dict:
     out = {}
     for mode in ("causal", "centred"):
-        h, truth = slot_hypotheses(lifter, batch, n, steps, mode, seed)
+        cond, truth = slot_conditions(lifter, batch, mode)
+        h = slot_hypotheses(lifter, cond, n, steps, seed)
         out[f"{mode}_mpjpe_mm"] = round(1000 * float((h.mean(1) - truth).norm(dim=-1).mean()), 2)
     return out
 
@@ -328,17 +336,18 @@ def calibrate(lifter: Lifter, batch: WindowBatch, grid=CALIBRATION_GRID, default
     """Per mode: the (N, S) covariance-scale table and the per-joint profile at the default (N, S), fitted on the
     output frames of validation windows (lifter.aggregate)."""
     result = {}
-    for n, steps in grid:
-        for mode in ("causal", "centred"):
-            h, truth = slot_hypotheses(lifter, batch, n, steps, mode, seed=1)
-            entry = result.setdefault(mode, {"table": {}})
+    for mode in ("causal", "centred"):
+        cond, truth = slot_conditions(lifter, batch, mode)
+        entry = result.setdefault(mode, {"table": {}})
+        for n, steps in grid:
+            h = slot_hypotheses(lifter, cond, n, steps, seed=1)
             entry["table"][f"{n},{steps}"] = round(fit_calibration(h, truth), 4)
             if (n, steps) == default:
                 scale = entry["table"][f"{n},{steps}"]
                 entry["profile"] = fit_joint_profile(h, truth, reference=scale)
                 entry["mpjpe_mm"] = round(1000 * float((h.mean(1) - truth).norm(dim=-1).mean()), 2)
                 entry["coverage90"] = round(coverage(h, truth, [scale * f for f in entry["profile"]]), 4)
-        print("calibration", n, steps, {m: e["table"][f"{n},{steps}"] for m, e in result.items()}, flush=True)
+            print("calibration", mode, n, steps, entry["table"][f"{n},{steps}"], flush=True)
     return result
 
 

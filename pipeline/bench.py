@@ -2,7 +2,7 @@
 Pose on the same frames.
 
     python -m pipeline.bench [--source vtest.avi] [--device cpu|cuda] [--runtime litert|torch|onnx] [--model full]
-                             [--hypotheses 16] [--steps 5] [--frames 100] [--json]
+                             [--hypotheses 16] [--steps 5] [--frames 100] [--temporal] [--json]
 
 The pipeline is the app's: built by pipeline.factory.build_pipeline from configs/app.yaml with the options given
 here (front end, lifter on its fastest runtime, warm starts, root, smoothing), run by the app's own loops
@@ -256,7 +256,8 @@ def bench_config(args):
     if args.device.startswith("cuda") and args.runtime == "litert":
         args.runtime = "torch"  # LiteRT is CPU only; the GPU path runs the converted models in PyTorch
     cfg = apply_options(load_config(), model=args.model, runtime=args.runtime, device=args.device,
-                        hypotheses=args.hypotheses, steps=args.steps, lifter=args.weights)
+                        hypotheses=args.hypotheses, steps=args.steps, lifter=args.weights,
+                        lifter_mode="temporal" if args.temporal else None, temporal_lifter=args.temporal_weights)
     cfg.candidates = args.k
     cfg.litert_threads = args.threads_2d or cfg.litert_threads
     cfg.torch_threads = args.threads_lifter or cfg.torch_threads
@@ -274,7 +275,8 @@ def run(args) -> dict:
     lifter = pipeline.lifter
     runtime = "onnx" if lifter.meta.get("runtime") == "onnx" else \
         getattr(lifter.runner, "mode", "eager") if lifter.runner is not None else "eager (plain)"
-    lifter_info = {"weights": cfg.lifter, "variant": variant or "fastest", "runtime": runtime,
+    lifter_info = {"weights": cfg.temporal_lifter if cfg.lifter_mode == "temporal" else cfg.lifter,
+                   "lifter_mode": cfg.lifter_mode, "variant": variant or "fastest", "runtime": runtime,
                    "dtype": str(getattr(lifter.runner, "dtype", "torch.float32")).replace("torch.", "")}
     load_s = time.perf_counter() - t_load
     start = first_person_frame(args.source, pipeline.frontend) if args.start == "auto" else int(args.start)
@@ -384,6 +386,9 @@ def parse_args(argv: list[str] | None = None):
                     help="lifter runtime (auto: the app's, pipeline.factory: onnx on the CPU, torch graph bf16 on CUDA)")
     ap.add_argument("--dtype", default=None, choices=["fp32", "bf16", "fp16"], help="torch lifter precision")
     ap.add_argument("--lifter-mode", default=None, choices=["eager", "graph", "compile"], help="torch lifter mode")
+    ap.add_argument("--temporal", action="store_true",
+                    help="the temporal lifter (the app's --lifter-mode temporal: a window of each person's frames)")
+    ap.add_argument("--temporal-weights", default=None, help="temporal lifter weights (default: the config's)")
     ap.add_argument("--live-fps", type=float, default=30.0, help="replay rate of the live pass (0: native)")
     ap.add_argument("--no-live", action="store_true")
     ap.add_argument("--no-mediapipe", action="store_true")

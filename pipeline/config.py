@@ -84,6 +84,8 @@ class AppConfig:
     hypotheses: int = DEFAULT_HYPOTHESES
     steps: int = DEFAULT_STEPS
     lifter: str = "default"
+    lifter_mode: str = "frame"   # frame: each frame lifted alone | temporal: a window of each person's frames
+    temporal_lifter: str = "temporal"  # the temporal lifter's weights (lifter.temporal), for lifter_mode temporal
     fov: float = 60.0
     outputs: str = "outputs"
     torch_threads: int = 1       # threads for the lifter (torch); 1 is fastest on a small, busy CPU
@@ -113,6 +115,8 @@ SCHEMA = {
         "hypotheses": {"type": "integer", "minimum": 1, "maximum": 1024},
         "steps": {"type": "integer", "minimum": 1, "maximum": 1000},
         "lifter": {"type": "string"},
+        "lifter_mode": {"enum": ["frame", "temporal"]},
+        "temporal_lifter": {"type": "string"},
         "fov": {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 179},
         "outputs": {"type": "string"},
         "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
@@ -143,7 +147,8 @@ SCHEMA = {
 # Options of one run that are not settings (command line only).
 RUN_SCHEMA = {"replay_speed": _POS_NUM, "max_frames": _POS_INT}
 # Settings the command line / the Python API may override directly.
-OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs")
+OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
+           "lifter_mode", "temporal_lifter")
 
 
 def _build(cls, data: dict):

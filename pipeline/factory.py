@@ -21,6 +21,7 @@ from detectors.pose_detector import DetectorConfig, PoseDetector
 from lifter.api import Lifter, resolve_weights
 from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
 from lifter.runtimes import fastest, make_variant
+from lifter.temporal import is_temporal
 from pipeline.config import AppConfig
 from pipeline.stages import Pipeline
 
@@ -49,6 +50,8 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
     bf16 on a GPU; same results, docs/speed.md), or on `variant` (lifter.runtimes.VARIANTS; the bench's choice).
     The runtime is run once here as the pipeline will run it, so its one-time export/capture happens before the
     first frame and, if it cannot (e.g. an unwritable or full cache), the plain PyTorch lifter is used."""
+    if cfg.lifter_mode == "temporal":
+        return build_temporal_lifter(cfg)
     try:
         lifter, source = load_lifter(cfg.lifter, device=cfg.device)
     except LifterWeightsError as e:
@@ -70,6 +73,19 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
         return lifter
 
 
+def build_temporal_lifter(cfg: AppConfig) -> Lifter:
+    """cfg.temporal_lifter's weights (a temporal model, lifter.temporal) on the plain PyTorch path: its window runs
+    per person in pipeline.stages (the fast runtimes serve single frames)."""
+    try:
+        lifter, source = load_lifter(cfg.temporal_lifter, device=cfg.device)
+    except LifterWeightsError as e:
+        raise ConfigError(f"--temporal-lifter {cfg.temporal_lifter}: {e}") from None
+    if source.startswith(UNTRAINED) or not is_temporal(lifter):
+        raise ConfigError(f"--lifter-mode temporal: {resolve_weights(cfg.temporal_lifter)} is not a temporal lifter "
+                          "(train one with `python -m lifter.train_temporal`, or use --lifter-mode frame)")
+    return lifter
+
+
 def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, frontend: FrontEnd | None = None,
                    lifter=None) -> Pipeline:
     """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes)."""
@@ -78,4 +94,4 @@ def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fron
     lifter = lifter if lifter is not None else build_lifter(cfg, say)
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones,
-                    reprojection=cfg.reprojection)
+                    reprojection=cfg.reprojection, lifter_mode=cfg.lifter_mode)

@@ -13,6 +13,7 @@ from core.protocols import FrontEnd, Lifter, TrackState
 from core.records import Estimate3D, Frame, FrameResult, Person
 from core.smoothing import OneEuroConfig, OneEuroFilter
 from detectors.joint_map import world_joints
+from lifter.temporal import TemporalStream
 from pipeline.bones import TrackBones
 from pipeline.config import DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig
 from pipeline.reprojection import best_mean
@@ -29,6 +30,7 @@ class _Track:
     pose_filter: OneEuroFilter | None = None
     root_filter: OneEuroFilter | None = None
     bones: TrackBones | None = None          # the person's bone lengths over the video
+    window: TemporalStream | None = None     # lifter_mode temporal: the person's window of frames (issue 14)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Pipeline:
     bones: BonesConfig = field(default_factory=BonesConfig)
     reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
+    lifter_mode: str = "frame"               # "temporal": the lifter is a temporal one, fed each person's window
     _state: TrackState | None = None
     _tracks: dict[int, _Track] = field(default_factory=dict)
     _size: tuple | None = None               # frame size seen last
@@ -96,7 +99,10 @@ class Pipeline:
             track = self._tracks.setdefault(p.id, _Track())
             t1 = time.perf_counter()
             init = self._init_pose(p, frame.timestamp, track)
-            if init is not None:
+            if self.lifter_mode == "temporal":   # issue 14: the window replaces the warm start
+                track.window = track.window or TemporalStream(self.lifter, self.hypotheses, self.steps)
+                est = track.window.estimate(p.candidates, frame.timestamp)
+            elif init is not None:
                 est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps,
                                            init=init, init_t=self.warm_start.init_t)
             else:

@@ -1,6 +1,7 @@
 """Real-footage evaluation: the app's own pipeline and MediaPipe Pose on the shared clips with triangulated 3D truth.
 
     python -m tools.realfootage [--clips cam01 cam03] [--frames N] [--lifter default|open|PATH]
+                                [--lifter-mode frame|temporal] [--temporal-lifter temporal|PATH]
                                 [--hypotheses 16 --steps 5] [--init noise|world] [--init-t 100 200 400]
                                 [--json] [--out FILE]
 
@@ -10,6 +11,9 @@ app.py builds (configs/app.yaml defaults: BlazePose full, One-Euro smoothing, wa
 with the clip's true intrinsics K for the root translation (the lifter's root-relative output does not use K).
 Methods (tools/realfootage_metrics.py has the metrics):
 - diffmocap: the app's output (smoothed mean, its hypotheses and calibrated covariance);
+- diffmocap_frame / diffmocap_temporal: the same pipeline with the other lifter mode (--lifter-mode: frame lifts each
+  frame alone, temporal a window of the person's recent frames; lifter.temporal) on the same 2D, when its weights
+  exist;
 - blazepose_world: the landmark model's world landmarks of the same forward pass (detectors.joint_map.world_joints);
 - mediapipe: MediaPipe Pose 0.10.14 pose_world_landmarks (model_complexity 1, video mode; .venv-mediapipe, run by
   tools/mediapipe_world.py), mapped by the same function; absent without that venv;
@@ -31,11 +35,13 @@ import datetime  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
+from core.errors import ConfigError  # noqa: E402
 from pipeline.config import WarmStartConfig, load_config  # noqa: E402
 from pipeline.factory import build_pipeline  # noqa: E402
 from core.paths import repo_root, shared_dir  # noqa: E402
@@ -79,6 +85,13 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) ->
     pipe.intrinsics = k
     pipe.frontend.generator.manual_seed(0)  # reproducible candidates (the app seeds randomly)
     variants = {}
+    # The other lifter mode (frame / temporal) on the same 2D, the rest of the pipeline as the app's (issue 14).
+    other = "temporal" if cfg.lifter_mode == "frame" else "frame"
+    try:
+        variants[f"diffmocap_{other}"] = build_pipeline(replace(cfg, lifter_mode=other), frontend=pipe.frontend)
+        variants[f"diffmocap_{other}"].intrinsics = k
+    except ConfigError as e:  # no temporal weights: report the app's mode alone
+        print(f"realfootage: no {other} variant ({e})", file=sys.stderr)
     if init == "world":
         same = dict(frontend=pipe.frontend, hypotheses=pipe.hypotheses, steps=pipe.steps, intrinsics=k,
                     smoothing=pipe.smoothing)
@@ -187,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", nargs="+", default=["cam01", "cam03"])
     ap.add_argument("--frames", type=int, default=None, help="process only the first N video frames")
     ap.add_argument("--lifter", default=None, help="lifter weights: default, open or a .pt path")
+    ap.add_argument("--lifter-mode", default=None, choices=["frame", "temporal"],
+                    help="the app's lifter mode for 'diffmocap' (default: the config's); the other mode is reported "
+                         "as diffmocap_<mode>")
+    ap.add_argument("--temporal-lifter", default=None, help="temporal lifter weights (default: the config's)")
     ap.add_argument("--hypotheses", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--init", choices=("noise", "world"), default="noise",
@@ -206,12 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"skipped": why}))
         return 0
     cfg = load_config(args.config)
-    for key in ("lifter", "hypotheses", "steps"):
+    for key in ("lifter", "hypotheses", "steps", "lifter_mode", "temporal_lifter"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "lifter": cfg.lifter, "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
+              "lifter": cfg.lifter, "lifter_mode": cfg.lifter_mode, "temporal_lifter": cfg.temporal_lifter,
+              "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
               "init": args.init, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file(),
               "clips": {c: evaluate_clip(c, folder, args, cfg) for c in args.clips}}
     text = json.dumps(result, indent=1)

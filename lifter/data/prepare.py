@@ -4,7 +4,9 @@
 
 Writes DIR (default <cache>/mocap/): train.npz, val.npz, test.npz, test_<group>.npz, {train,val,test}_open.npz,
 manifest.json. Each npz: poses (M,17,3) float32 metres, +Y up, pelvis at the origin, SOURCE bone lengths;
-dataset, clip, action, style, subject (M,) str; frame (M,) int32 source frame index; fps (scalar); joint_names.
+dataset, clip, action, style, subject (M,) str; sequence (M,) str (= clip) and frame (M,) int the frame number at
+`fps` (lifter.data.sequences: the keys of a sequence file); source_frame (M,) int32 the source frame index; fps
+(scalar); joint_names.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from lifter.data.bodies import fix_definitions, pair_median
 from lifter.data.bvh import parse_bvh
 from lifter.data.extract import amc_joints, bvh_joints, drop_near_duplicates, resample_indices
 from lifter.data.posture import CATEGORIES, posture
+from lifter.data.sequences import sequence_keys
 from lifter.data.sources import SOURCES
 from lifter.data.splits import assign_split, load_config
 from core.paths import cache_dir, shared_dir
@@ -170,6 +173,8 @@ def _subset(arrays: dict, mask: np.ndarray) -> dict:
 
 def _save(path: Path, arrays: dict, fps: float) -> None:
     arrays = {k: (v.astype(str) if k in KEYS else v) for k, v in arrays.items()}
+    arrays["source_frame"] = arrays["frame"]
+    arrays["sequence"], arrays["frame"] = sequence_keys(arrays["clip"], arrays["source_frame"])
     np.savez(path, **arrays, fps=np.float32(fps), joint_names=np.array(JOINT_NAMES))
 
 

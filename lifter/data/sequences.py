@@ -34,7 +34,9 @@ def sequence_keys(clip: np.ndarray, source_frame: np.ndarray) -> tuple[np.ndarra
     for c in np.unique(clip):
         sel = np.flatnonzero(clip == c)
         src = np.asarray(source_frame)[sel].astype(np.int64)
-        frame[sel] = np.round((src - src[0]) / resample_step(src)).astype(np.int64)
+        r = np.round((src - src[0]) / resample_step(src)).astype(np.int64)
+        ramp = np.arange(len(r))
+        frame[sel] = np.maximum.accumulate(r - ramp) + ramp     # strictly increasing (uneven steps never collide)
     return clip.copy(), frame
 
 

@@ -1,0 +1,186 @@
+"""Temporal lifter (issue 14): starts as the frame model, windows never cross sequences or look ahead in causal mode,
+the live stream equals the offline causal pass, hypotheses are trajectories, sequence keys, evaluate's sequence mode,
+the pipeline's per-person window and its configuration."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import ConfigError
+from core.records import Frame
+from lifter import evaluate
+from lifter.api import Lifter
+from lifter.cameras import sample_cameras
+from lifter.data.sequences import check_sequences, sequence_keys
+from lifter.model import LifterModel, ModelConfig
+from lifter.simulate import SimConfig
+from lifter.temporal import TemporalStream, lift_sequence, window_index
+from lifter.train_temporal import WindowSampler, Clips, temporal_from_frame, window_loss, simulate_windows
+from pipeline.config import apply_options, load_config
+from pipeline.factory import build_temporal_lifter
+from pipeline.stages import Pipeline
+from tests.fakes_app import FakeFrontEnd
+from tests.lifter_fixtures import synthetic_poses
+
+TINY = dict(grid=16, width=16, enc_layers=1, heads=2, ffn=32, cond_dim=32, hidden=32, blocks=1, time_dim=16,
+            target="x0")
+
+
+def frame_lifter(seed: int = 0) -> Lifter:
+    """A tiny frame model whose zero-initialised layers got small random weights (so outputs depend on inputs)."""
+    torch.manual_seed(seed)
+    model = LifterModel(ModelConfig(**TINY))
+    with torch.no_grad():
+        for p in model.parameters():
+            if not p.any():
+                p.normal_(0, 0.3)
+    return Lifter(model.eval(), calibration=1.0)
+
+
+def temporal_lifter(window: int = 4, trained: bool = True) -> Lifter:
+    model = temporal_from_frame(frame_lifter(), 1, window)
+    if trained:  # stand-in for training: the zero output projections get weights
+        with torch.no_grad():
+            for p in model.temporal.parameters():
+                p.add_(torch.randn(p.shape) * 0.3)
+    return Lifter(model.eval(), calibration=1.0)
+
+
+def candidates(m: int, k: int = 3, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(m, 17, k, 2, generator=g) * 1.6 - 0.8, torch.rand(m, 17, k, generator=g)
+
+
+def test_untrained_temporal_model_is_the_frame_model():
+    frame, temporal = frame_lifter(), temporal_lifter(trained=False)
+    xy, lik = candidates(7)
+    times, seq = np.arange(7) / 30, np.zeros(7, int)
+    a = lift_sequence(frame, xy, lik, times, seq, n=4, steps=2, lifter_mode="frame")
+    b = lift_sequence(temporal, xy, lik, times, seq, n=4, steps=2, lifter_mode="temporal")
+    assert a.abs().max() > 0.01
+    torch.testing.assert_close(a, b)
+    c = lift_sequence(temporal_lifter(), xy, lik, times, seq, n=4, steps=2, lifter_mode="temporal")
+    assert (c - a).abs().max() > 1e-3   # trained temporal layers do change the output
+
+
+def test_windows_stay_in_their_sequence_and_causal_never_looks_ahead():
+    lifter = temporal_lifter()
+    xy, lik = candidates(10)
+    times, seq = np.arange(10) / 30.0, np.array([0] * 5 + [1] * 5)
+    base = lift_sequence(lifter, xy, lik, times, seq, n=3, steps=2, mode="causal")
+    xy2 = xy.clone()
+    xy2[7] += 0.3                                   # change frame 7 (sequence 1)
+    causal = lift_sequence(lifter, xy2, lik, times, seq, n=3, steps=2, mode="causal")
+    changed = (causal - base).abs().amax((1, 2, 3)) > 1e-6
+    assert not changed[:7].any() and changed[7:].all()        # the past and the other sequence are untouched
+    centred = lift_sequence(lifter, xy2, lik, times, seq, n=3, steps=2, mode="centred")
+    centred_base = lift_sequence(lifter, xy, lik, times, seq, n=3, steps=2, mode="centred")
+    changed = (centred - centred_base).abs().amax((1, 2, 3)) > 1e-6
+    assert not changed[:5].any() and changed[6].item()        # centred uses the future, still not across sequences
+
+
+def test_live_stream_equals_the_offline_causal_pass_and_hypotheses_are_trajectories():
+    lifter = temporal_lifter()
+    # A smooth 2D motion: every candidate drifts slowly.
+    xy0, lik = candidates(1)
+    xy = torch.cat([xy0 + 0.004 * i for i in range(12)])
+    lik = lik.expand(12, -1, -1).contiguous()
+    times = np.arange(12) / 30.0
+    offline = lift_sequence(lifter, xy, lik, times, np.zeros(12, int), n=8, steps=3, seed=0)
+    stream = TemporalStream(lifter, n=8, steps=3, seed=1)   # lift_sequence seeds sequence s with seed + s + 1 ...
+    stream.seed = 0 + 0                                        # ... hypothesis_noise(n, seed + s): sequence 0 -> 0
+    live = torch.stack([stream.step(xy[i:i + 1], lik[i:i + 1], times[i]) for i in range(12)])
+    torch.testing.assert_close(live, offline)
+    # Each hypothesis moves little from frame to frame compared with the spread between hypotheses.
+    step = (offline[1:] - offline[:-1]).norm(dim=-1).mean()
+    spread = (offline - offline.mean(1, keepdim=True)).norm(dim=-1).mean()
+    assert step < 0.5 * spread
+
+
+def test_window_index_pads_at_sequence_edges():
+    starts, ends = np.array([0, 0, 0, 3, 3]), np.array([3, 3, 3, 5, 5])
+    idx, pad = window_index(starts, ends, 3, "causal")
+    assert pad[0].tolist() == [True, True, False] and idx[2].tolist() == [0, 1, 2]
+    assert pad[3].tolist() == [True, True, False] and pad[4].tolist() == [True, False, False]
+    idx, pad = window_index(starts, ends, 3, "centred")
+    assert idx[1].tolist() == [0, 1, 2] and pad[2].tolist() == [False, False, True]
+
+
+def test_sequence_keys_and_checks():
+    clip = np.array(["a"] * 6 + ["b"] * 4)
+    src = np.array([0, 2, 5, 7, 10, 20, 0, 12, 24, 48])       # 25 fps -> 10 fps steps 2/3; a gap; 120 fps steps 12
+    seq, frame = sequence_keys(clip, src)
+    assert frame[:6].tolist() == [0, 1, 2, 3, 4, 8] and frame[6:].tolist() == [0, 1, 2, 4]
+    assert check_sequences(seq, frame, 10) is None
+    assert "increase" in check_sequences(seq, np.r_[frame[:3], frame[2], frame[4:]], 10)
+    assert "contiguous" in check_sequences(np.array(list("aabba") + list("ccccc")), np.arange(10), 10)
+
+
+def test_window_frames_share_one_camera_and_groups_differ():
+    poses = torch.as_tensor(synthetic_poses(12))
+    cams = sample_cameras(poses, SimConfig.load(), torch.Generator().manual_seed(0), group=4)
+    k = cams.intrinsics.view(3, 4, 3, 3)
+    assert (k - k[:, :1]).abs().max() == 0 and (k[0, 0] - k[1, 0]).abs().max() > 0
+    with pytest.raises(ValueError):
+        sample_cameras(poses[:10], SimConfig.load(), torch.Generator(), group=4)
+
+
+def test_window_sampler_and_loss_on_a_tiny_clip_set():
+    poses = synthetic_poses(30)
+    start = np.r_[np.zeros(20, int), np.full(10, 20)]
+    end = np.r_[np.full(20, 20), np.full(10, 30)]
+    clips = Clips(poses, np.r_[np.arange(20), np.arange(10)] / 10.0, start, end, np.array(["x"] * 30))
+    rng = np.random.default_rng(0)
+    w, tau, pad = WindowSampler(clips, 4).sample(np.array([0, 5, 25, 29]), rng)
+    assert w.shape == (4, 4, 17, 3) and (tau[:, -1] == 0).all() and (np.diff(tau, axis=1) > 0).all()
+    assert not pad.all(1).any()
+    lifter = temporal_lifter()
+    batch = simulate_windows(w, tau, pad, SimConfig.load(), torch.Generator().manual_seed(0), k=3, none_share=0.5)
+    loss = window_loss(lifter.model.train(), batch, lifter.alpha_bar, torch.Generator().manual_seed(0), 2, 0.1)
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert lifter.model.temporal.proj[0].weight.grad.abs().sum() > 0
+
+
+def test_evaluate_sequence_mode_frame_and_temporal(tmp_path, capsys):
+    frame_lifter().save(tmp_path / "frame.pt")
+    temporal_lifter().save(tmp_path / "temporal.pt")
+    poses = synthetic_poses(24)
+    np.savez(tmp_path / "seq.npz", poses=poses, sequence=np.array(["a"] * 14 + ["b"] * 10),
+             frame=np.r_[np.arange(14), np.arange(10) * 2], fps=np.float32(30))
+    out = {}
+    for mode in ("frame", "temporal"):
+        rc = evaluate.main(["--poses", str(tmp_path / "seq.npz"), "--weights", str(tmp_path / "frame.pt"),
+                            "--temporal-weights", str(tmp_path / "temporal.pt"), "--baseline", "none",
+                            "--sequences", "--lifter-mode", mode, "--hypotheses", "3", "--steps", "2",
+                            "--segment", "8", "--json"])
+        assert rc == 0
+        out[mode] = json.loads(capsys.readouterr().out)
+    for res in out.values():
+        assert res["n_poses"] == 24 and res["segments"] == 4 and res["accel_error_mm"] > 0
+    assert out["frame"]["mpjpe_mean_mm"] != out["temporal"]["mpjpe_mean_mm"]
+    # Temporal without --sequences, or a frame model as temporal weights: one line, exit 2.
+    assert evaluate.main(["--poses", str(tmp_path / "seq.npz"), "--lifter-mode", "temporal"]) == 2
+    assert evaluate.main(["--poses", str(tmp_path / "seq.npz"), "--sequences", "--lifter-mode", "temporal",
+                          "--temporal-weights", str(tmp_path / "frame.pt")]) == 2
+    assert "frame model" in capsys.readouterr().err
+
+
+def test_pipeline_keeps_a_window_per_person_and_config_checks_the_mode(tmp_path):
+    lifter = temporal_lifter()
+    pipe = Pipeline(frontend=FakeFrontEnd(), lifter=lifter, hypotheses=5, steps=2, lifter_mode="temporal")
+    img = np.zeros((120, 160, 3), np.uint8)
+    for i in range(6):
+        result = pipe.process(Frame(index=i, timestamp=i / 30, image=img))
+    est = result.persons[0].estimate
+    assert est.hypotheses.shape == (5, 17, 3) and np.isfinite(est.covariance).all()
+    assert len(pipe._tracks[0].window._times) == lifter.cfg.window
+    with pytest.raises(ConfigError):
+        apply_options(load_config(), lifter_mode="video")
+    frame_lifter().save(tmp_path / "frame.pt")
+    cfg = apply_options(load_config(), lifter_mode="temporal", temporal_lifter=str(tmp_path / "frame.pt"))
+    with pytest.raises(ConfigError, match="not a temporal lifter"):
+        build_temporal_lifter(cfg)
