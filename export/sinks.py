@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.camera import camera_to_world
 from core.errors import ExportError
-from core.records import FrameResult
+from core.records import FrameResult, world_joints
 from export.bvh import write_bvh
 from export.ik import rest_from_positions, rest_pose
 from export.jsonl import dumps, frame_record, header_record
@@ -129,13 +128,14 @@ class JsonlSink(_Sink):
 
 
 def world_poses(result: FrameResult) -> list[tuple[int, np.ndarray]]:
-    """(id, (17, 3) absolute joint positions in the +Y-up world) of every person with a finite 3D estimate."""
+    """(id, (17, 3) absolute joint positions in the frame's +Y-up world, feet locked) of every person with a finite
+    3D estimate."""
     out = []
     for p in result.persons:
         if p.estimate is not None:
-            pose = np.asarray(p.estimate.mean) + np.asarray(p.estimate.root_translation)
+            pose = world_joints(p.estimate, result.world)
             if np.isfinite(pose).all():
-                out.append((int(p.id), camera_to_world(pose)))
+                out.append((int(p.id), pose))
     return out
 
 
@@ -245,6 +245,7 @@ class BvhSink(_Sink):
         self._next_rewrite = time.perf_counter() + self.rewrite_every
         self._interval = self.rewrite_every
         self._closed = False
+        self._floor_known = False
 
     @property
     def person_id(self) -> int | None:
@@ -259,6 +260,8 @@ class BvhSink(_Sink):
         if self._closed:
             raise ValueError(f"{self.path}: sink is closed")
         self._log.append(self._follower.choose(world_poses(result)), float(result.frame.timestamp))
+        if result.world is not None and result.world.up_source != "default":
+            self._floor_known = True   # the world stage put the floor at y = 0: no shift of our own
         if time.perf_counter() >= self._next_rewrite:
             self.flush()
 
@@ -272,7 +275,7 @@ class BvhSink(_Sink):
             positions = np.repeat(rest_pose(rest_from_positions(None))[None], len(self._log), axis=0)
         try:
             write_bvh(self.path, positions.astype(np.float64), frame_rate(self.fps, self._log.times),
-                      units=self.units, ground=self.ground)
+                      units=self.units, ground=self.ground and not self._floor_known)
         except OSError as e:
             raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
         self._written = len(positions)
