@@ -41,7 +41,7 @@ def build_parser(defaults) -> argparse.ArgumentParser:
         description="Turn a webcam or video into 3D human motion: BlazePose 2D heatmaps -> joint candidates -> "
                     "diffusion lifter -> N 3D hypotheses -> mean pose with calibrated 90 percent uncertainty ellipsoids.",
         epilog="Defaults come from configs/app.yaml (or --config FILE). Keys in the windows: q quit, space pause, "
-               "h hypotheses on/off, e ellipsoids on/off, r reset view. Exit codes: 0 done, 1 error, 2 bad "
+               "h hypotheses on/off, e ellipsoids off/50/90 percent, r reset view. Exit codes: 0 done, 1 error, 2 bad "
                "arguments/config, 3 source failed mid-stream (outputs kept), 130 interrupted (outputs finalised).",
     )
     a = p.add_argument
@@ -61,6 +61,12 @@ def build_parser(defaults) -> argparse.ArgumentParser:
       help=f"how BlazePose runs: litert (TFLite interpreter, CPU), torch or onnx (default: {defaults.runtime})")
     a("--fov", type=float, default=None, metavar="DEG",
       help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
+    a("--camera-pitch", type=float, default=None, metavar="DEG",
+      help="degrees the camera looks down (default: estimated from the people in view)")
+    a("--camera-roll", type=float, default=None, metavar="DEG",
+      help="degrees the camera is turned counter-clockwise about its viewing direction (default: estimated)")
+    a("--ellipsoids", default=None, metavar="off|50|90",
+      help=f"uncertainty ellipsoids in the 3D view: off, 50 or 90 percent (key e cycles) (default: {defaults.view.ellipsoids})")
     a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
     a("--no-window", action="store_true", help="do not open windows (headless); implied when there is no display")
     a("--render", default=None, metavar="OUT.mp4",

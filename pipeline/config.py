@@ -16,6 +16,7 @@ from core import defaults
 from core.errors import ConfigError
 from core.paths import repo_root
 from core.smoothing import OneEuroConfig
+from visualize.controls import ELLIPSOID_MODES
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
 DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = defaults.HYPOTHESES, defaults.STEPS, defaults.CANDIDATES
@@ -69,9 +70,6 @@ class WorldConfig:
     max_accel: float = 10.0      # m/s^2: largest change of the root velocity
     foot_lock: bool = True       # hold feet in contact still and solve the legs by IK
     upright: bool = True         # turn each standing person's pose about the pelvis so its balance axis is up
-
-
-ELLIPSOID_MODES = ("off", "50", "90")   # uncertainty display: none, 50 % or 90 % ellipsoids
 
 
 @dataclass

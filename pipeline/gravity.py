@@ -30,6 +30,9 @@ BOTH_FEET = 0.08                        # m: ankles closer than this in height b
 MIN_BODY_HEIGHT = 0.5                   # m: centre of mass at least this far above the support, else no cue
 TUKEY_DEG = 40.0                        # observations further than this from the estimate get weight 0
 SYSTEMATIC_DEG = 2.0                    # floor of the reported uncertainty (cue bias, measured on real clips)
+OBSERVATION_DEG = 10.0                  # least spread assumed for one observation (one frame says little alone)
+PRIOR_WEIGHT = 1.0                      # a level camera counts as one observation: a single photo of a dynamic
+                                        # pose (a kick: not in balance) only tilts the estimate halfway
 CORRELATION_S = 0.5                     # observations of one person closer in time than this are not independent
 
 # Segment mass fractions (Dempster / Winter) on our 17 joints: (joints averaged for the segment centre, mass).
@@ -79,43 +82,48 @@ def shortest_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + vx + vx @ vx / (1 + c)
 
 
-def centre_of_mass(pose: np.ndarray) -> np.ndarray:
-    """(17, 3) joints -> (3,) approximate centre of mass."""
+def centre_of_mass(poses: np.ndarray) -> np.ndarray:
+    """(..., 17, 3) joints -> (..., 3) approximate centre of mass."""
     total = sum(w for _, w in _SEGMENTS)
-    return sum(w * pose[list(j)].mean(0) for j, w in _SEGMENTS) / total
+    return sum(w * poses[..., list(j), :].mean(-2) for j, w in _SEGMENTS) / total
 
 
-def support_point(pose: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """The centre of pressure under the supporting foot (or feet), given the current up estimate."""
+def support_point(poses: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(..., 17, 3) -> (..., 3): the centre of pressure under the supporting foot (or feet), given an up vector."""
     up = unit(up)
-    r, l = pose[3], pose[6]
-    hr, hl = r.dot(up), l.dot(up)
-    ankle = 0.5 * (r + l) if abs(hr - hl) < BOTH_FEET else (r if hr < hl else l)
-    left = pose[4] - pose[1]                       # right hip -> left hip
-    forward = unit(np.cross(up, left))             # horizontal, across the hips: front or back
-    face = pose[9] - pose[8]                        # the nose is in front of the thorax: fixes the sign
-    if forward.dot(face) < 0:
-        forward = -forward
-    forward = unit(forward - forward.dot(up) * up)
+    r, l = poses[..., 3, :], poses[..., 6, :]
+    hr, hl = r @ up, l @ up
+    lower = np.where((hr < hl)[..., None], r, l)
+    ankle = np.where((np.abs(hr - hl) < BOTH_FEET)[..., None], 0.5 * (r + l), lower)
+    forward = unit(np.cross(up, poses[..., 4, :] - poses[..., 1, :]))   # across the hips: front or back
+    face = poses[..., 9, :] - poses[..., 8, :]                           # the nose is in front of the thorax
+    forward = forward * np.where(np.sum(forward * face, -1) < 0, -1.0, 1.0)[..., None]
+    forward = unit(forward - (forward @ up)[..., None] * up)
     return ankle + FOOT_FORWARD * forward - SOLE_BELOW_ANKLE * up
 
 
+def observe_many(poses: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 17, 3) camera-frame poses -> (N, 3) unit up cues and (N,) which are valid (finite, and the centre of mass
+    well above the support: not sitting or lying)."""
+    v = centre_of_mass(poses) - support_point(poses, up)
+    n = np.linalg.norm(v, axis=-1)
+    ok = np.isfinite(n) & (n >= MIN_BODY_HEIGHT)
+    return np.where(ok[:, None], v / np.maximum(n, 1e-12)[:, None], 0.0), ok
+
+
 def observe(pose: np.ndarray, up: np.ndarray) -> np.ndarray | None:
-    """One person's up cue (unit vector, camera frame), or None when the pose gives none (not finite, or the
-    centre of mass is not well above the support: sitting, lying)."""
+    """One person's up cue (unit vector, camera frame), or None when the pose gives none."""
     pose = np.asarray(pose, float)
     if pose.shape != (17, 3) or not np.isfinite(pose).all():
         return None
-    v = centre_of_mass(pose) - support_point(pose, up)
-    if np.linalg.norm(v) < MIN_BODY_HEIGHT:
-        return None
-    return unit(v)
+    obs, ok = observe_many(pose[None], up)
+    return obs[0] if ok[0] else None
 
 
-def robust_mean(obs: np.ndarray, weights: np.ndarray, start: np.ndarray, iterations: int = 4
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Tukey-weighted mean direction of unit vectors (N, 3) with prior weights (N,), from `start`.
-    Returns (unit mean, final weights)."""
+def robust_mean(obs: np.ndarray, weights: np.ndarray, start: np.ndarray, iterations: int = 4,
+                prior: np.ndarray = LEVEL_UP, prior_weight: float = PRIOR_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
+    """Tukey-weighted mean direction of unit vectors (N, 3) with weights (N,), from `start`, plus `prior` as
+    `prior_weight` more observations. Returns (unit mean, final weights of the observations)."""
     mean = unit(start)
     w = weights
     for _ in range(iterations):
@@ -123,7 +131,7 @@ def robust_mean(obs: np.ndarray, weights: np.ndarray, start: np.ndarray, iterati
         w = weights * np.where(off < 1, (1 - off**2) ** 2, 0.0)
         if w.sum() <= 0:
             return mean, w
-        mean = unit((obs * w[:, None]).sum(0))
+        mean = unit((obs * w[:, None]).sum(0) + prior_weight * prior)
     return mean, w
 
 
@@ -151,40 +159,48 @@ class GravityEstimator:
         self.reset()
 
     def reset(self) -> None:
-        self._obs = np.zeros((0, 3))
+        self._poses = np.zeros((0, 17, 3))
         self._times = np.zeros(0)
         self._weights = np.zeros(0)
         self._up = LEVEL_UP.copy()
         self._std = float("inf")
 
-    def _add(self, obs: list[np.ndarray], t: float) -> None:
-        if not obs:
-            return
-        self._obs = np.concatenate([self._obs, np.stack(obs)])
-        self._times = np.concatenate([self._times, np.full(len(obs), t)])
-        self._weights = np.concatenate([self._weights, np.ones(len(obs))])
+    def _add(self, poses: list[np.ndarray], t: float) -> None:
+        poses = [np.asarray(p, float) - np.asarray(p, float)[0] for p in poses
+                 if np.shape(p) == (17, 3) and np.isfinite(p).all()]
+        if poses:
+            self._poses = np.concatenate([self._poses, np.stack(poses)])
+            self._times = np.concatenate([self._times, np.full(len(poses), t)])
+            self._weights = np.concatenate([self._weights, np.ones(len(poses))])
         if self.mode == "moving":
             keep = self._times > t - self.window_s
-            self._obs, self._times, self._weights = self._obs[keep], self._times[keep], self._weights[keep]
-        if len(self._obs) > self.capacity:    # static: keep every other one, each standing for two
-            self._obs, self._times, self._weights = self._obs[::2], self._times[::2], self._weights[::2] * 2
+            self._poses, self._times, self._weights = self._poses[keep], self._times[keep], self._weights[keep]
+        if len(self._poses) > self.capacity:    # static: keep every other one, each standing for two
+            self._poses, self._times, self._weights = self._poses[::2], self._times[::2], self._weights[::2] * 2
 
     def update(self, poses: list[np.ndarray], t: float) -> Gravity:
-        """poses: this frame's absolute (or root-relative) camera-frame (17, 3) poses of every person."""
+        """poses: this frame's absolute (or root-relative) camera-frame (17, 3) poses of every person. The cues of
+        all kept poses are recomputed with the current estimate (which foot supports, which way is forward depend
+        on it), twice, so early frames seen with a poor estimate do not bias it."""
         if self.pitch is not None and self.roll is not None:
             return Gravity(up_from_angles(self.pitch, self.roll), 0.0, "given")
-        self._add([o for o in (observe(p, self._up) for p in poses) if o is not None], t)
-        if len(self._obs):
-            start = unit((self._obs * self._weights[:, None]).sum(0)) if not np.isfinite(self._std) else self._up
-            up, w = robust_mean(self._obs, self._weights, start)
+        self._add(poses, t)
+        for _ in range(2):
+            obs, ok = observe_many(self._poses, self._up)
+            if not ok.any():
+                break
+            obs, times, weights = obs[ok], self._times[ok], self._weights[ok]
+            start = unit((obs * weights[:, None]).sum(0)) if not np.isfinite(self._std) else self._up
+            up, w = robust_mean(obs, weights, start)
             if w.sum() > 0:
                 self._up = up
-                spread = np.radians(angle_deg(self._obs, up[None]))
+                spread = np.radians(angle_deg(obs, up[None]))
                 scatter = np.sqrt((w * spread**2).sum() / w.sum())
-                span = max(float(self._times.max() - self._times.min()), 1e-3)
+                span = max(float(times.max() - times.min()), 1e-3)
                 # Observations within CORRELATION_S of each other count once: n_eff ~ span / CORRELATION_S.
                 independent = max(1.0, min(float(w.sum()), span / CORRELATION_S))
-                self._std = float(np.hypot(np.degrees(scatter) / np.sqrt(independent), SYSTEMATIC_DEG))
+                scatter = max(np.degrees(scatter), OBSERVATION_DEG)
+                self._std = float(np.hypot(scatter / np.sqrt(independent), SYSTEMATIC_DEG))
         up, std = self._up, self._std
         if not np.isfinite(std):
             return self._with_given(Gravity(up.copy(), std, "default"))
