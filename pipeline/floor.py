@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from core.skeleton import SOLE_BELOW_ANKLE
-from pipeline.gravity import unit
+from pipeline.gravity import REFIT_S, unit
 
 DEFAULT_CAMERA_HEIGHT = 1.5   # m: assumed before any foot was seen
 CORRELATION_S = 0.5           # observations closer in time than this are not independent
@@ -55,6 +55,8 @@ class FloorEstimator:
     def reset(self) -> None:
         self._points = np.zeros((0, 3))
         self._times = np.zeros(0)
+        self._fit: Floor | None = None       # the last plane fit, reused for REFIT_S
+        self._fit_t: float | None = None
 
     def update(self, poses: list[np.ndarray], up: np.ndarray, t: float, up_std_deg: float = float("inf"),
                tilt: bool = True) -> Floor:
@@ -78,10 +80,13 @@ class FloorEstimator:
         span = float(self._times.max() - self._times.min())
         independent = max(1.0, min(len(heights), span / CORRELATION_S))
         floor = Floor(median, spread / np.sqrt(independent) if len(heights) > 1 else float("inf"), up, up_std_deg)
-        if tilt and np.isfinite(up_std_deg) and len(heights) >= 10:
-            return fit_plane(self._points[::max(1, len(self._points) // MAX_FIT_POINTS)], up, up_std_deg, floor,
-                             independent / len(heights))
-        return floor
+        if not (tilt and np.isfinite(up_std_deg) and len(heights) >= 10):
+            return floor
+        if self._fit is None or self._fit_t is None or not 0 <= t - self._fit_t < REFIT_S:
+            self._fit = fit_plane(self._points[::max(1, len(self._points) // MAX_FIT_POINTS)], up, up_std_deg,
+                                  floor, independent / len(heights))
+            self._fit_t = t
+        return self._fit
 
 
 def fit_plane(points: np.ndarray, prior_up: np.ndarray, prior_std_deg: float, start: Floor, share: float) -> Floor:

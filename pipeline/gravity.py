@@ -34,6 +34,8 @@ OBSERVATION_DEG = 10.0                  # least spread assumed for one observati
 PRIOR_WEIGHT = 1.0                      # a level camera counts as one observation: a single photo of a dynamic
                                         # pose (a kick: not in balance) only tilts the estimate halfway
 CORRELATION_S = 0.5                     # observations of one person closer in time than this are not independent
+REFIT_S = 0.25                          # s between re-estimates (in between, new poses are only stored): the
+                                        # estimate changes slowly and a refit costs a few ms
 
 # Segment mass fractions (Dempster / Winter) on our 17 joints: (joints averaged for the segment centre, mass).
 _SEGMENTS = (((9, 10), 0.081), ((0, 7, 8), 0.497), ((11, 12), 0.028), ((14, 15), 0.028), ((12, 13), 0.022),
@@ -122,7 +124,7 @@ def observe(pose: np.ndarray, up: np.ndarray) -> np.ndarray | None:
 
 def robust_mean(obs: np.ndarray, weights: np.ndarray, start: np.ndarray, iterations: int = 4,
                 prior: np.ndarray = LEVEL_UP, prior_weight: float = PRIOR_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
-    """Tukey-weighted mean direction of unit vectors (N, 3) with weights (N,), from `start`, plus `prior` as
+    """Tukey-weighted mean direction of unit vectors (N, 3) with weights (N,), from `start`, then `prior` added as
     `prior_weight` more observations. Returns (unit mean, final weights of the observations)."""
     mean = unit(start)
     w = weights
@@ -131,8 +133,8 @@ def robust_mean(obs: np.ndarray, weights: np.ndarray, start: np.ndarray, iterati
         w = weights * np.where(off < 1, (1 - off**2) ** 2, 0.0)
         if w.sum() <= 0:
             return mean, w
-        mean = unit((obs * w[:, None]).sum(0) + prior_weight * prior)
-    return mean, w
+        mean = unit((obs * w[:, None]).sum(0))
+    return unit(mean * w.sum() + prior_weight * prior), w
 
 
 @dataclass
@@ -164,6 +166,12 @@ class GravityEstimator:
         self._weights = np.zeros(0)
         self._up = LEVEL_UP.copy()
         self._std = float("inf")
+        self._fit_t: float | None = None
+
+    def due(self, t: float) -> bool:
+        """Time for a re-estimate (always while there are few poses: cheap, and the estimate moves fast then)."""
+        return (not np.isfinite(self._std) or self._fit_t is None or len(self._poses) < 64
+                or not 0 <= t - self._fit_t < REFIT_S)
 
     def _add(self, poses: list[np.ndarray], t: float) -> None:
         poses = [np.asarray(p, float) - np.asarray(p, float)[0] for p in poses
@@ -185,7 +193,7 @@ class GravityEstimator:
         if self.pitch is not None and self.roll is not None:
             return Gravity(up_from_angles(self.pitch, self.roll), 0.0, "given")
         self._add(poses, t)
-        for _ in range(2):
+        for _ in range(2 if self.due(t) else 0):
             obs, ok = observe_many(self._poses, self._up)
             if not ok.any():
                 break
@@ -201,6 +209,7 @@ class GravityEstimator:
                 independent = max(1.0, min(float(w.sum()), span / CORRELATION_S))
                 scatter = max(np.degrees(scatter), OBSERVATION_DEG)
                 self._std = float(np.hypot(scatter / np.sqrt(independent), SYSTEMATIC_DEG))
+                self._fit_t = t
         up, std = self._up, self._std
         if not np.isfinite(std):
             return self._with_given(Gravity(up.copy(), std, "default"))

@@ -247,3 +247,29 @@ def test_pitch_roll_and_ellipsoid_options_are_checked():
     with pytest.raises(ConfigError, match="--ellipsoids"):
         apply_options(AppConfig(), ellipsoids="75")
     assert AppConfig().view.ellipsoids == "50" and AppConfig().world.enabled
+
+
+def test_bvh_root_motion_in_the_gravity_frame(tmp_path):
+    """The BVH of a walker seen by a tilted camera: it walks on its floor (feet at sole height, no shift of our
+    own), its path is the world path, and the locked stance foot does not slide."""
+    from export.sinks import BvhSink
+    from tests.test_export_bvh import read_ours
+
+    r, t = camera(30.0, 4.0, 3.0)
+    g = Grounding(WorldConfig(), pitch=30.0, roll=4.0)
+    path = tmp_path / "walk.bvh"
+    truth = []
+    with BvhSink(path, fps=FPS, rewrite_every=0) as sink:
+        for i in range(40):
+            w, _ = walker(i / FPS, velocity=(0.8, 0, 0))
+            p = person(0, to_camera(w, r, t))
+            world = g.update([p], i / FPS)
+            sink.write(FrameResult(frame=Frame(i, i / FPS, np.zeros((480, 640, 3), np.uint8)), persons=[p],
+                                   world=world))
+            truth.append(w)
+    pos, _ = read_ours(path)
+    truth = np.array(truth)
+    assert np.abs(pos[:, 0] - truth[:, 0]).max() < 0.05                 # the root path, in the gravity frame
+    sole = pos[:, [3, 6], 1].min(1) - SOLE_BELOW_ANKLE
+    assert np.abs(sole[5:]).max() < 0.03                                  # on the floor, not shifted
+    assert pos[-1, 0, 0] - pos[0, 0, 0] == pytest.approx(0.8 * 3.9, abs=0.1)
