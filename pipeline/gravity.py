@@ -31,8 +31,9 @@ MIN_BODY_HEIGHT = 0.5                   # m: centre of mass at least this far ab
 TUKEY_DEG = 40.0                        # observations further than this from the estimate get weight 0
 SYSTEMATIC_DEG = 2.0                    # floor of the reported uncertainty (cue bias, measured on real clips)
 OBSERVATION_DEG = 10.0                  # least spread assumed for one observation (one frame says little alone)
-PRIOR_WEIGHT = 1.0                      # a level camera counts as one observation: a single photo of a dynamic
-                                        # pose (a kick: not in balance) only tilts the estimate halfway
+PRIOR_WEIGHT = 3.0                      # a level camera counts as three frames' observations: a single photo of a
+                                        # dynamic pose (a kick: not in balance) tilts the estimate a quarter of the
+                                        # way; after a second of video it weighs a few percent
 CORRELATION_S = 0.5                     # observations of one person closer in time than this are not independent
 REFIT_S = 0.25                          # s between re-estimates (in between, new poses are only stored): the
                                         # estimate changes slowly and a refit costs a few ms

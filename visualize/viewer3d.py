@@ -18,6 +18,7 @@ from visualize.scene import Scene
 from visualize.view_camera import ViewCamera, follow
 
 BACKGROUND = (0.96, 0.96, 0.97)
+ELLIPSOID_OPACITY = 0.35  # rendered frames: ellipsoids faint enough that the skeleton reads through them
 POSITION_3D = (630, 40)   # window position: right of the 2D window (visualize.window2d.POSITION_2D, 620 px wide)
 
 
@@ -168,7 +169,7 @@ class Viewer3D:
         buf = self._capture()
         if self.translucent and self._ell_shown and len(self.ell.triangles):
             self._show_ellipsoids(False)
-            buf = 0.5 * buf + 0.5 * self._capture()
+            buf = ELLIPSOID_OPACITY * buf + (1 - ELLIPSOID_OPACITY) * self._capture()
             self._show_ellipsoids(True)
         return np.ascontiguousarray((np.clip(buf, 0, 1) * 255 + 0.5).astype(np.uint8)[:, :, ::-1])
 
