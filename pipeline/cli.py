@@ -28,6 +28,9 @@ def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> Non
     a("--skeleton-names", default=None, metavar="h36m|mixamo|unreal",
       help="bone names in the BVH and glTF exports, to drop onto common rigs (docs/export.md) "
            f"(default: {defaults.skeleton_names})")
+    a("--seed", type=int, default=None, metavar="N",
+      help="seed of the candidate sampling, from the start of each source: the same input gives the same outputs "
+           "(default: random)")
     a("--no-smoothing", action="store_true", help="turn the One-Euro filter on the 3D output off")
     a("--no-warm-start", action="store_true", help="start every frame's diffusion from noise, not the previous pose")
     a("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")
