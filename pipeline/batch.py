@@ -187,7 +187,11 @@ def run(args, cfg: AppConfig) -> int:
               "interrupted": code == EXIT_INTERRUPTED, "frames": frames, "wall_s": round(wall, 3),
               "videos_per_min": round(60.0 * len(ok) / wall, 3) if wall > 0 else None,
               "frames_per_s": round(frames / wall, 3) if wall > 0 else None,
-              "workers": getattr(args, "workers_used", None), "loadavg": list(os.getloadavg())}
+              "workers": getattr(args, "workers_used", None), **getattr(args, "timing", {}),
+              "loadavg": [round(v, 2) for v in os.getloadavg()]}
+    if totals.get("processing_s"):   # the throughput once the workers are up (startup is per run, not per input)
+        totals["processing_videos_per_min"] = round(60.0 * len(ok) / totals["processing_s"], 3)
+        totals["processing_frames_per_s"] = round(frames / totals["processing_s"], 3)
     (out_dir / "batch_summary.json").write_text(json.dumps(totals, indent=1))
     say(f"{len(ok)} done, {len(failed)} failed, {totals['already_done']} already done; {frames} frames in "
         f"{wall:.1f} s ({totals['frames_per_s'] or 0:.1f} frames/s, {totals['videos_per_min'] or 0:.2f} inputs/min)"
@@ -204,6 +208,7 @@ def process_all(args, cfg, todo, exports, settings, out_dir, manifest, table, pr
 
     t0 = time.perf_counter()
     workers, cpus_each, threads = start_ray(args, args.workers)
+    args.timing = {"ray_start_s": round(time.perf_counter() - t0, 3)}
     say(f"Ray ready in {time.perf_counter() - t0:.1f} s ({'cluster ' + args.address if args.address else 'local'}: "
         f"{ray.cluster_resources().get('CPU', 0):g} CPUs, {ray.cluster_resources().get('GPU', 0):g} GPUs)")
     args.workers_used = workers
@@ -240,6 +245,8 @@ def _dispatch(args, cfg, todo, exports, settings, out_dir, manifest, table, proc
             info = ray.get([a.ready.remote() for a in actors])
         except RayActorError as e:
             raise UserError(f"a worker could not start: {one_line(e.__cause__ or e)}") from None
+        args.timing["workers_ready_s"] = round(time.perf_counter() - t0, 3)
+        t_work = time.perf_counter()
         say(f"workers ready in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{i['host']}:{i['pid']}" for i in info))
         idle = list(actors)
         while queue or pending:
@@ -268,6 +275,7 @@ def _dispatch(args, cfg, todo, exports, settings, out_dir, manifest, table, proc
                 processed.append(record)
                 bars[0].update(1)
                 idle.append(actor)
+        args.timing["processing_s"] = round(time.perf_counter() - t_work, 3)
         bars[1].n = sum(r["frames"] for r in processed)   # the last progress reports may still be on their way
         bars[1].refresh()
         return EXIT_OK
