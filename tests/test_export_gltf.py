@@ -3,8 +3,10 @@ JSON Lines, the Khronos validator (npm gltf-validator) and Blender's importer (e
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pygltflib
@@ -136,3 +138,26 @@ def test_blender_imports_it(tmp_path):
     print(report)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert report["frames"] == 60 and report["bones"] == 17 and report["max_joint_error_m"] < 1e-3
+
+
+def test_app_writes_a_glb_of_an_image(tmp_path):
+    """The app end to end on messi5.jpg: --export-gltf with --skeleton-names, matching the JSONL of the same run."""
+    from pipeline.samples import SampleMissing, sample_path
+
+    try:
+        image = sample_path("messi5.jpg")
+    except SampleMissing as e:
+        pytest.skip(str(e))
+    run = subprocess.run([sys.executable, "app.py", "--source", str(image), "--no-window", "--hypotheses", "4",
+                          "--steps", "2", "--seed", "0", "--skeleton-names", "mixamo", "--export-json",
+                          str(tmp_path / "m.jsonl"), "--export-gltf", str(tmp_path / "m.glb")],
+                         cwd=repo_root(), capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert run.returncode == 0, run.stderr[-2000:]
+    times, positions, names, extras = read_glb(tmp_path / "m.glb")
+    _, frames = read_jsonl(tmp_path / "m.jsonl")
+    world = np.array(frames[0]["persons"][0]["pose_3d_world"]) - [0.0, extras["ground_height_m"], 0.0]
+    assert len(times) == 1 and names == list(joint_names("mixamo")) and extras["skeleton_names"] == "mixamo"
+    assert np.linalg.norm(positions[0] - world, axis=-1).max() < 1e-3
+    if shutil.which("node") and VALIDATOR.is_dir():
+        assert validate(tmp_path / "m.glb")["errors"] == 0
