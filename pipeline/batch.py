@@ -237,7 +237,7 @@ def _dispatch(args, cfg, todo, exports, settings, out_dir, manifest, table, proc
     frames_total = sum(frame_count(i.path, args.max_frames) for i in todo)
     bars = [tqdm(total=len(todo), unit="input", desc="inputs", file=sys.stderr, position=0, dynamic_ncols=True),
             tqdm(total=frames_total, unit="frame", desc="frames", file=sys.stderr, position=1, dynamic_ncols=True)]
-    say(f"{workers} workers, {cpus_each:g} CPU and {threads} thread(s) each"
+    say(f"{workers} workers, {cpus_each:.3g} CPU and {threads} thread(s) each"
         + (f", {args.gpus_per_task:g} GPU each" if args.gpus_per_task else "") + "; loading the models")
     try:
         t0 = time.perf_counter()
