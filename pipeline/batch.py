@@ -112,7 +112,8 @@ def start_ray(args, workers_wanted: int | None) -> tuple[int, float, int]:
     if args.address:
         ray.init(address=args.address, **kwargs)
     else:
-        ray.init(num_cpus=os.cpu_count() or 1, object_store_memory=256 * 2**20, **kwargs)
+        # "local": always a new instance for this run, even where `ray start` left a cluster address behind
+        ray.init(address="local", num_cpus=os.cpu_count() or 1, object_store_memory=256 * 2**20, **kwargs)
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
     workers = workers_wanted or max(1, int(cpus))
     share = cpus / workers    # more workers than CPUs: a fraction each (they then share cores: measured, docs)
