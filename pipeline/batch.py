@@ -97,13 +97,14 @@ def parse_exports(text: str) -> tuple[str, ...]:
 def settings_of(cfg: AppConfig, exports, max_frames) -> dict:
     """What decides an input's outputs (thread counts and the app's own source/outputs options do not)."""
     data = config_dict(cfg)
-    for k in ("source", "outputs", "torch_threads", "litert_threads", "view", "live"):
+    for k in ("source", "outputs", "torch_threads", "litert_threads", "live"):
         data.pop(k, None)
     return {"config": data, "exports": sorted(exports), "max_frames": max_frames}
 
 
 def start_ray(args, workers_wanted: int | None) -> tuple[int, float, int]:
     """ray.init (local or --address); returns (workers, CPUs per worker, threads per worker)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")   # no usage reports sent anywhere from our runs
     import ray
 
     env = {"PYTHONPATH": str(repo_root())}
@@ -271,6 +272,9 @@ def _dispatch(args, cfg, todo, exports, settings, out_dir, manifest, table, proc
                     if isinstance(e, RayActorError):    # the worker process died: start a new one
                         ray.kill(actor, no_restart=True)
                         actor = remote.remote(cfg, threads)
+                        actors.append(actor)
+                if args.verbose and record.get("traceback"):
+                    say(f"{item.key}: {record['traceback']}")
                 _finish(record, item, job, out_dir, manifest, settings)
                 table.add(record)
                 processed.append(record)

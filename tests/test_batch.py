@@ -159,3 +159,12 @@ def test_batch_on_local_ray(tmp_path):
     print(f"interrupted run {first_s:.1f} s, resume {second_s:.1f} s, second resume {again_s:.1f} s")
     assert again.returncode == 4 and "0 to process" in again.stderr and "Ray ready" not in again.stderr
     assert again_s < 0.25 * second_s
+
+
+def test_app_points_a_folder_of_videos_to_the_batch(tmp_path):
+    from core.errors import SourceError
+    from pipeline.sources import open_source
+
+    touch(tmp_path / "clips" / "a.mp4")
+    with pytest.raises(SourceError, match="1 videos and no images.*pipeline.batch"):
+        open_source(tmp_path / "clips")
