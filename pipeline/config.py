@@ -16,6 +16,7 @@ from core import defaults
 from core.errors import ConfigError
 from core.paths import repo_root
 from core.smoothing import OneEuroConfig
+from export.names import PRESETS as SKELETON_NAMES
 from visualize.controls import ELLIPSOID_MODES
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
@@ -103,6 +104,8 @@ class AppConfig:
     outputs: str = "outputs"
     torch_threads: int = 1       # threads for the lifter (torch); 1 is fastest on a small, busy CPU
     litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
+    skeleton_names: str = "h36m"  # bone names in the BVH / glTF exports: h36m | mixamo | unreal (export/names.py)
+    seed: int | None = None      # candidate sampling seed, each stream from the start (None: random; set: repeatable)
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
@@ -135,6 +138,8 @@ SCHEMA = {
         "outputs": {"type": "string"},
         "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
+        "skeleton_names": {"enum": list(SKELETON_NAMES)},
+        "seed": {"type": ["integer", "null"], "minimum": 0},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
             "source": {"enum": ["previous", "world"]}}},
@@ -166,7 +171,7 @@ SCHEMA = {
 RUN_SCHEMA = {"replay_speed": _POS_NUM, "max_frames": _POS_INT}
 # Settings the command line / the Python API may override directly.
 OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
-           "camera_pitch", "camera_roll", "ellipsoids")
+           "skeleton_names", "seed", "camera_pitch", "camera_roll", "ellipsoids")
 # Options that set a key inside a section: option -> (section, key).
 NESTED = {"ellipsoids": ("view", "ellipsoids")}
 
