@@ -101,6 +101,8 @@ class RootFilter:
         if self.x is None or t - self.t > self.max_gap or t < self.t:
             if z is not None:
                 self._start(z, t)
+                if floor is not None:   # a new track stands on the floor from its first frame
+                    self._ground(*floor)
             return self.position
         dt = t - self.t
         v_before, p_before = self.x[3:].copy(), self.x[:3].copy()
@@ -114,6 +116,8 @@ class RootFilter:
                 self.rejected += 1
                 if self.rejected > self.max_rejected:
                     self._start(z, t)
+                    if floor is not None:
+                        self._ground(*floor)
                     return self.position
         if floor is not None:
             self._ground(*floor)

@@ -273,3 +273,12 @@ def test_bvh_root_motion_in_the_gravity_frame(tmp_path):
     sole = pos[:, [3, 6], 1].min(1) - SOLE_BELOW_ANKLE
     assert np.abs(sole[5:]).max() < 0.03                                  # on the floor, not shifted
     assert pos[-1, 0, 0] - pos[0, 0, 0] == pytest.approx(0.8 * 3.9, abs=0.1)
+
+
+def test_a_new_track_stands_on_the_floor_from_its_first_frame():
+    up = up_from_angles(30.0, 0.0)
+    r, t = camera(30.0, 0.0, 3.0)
+    cam = to_camera(walker(0.0)[0], r, t)
+    lower = cam[3] if cam[3] @ up < cam[6] @ up else cam[6]
+    got = RootFilter().update(cam[0] * 1.3, 0.0, (lower - cam[0], up, -3.0))
+    assert np.linalg.norm(got - cam[0]) < 0.15     # the scale-based solve alone: 30 % (~2 m) too far
