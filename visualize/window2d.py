@@ -26,6 +26,7 @@ def _fit(image: np.ndarray, max_width: int = MAX_WIDTH) -> np.ndarray:
 
 
 class OpenCVWindow:
+    max_width = MAX_WIDTH
     def __init__(self, controls: Controls, max_width: int = MAX_WIDTH):
         self.controls = controls
         self.max_width = max_width
@@ -48,6 +49,7 @@ class OpenCVWindow:
 
 class Open3DImageWindow:
     """Shows BGR images in an Open3D window (its legacy visualizer draws an Image geometry as a 2D picture)."""
+    max_width = MAX_WIDTH
 
     def __init__(self, controls: Controls, max_width: int = MAX_WIDTH):
         self.o3d = _import_open3d()
