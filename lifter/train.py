@@ -233,6 +233,19 @@ class ThreadTuner:
             torch.set_num_threads(self.best)
 
 
+def resume(path: Path, model: torch.nn.Module, ema: EMA, opt: torch.optim.Optimizer, g: torch.Generator,
+           rng: np.random.Generator) -> dict:
+    """A run's checkpoint loaded into the model, its EMA, the optimiser and both random generators; returns the
+    checkpoint (step, elapsed, ...)."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(ck["model"])
+    ema.model.load_state_dict(ck["ema"])
+    opt.load_state_dict(ck["opt"])
+    g.set_state(ck["torch_rng"])
+    rng.bit_generator.state = ck["np_rng"]
+    return ck
+
+
 def lr_at(progress: float, step: int, tc: dict) -> float:
     warm = min(1.0, (step + 1) / max(1, tc["warmup_steps"]))
     cos = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
@@ -283,12 +296,7 @@ def train(cfg: dict, train_poses: np.ndarray, val_batch: Batch | None, out: Path
     step, elapsed, best = 0, 0.0, float("inf")
     last = out / "last.pt"
     if last.is_file():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        ema.model.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["torch_rng"])
-        rng.bit_generator.state = ck["np_rng"]
+        ck = resume(last, model, ema, opt, g, rng)
         step, elapsed, best = ck["step"], ck["elapsed"], ck.get("best", float("inf"))
         print(f"resumed {last} at step {step}, {elapsed / 60:.1f} min")
 

@@ -32,7 +32,7 @@ import torch
 from core.paths import cache_dir, repo_root
 from core.skeleton import NUM_JOINTS
 from lifter.aggregate import coverage, fit_calibration, fit_joint_profile
-from lifter.api import WEIGHTS_DIR, Lifter
+from lifter.api import Lifter
 from lifter.data import everyday as ev
 from lifter.data.augment import mirror
 from lifter.data.bodies import body_lengths
@@ -42,7 +42,7 @@ from lifter.model import Condition, LifterModel, ModelConfig
 from lifter.sampler import training_target
 from lifter.schedule import CosineSchedule
 from lifter.temporal import denoise, hypothesis_noise, window_slots
-from lifter.train import EMA, balance_weights, drop_joints, load_config, ship
+from lifter.train import EMA, balance_weights, drop_joints, load_config, resume, ship
 
 FPS_RANGE = (10.0, 60.0)
 INTERVAL_JITTER = 0.15
@@ -273,12 +273,7 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
     step, elapsed = 0, 0.0
     last = out / "last.pt"
     if last.is_file():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        ema.model.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["torch_rng"])
-        rng.bit_generator.state = ck["np_rng"]
+        ck = resume(last, model, ema, opt, g, rng)
         step, elapsed = ck["step"], ck["elapsed"]
         print(f"resumed {last} at step {step}, {elapsed / 60:.1f} min", flush=True)
     budget = 60 * args.minutes
