@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ConfigError, ExportError, SampleMissing, SourceError, UserError
-from export.sinks import BvhSink, JsonlSink, check_writable
+from export.sinks import JsonlSink, check_writable
+from export.tracks import TrackBvhSink
 from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options, load_config
 from pipeline.factory import build_pipeline, say_stderr as say
 from pipeline.runner import hold, run_live, run_offline
@@ -67,7 +68,11 @@ def build_parser(defaults) -> argparse.ArgumentParser:
       help="write the 2D overlay and the 3D view side by side to a video (a PNG for an image source; a folder "
            "such as out/ gets one PNG per frame)")
     a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
-    a("--export-bvh", default=None, metavar="F", help="write the motion of the tracked person as BVH")
+    a("--export-bvh", default=None, metavar="F",
+      help="write each person's motion as BVH: F for a run with one person, else one F_id<ID>.bvh per track id")
+    a("--max-people", type=int, default=None, metavar="N",
+      help=f"people followed at once, each with a stable id (1: the single-person tracker) (default: {defaults.max_people})")
+    a("--person", type=int, default=None, metavar="ID", help="keep only the person with this track id in every output")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--live", action="store_true",
                       help="live mode: newest frame wins, stale frames are dropped (bounded latency); a video file "
@@ -121,7 +126,7 @@ def check_outputs(paths, source=None) -> None:
 def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
     """Process one opened source into the requested outputs; returns an exit code."""
     controls = Controls(hypotheses=cfg.view.hypotheses, ellipsoids=cfg.view.ellipsoids)
-    render_path = presenter = None
+    render_path = presenter = bvh = None
     with contextlib.ExitStack() as stack:
         stack.callback(source.close)
         consumers = []
@@ -129,7 +134,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
             meta = {"source": source.name, "model": cfg.model, "hypotheses": cfg.hypotheses, "steps": cfg.steps}
             consumers.append(stack.enter_context(JsonlSink(export_json, meta=meta)))
         if export_bvh:
-            consumers.append(stack.enter_context(BvhSink(export_bvh, fps=None if live else source.fps)))
+            bvh = stack.enter_context(TrackBvhSink(export_bvh, fps=None if live else source.fps))
+            consumers.append(bvh)
         if window or render:
             writer = None
             if render:
@@ -172,7 +178,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     if source.truncated:
         say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
             "(truncated or corrupt file); the outputs hold those frames")
-    written = [str(p) for p in (render_path, export_json, export_bvh) if p]
+    bvh_paths = [str(p) for p in bvh.paths] if bvh is not None and bvh.paths else [export_bvh]
+    written = [str(p) for p in (render_path, export_json) if p] + [p for p in bvh_paths if p]
     if written:
         say("wrote " + ", ".join(written))
     if args.stats_json:

@@ -68,6 +68,13 @@ class ViewConfig:
 
 
 @dataclass
+class PeopleConfig:
+    """Finding and following several people (detectors/multi.py, detectors/people.py)."""
+    tiles_per_frame: int = 2     # detector tiles scanned per frame for people not tracked yet (round robin)
+    max_lost_s: float = 3.0      # a track lost longer than this ends; the person found again gets a new id
+
+
+@dataclass
 class MMPoseConfig:
     config: str = ""             # MMPose model config (.py), for backend: mmpose (docs/mmpose.md)
     checkpoint: str = ""         # its weights (.pth); empty: random weights (tests only)
@@ -88,6 +95,8 @@ class AppConfig:
     outputs: str = "outputs"
     torch_threads: int = 1       # threads for the lifter (torch); 1 is fastest on a small, busy CPU
     litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
+    max_people: int = 8          # people followed at once (1: the single-person tracker, no search while tracking)
+    person: int | None = None    # keep only this track id in the outputs (None: everyone)
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
@@ -96,6 +105,7 @@ class AppConfig:
     offline: OfflineConfig = field(default_factory=OfflineConfig)
     view: ViewConfig = field(default_factory=ViewConfig)
     mmpose: MMPoseConfig = field(default_factory=MMPoseConfig)
+    people: PeopleConfig = field(default_factory=PeopleConfig)
 
 
 _POS_INT = {"type": "integer", "minimum": 1}
@@ -117,6 +127,10 @@ SCHEMA = {
         "outputs": {"type": "string"},
         "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
+        "max_people": {"type": "integer", "minimum": 1, "maximum": 64},
+        "person": {"type": ["integer", "null"], "minimum": 0},
+        "people": {"type": "object", "additionalProperties": False, "properties": {
+            "tiles_per_frame": {"type": "integer", "minimum": 0, "maximum": 64}, "max_lost_s": _POS_NUM}},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
             "source": {"enum": ["previous", "world"]}}},
@@ -143,7 +157,8 @@ SCHEMA = {
 # Options of one run that are not settings (command line only).
 RUN_SCHEMA = {"replay_speed": _POS_NUM, "max_frames": _POS_INT}
 # Settings the command line / the Python API may override directly.
-OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs")
+OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
+           "max_people", "person")
 
 
 def _build(cls, data: dict):

@@ -1,0 +1,234 @@
+"""The 2D front end for several people: every tracked person's ROI -> BlazePose landmarks (one batched call),
+a round-robin tiled scan for people not tracked yet (detectors.people), and stable track ids.
+
+    fe = MultiFrontEnd(model="full", max_people=8)
+    state = None
+    for frame in frames:
+        persons, state = fe.process(frame, state)     # persons[i].id: the track id; state.live_ids
+
+Ids (ByteTrack / OC-SORT style, scipy's Hungarian assignment): a person followed by their landmarks keeps the id
+from frame to frame. When a track is lost (presence drops, its ROI jumps or slides onto someone else) it waits, its
+box moving on at its last velocity, for `max_lost_s` seconds: a new detection near that predicted box takes the
+old id back (a crossing, a short occlusion); after that the track ends and the person, when found again, gets a
+new id. Two tracks whose landmarks land on the same person are one person: the track whose predicted box is
+nearer keeps them, the other becomes lost.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from core import defaults
+from core.protocols import FrontEndOutput
+from core.records import Detection, Frame, Landmarks, Person, Roi
+from detectors.joint_map import blazepose_candidates
+from detectors.landmarks import LandmarkModel
+from detectors.people import Scanner, next_regions
+from detectors.pose_detector import DetectorConfig, PoseDetector, iou
+from detectors.tracking import PRESENCE_THRESHOLD, OneEuro, is_present, roi_from_landmarks, smooth_aux
+
+MAX_PEOPLE = 8
+
+
+@dataclass
+class PersonTrack:
+    """One person's 2D track. roi None: lost (waiting to be found again)."""
+    id: int
+    box: np.ndarray                 # (4,) last body box x0 y0 x1 y1, image px
+    last_seen: float                # timestamp (s) of the last frame with the person
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))   # box centre, px/s (smoothed)
+    roi: Roi | None = None          # ROI to try on the next frame
+    aux_filter: OneEuro | None = None
+    frames: int = 1                 # frames seen
+
+    def predicted(self, t: float) -> np.ndarray:
+        """The box moved on at the last velocity to time t (at most 2 s ahead)."""
+        shift = self.velocity * min(max(t - self.last_seen, 0.0), 2.0)
+        return self.box + np.r_[shift, shift]
+
+
+@dataclass
+class MultiTrackerState:
+    """Per-source state of MultiFrontEnd (core.protocols.TrackState)."""
+    tracks: dict[int, PersonTrack] = field(default_factory=dict)   # active and lost tracks by id
+    next_id: int = 0
+    cursor: int = 0                  # round-robin position of the scan
+    frame_index: int = -1
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def live_ids(self) -> set[int]:
+        """Ids whose track goes on (seen now, or lost for less than max_lost_s): their 3D state is worth keeping."""
+        return set(self.tracks)
+
+    def restarted(self) -> "MultiTrackerState":
+        return MultiTrackerState(next_id=self.next_id)
+
+
+def body_box(lm: Landmarks) -> np.ndarray:
+    """(4,) x0 y0 x1 y1 around the 33 landmarks."""
+    xy = np.asarray(lm.landmarks)[:, :2]
+    return np.r_[xy.min(0), xy.max(0)]
+
+
+def _centre(box) -> np.ndarray:
+    box = np.asarray(box, float)
+    return (box[..., :2] + box[..., 2:]) / 2
+
+
+def _height(box) -> np.ndarray:
+    box = np.asarray(box, float)
+    return np.maximum(box[..., 3] - box[..., 1], 1.0)
+
+
+def distance(box, boxes) -> np.ndarray:
+    """Centre distance of `box` to each of `boxes`, in the heights of `boxes`."""
+    return np.linalg.norm(_centre(boxes) - _centre(box), axis=-1) / _height(boxes)
+
+
+class MultiFrontEnd:
+    def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
+                 seed: int | None = None, max_people: int = MAX_PEOPLE, presence_threshold: float = PRESENCE_THRESHOLD,
+                 min_detection_score: float = 0.5, num_threads: int = 2, tiles_per_frame: int = 2,
+                 max_lost_s: float = 3.0, detector: PoseDetector | None = None,
+                 landmark_model: LandmarkModel | None = None):
+        detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
+                                                 config=DetectorConfig(min_score=min_detection_score))
+        self.scanner = Scanner(detector)
+        self.landmark_model = landmark_model or LandmarkModel.load(model, runtime=runtime, device=device,
+                                                                   num_threads=num_threads)
+        self.k = k
+        self.max_people = max_people
+        self.presence_threshold = presence_threshold
+        self.tiles_per_frame = tiles_per_frame
+        self.max_lost_s = max_lost_s
+        self.generator = torch.Generator()
+        if seed is not None:
+            self.generator.manual_seed(seed)
+        else:
+            self.generator.seed()
+
+    def process(self, frame: Frame, state: MultiTrackerState | None = None) -> FrontEndOutput:
+        state = state or MultiTrackerState()
+        t = frame.timestamp
+        timings = {"detect": 0.0, "landmarks": 0.0, "candidates": 0.0}
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        tracks = {i: tr for i, tr in state.tracks.items() if tr.roi is not None or t - tr.last_seen <= self.max_lost_s}
+        active = [tr for tr in tracks.values() if tr.roi is not None]
+
+        # 1. Everyone tracked: their ROIs in one landmark call.
+        t0 = time.perf_counter()
+        found = self.landmark_model.run([rgb] * len(active), [tr.roi for tr in active])
+        timings["landmarks"] += (time.perf_counter() - t0) * 1e3
+        kept = self._keep_tracked(active, found, t)
+
+        # 2. A share of the tiled scan; detections away from everyone tracked are new people (or lost ones back).
+        next_id, cursor = state.next_id, state.cursor
+        regions = self.scanner.regions(*frame.size)
+        if state.frame_index < 0:
+            scan = list(range(len(regions)))               # a stream's first frame: the whole scan at once
+        elif self.max_people == 1 and kept:
+            scan = []                                      # one person wanted and followed: no search
+        else:
+            scan, cursor = next_regions(len(regions) - 1, cursor, self.tiles_per_frame)
+            scan = [i + 1 for i in scan] + ([0] if not kept else [])   # the whole frame too while nobody is tracked
+        t0 = time.perf_counter()
+        dets = self.scanner.detect(frame.image, [regions[i] for i in sorted(set(scan))])
+        timings["detect"] += (time.perf_counter() - t0) * 1e3
+        boxes = [box for _, _, box in kept]
+        dets = [d for d in dets if not boxes or distance(d.bbox, np.array(boxes)).min() > 0.5]
+        new = []
+        if dets and len(kept) < self.max_people:
+            t0 = time.perf_counter()
+            lms = self.landmark_model.run([rgb] * len(dets), [d.roi for d in dets])
+            timings["landmarks"] += (time.perf_counter() - t0) * 1e3
+            for d, lm in sorted(zip(dets, lms), key=lambda p: -p[1].presence):
+                if not is_present(lm, self.presence_threshold):
+                    continue
+                box = body_box(lm)
+                taken = [b for _, _, b in kept] + [b for _, _, b in new]
+                if taken and (iou(box, np.array(taken)).max() > 0.5 or distance(box, np.array(taken)).min() < 0.3):
+                    continue
+                new.append((d, lm, box))
+        new = new[:max(self.max_people - len(kept), 0)]
+
+        # 3. Ids for the new people: lost tracks near their predicted box first, else new ids.
+        lost = [tr for tr in tracks.values() if tr.id not in {tr.id for tr, _, _ in kept}]
+        ids = self._match_lost(lost, [box for _, _, box in new], t)
+        persons, out = [], {}
+        for tr, lm, box in kept:
+            out[tr.id] = self._update(tr, lm, box, t, frame.timestamp)
+            persons.append(self._person(tr.id, Detection(lm.presence, box, lm.roi, tracked=True), lm, timings))
+        for (d, lm, box), track_id in zip(new, ids):
+            prev = tracks.get(track_id)
+            if track_id < 0:
+                track_id, next_id = next_id, next_id + 1
+            tr = prev or PersonTrack(id=track_id, box=box, last_seen=t, frames=0)
+            out[track_id] = self._update(tr, lm, box, t, frame.timestamp, continued=False)
+            persons.append(self._person(track_id, Detection(lm.presence, box, d.roi, d.keypoints), lm, timings))
+        for tr in lost:
+            if tr.id not in out:
+                tr.roi, tr.aux_filter = None, None
+                out[tr.id] = tr
+        persons.sort(key=lambda p: p.id)
+        return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, frame.index, timings))
+
+    def _keep_tracked(self, active: list[PersonTrack], found: list[Landmarks], t: float
+                      ) -> list[tuple[PersonTrack, Landmarks, np.ndarray]]:
+        """Tracks whose landmarks are present where the track was heading; of two on one person, the nearer."""
+        kept = []
+        for tr, lm in zip(active, found):
+            if not is_present(lm, self.presence_threshold):
+                continue
+            box = body_box(lm)
+            if distance(box, tr.predicted(t)[None])[0] > 0.7:     # the ROI slid onto something else
+                continue
+            kept.append((tr, lm, box))
+        kept.sort(key=lambda k: distance(k[2], k[0].predicted(t)[None])[0])
+        out = []
+        for tr, lm, box in kept:
+            if out and iou(box, np.array([b for _, _, b in out])).max() > 0.5:
+                continue                                   # someone nearer their prediction holds this person
+            out.append((tr, lm, box))
+        return out
+
+    def _match_lost(self, lost: list[PersonTrack], boxes: list[np.ndarray], t: float) -> list[int]:
+        """For each new box, the id of the lost track it continues (-1: none). Gate: within 1 body height of the
+        predicted box (+0.5 per second lost) and a height ratio within 0.6-1.6."""
+        ids = [-1] * len(boxes)
+        if not lost or not boxes:
+            return ids
+        cost = np.full((len(boxes), len(lost)), 1e6)
+        for j, tr in enumerate(lost):
+            pred = tr.predicted(t)
+            d = distance(np.array(boxes), pred[None].repeat(len(boxes), 0))
+            ratio = _height(np.array(boxes)) / _height(pred)
+            ok = (d < 1.0 + 0.5 * (t - tr.last_seen)) & (ratio > 0.6) & (ratio < 1.6)
+            cost[:, j] = np.where(ok, d, 1e6)
+        for i, j in zip(*linear_sum_assignment(cost)):
+            if cost[i, j] < 1e6:
+                ids[i] = lost[j].id
+        return ids
+
+    def _update(self, tr: PersonTrack, lm: Landmarks, box: np.ndarray, t: float, ts: float,
+                continued: bool = True) -> PersonTrack:
+        dt = t - tr.last_seen
+        if tr.frames > 0 and dt > 0:
+            v = (_centre(box) - _centre(tr.box)) / dt
+            tr.velocity = v if tr.frames == 1 else 0.5 * tr.velocity + 0.5 * v
+        prev = tr.aux_filter if continued else None    # the helper points' filter goes on along an unbroken track
+        tr.aux_filter, aux = smooth_aux(prev, ts, lm.aux)
+        tr.roi = roi_from_landmarks(lm, aux)
+        tr.box, tr.last_seen, tr.frames = box, t, tr.frames + 1
+        return tr
+
+    def _person(self, track_id: int, det: Detection, lm: Landmarks, timings: dict) -> Person:
+        t0 = time.perf_counter()
+        cands = blazepose_candidates(lm, self.k, self.generator)
+        timings["candidates"] += (time.perf_counter() - t0) * 1e3
+        return Person(id=track_id, detection=det, landmarks=lm, candidates=cands)
