@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
+from visualize.colours import id_rgb
 from visualize.ellipsoid import ellipsoid_axes, size_colour, unit_sphere
 from visualize.scene import Scene
 
@@ -63,7 +64,7 @@ class GeometryBuilder:
         self.cyl_v, self.cyl_t = _cylinder()
 
     def skeleton_mesh(self, scene: Scene) -> MeshData:
-        """Joint spheres and bone cylinders of every person's mean pose."""
+        """Joint spheres (coloured by side) and bone cylinders (in the person's id colour) of every mean pose."""
         parts = []
         for ps in scene.persons:
             for j in range(NUM_JOINTS):
@@ -72,7 +73,7 @@ class GeometryBuilder:
                 a, b = ps.joints[parent], ps.joints[child]
                 rot = _frame_along(b - a)
                 v = (self.cyl_v * np.array([BONE_RADIUS, BONE_RADIUS, np.linalg.norm(b - a)])) @ rot.T + a
-                parts.append((v, self.cyl_t, JOINT_RGB[child]))
+                parts.append((v, self.cyl_t, id_rgb(ps.id)))
         return _join(parts)
 
     def ellipsoid_mesh(self, scene: Scene) -> MeshData:

@@ -27,6 +27,7 @@ class Scene:
     persons: list[PersonScene] = field(default_factory=list)
     ground_y: float = 0.0
     focus: np.ndarray = field(default_factory=lambda: np.array([0.0, 1.0, -3.0]))
+    spread: float = 0.0       # metres from the focus to the farthest person's root (the view backs off to show all)
 
 
 class SceneBuilder:
@@ -53,7 +54,7 @@ class SceneBuilder:
             cov = r @ np.asarray(est.covariance, float) @ r.T
             persons.append(PersonScene(int(p.id), joints, hyps, cov))
         ids = {ps.id for ps in persons}
-        if persons and ids != self._ids:  # a new track: jump to it instead of gliding across the scene
+        if persons and not ids & self._ids:  # only new tracks: jump to them instead of gliding across the scene
             self.reset()
         self._ids = ids
         if persons:
@@ -69,5 +70,7 @@ class SceneBuilder:
         scene = Scene(persons=persons)
         if self._focus is not None:
             scene.focus = self._focus.copy()
+            roots = np.array([ps.joints[0] for ps in persons]) if persons else self._focus[None]
+            scene.spread = float(np.linalg.norm((roots - self._focus)[:, [0, 2]], axis=1).max())
             scene.ground_y = float(self._ground)
         return scene
