@@ -10,8 +10,11 @@ Ids (ByteTrack / OC-SORT style, scipy's Hungarian assignment): a person followed
 from frame to frame. When a track is lost (presence drops, its ROI jumps or slides onto someone else) it waits, its
 box moving on at its last velocity, for `max_lost_s` seconds: a new detection near that predicted box takes the
 old id back (a crossing, a short occlusion); after that the track ends and the person, when found again, gets a
-new id. Two tracks whose landmarks land on the same person are one person: the track whose predicted box is
-nearer keeps them, the other becomes lost.
+new id. Two tracks whose landmarks land on the same person are one person: the track that looks more like them
+(and is nearer its predicted box) keeps them, the other becomes lost. "Looks like": a colour histogram of the
+person's torso (between the shoulder and hip landmarks; `appearance`), kept per track as a running mean and
+compared by Bhattacharyya distance; a track whose landmarks suddenly show another torso colour has slid onto
+someone else and is lost, and a lost track is taken back only by a detection that looks like it.
 """
 from __future__ import annotations
 
@@ -33,6 +36,9 @@ from detectors.pose_detector import DetectorConfig, PoseDetector, iou
 from detectors.tracking import PRESENCE_THRESHOLD, OneEuro, is_present, roi_from_landmarks, smooth_aux
 
 MAX_PEOPLE = 8
+TORSO = (11, 12, 24, 23)     # BlazePose shoulders and hips, around the torso
+SLID = 0.55                  # Bhattacharyya distance from a track's appearance: its ROI is on someone else
+SAME = 0.45                  # at most this far from a lost track's appearance to take its id back
 
 
 @dataclass
@@ -45,6 +51,7 @@ class PersonTrack:
     roi: Roi | None = None          # ROI to try on the next frame
     aux_filter: OneEuro | None = None
     frames: int = 1                 # frames seen
+    look: np.ndarray | None = None  # running mean of the torso colour histogram (`appearance`)
 
     def predicted(self, t: float) -> np.ndarray:
         """The box moved on at the last velocity to time t (at most 2 s ahead)."""
@@ -74,6 +81,28 @@ def body_box(lm: Landmarks) -> np.ndarray:
     """(4,) x0 y0 x1 y1 around the 33 landmarks."""
     xy = np.asarray(lm.landmarks)[:, :2]
     return np.r_[xy.min(0), xy.max(0)]
+
+
+def appearance(image_bgr: np.ndarray, lm: Landmarks) -> np.ndarray | None:
+    """Normalised hue-saturation histogram (12 x 4 bins; dark, grey pixels in their own value bins) of the torso
+    quad, or None when the torso is too small to say."""
+    quad = np.round(np.asarray(lm.landmarks)[list(TORSO), :2]).astype(np.int32)
+    mask = np.zeros(image_bgr.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, quad, 1)
+    if mask.sum() < 30:
+        return None
+    hsv = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV)
+    colour = cv2.calcHist([hsv], [0, 1], mask & (hsv[..., 1] >= 40).astype(np.uint8), [12, 4], [0, 180, 40, 256])
+    grey = cv2.calcHist([hsv], [2], mask & (hsv[..., 1] < 40).astype(np.uint8), [6], [0, 256])
+    h = np.concatenate([colour.ravel(), grey.ravel()]).astype(np.float32)
+    return h / max(float(h.sum()), 1.0)
+
+
+def look_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Bhattacharyya distance of two appearance histograms (0 same, 1 disjoint); 0.3 when one is unknown."""
+    if a is None or b is None:
+        return 0.3
+    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
 
 
 def _centre(box) -> np.ndarray:
@@ -125,7 +154,7 @@ class MultiFrontEnd:
         t0 = time.perf_counter()
         found = self.landmark_model.run([rgb] * len(active), [tr.roi for tr in active])
         timings["landmarks"] += (time.perf_counter() - t0) * 1e3
-        kept = self._keep_tracked(active, found, t)
+        kept = self._keep_tracked(frame.image, active, found, t)
 
         # 2. A share of the tiled scan; detections away from everyone tracked are new people (or lost ones back).
         next_id, cursor = state.next_id, state.cursor
@@ -140,7 +169,7 @@ class MultiFrontEnd:
         t0 = time.perf_counter()
         dets = self.scanner.detect(frame.image, [regions[i] for i in sorted(set(scan))])
         timings["detect"] += (time.perf_counter() - t0) * 1e3
-        boxes = [box for _, _, box in kept]
+        boxes = [k[2] for k in kept]
         dets = [d for d in dets if not boxes or distance(d.bbox, np.array(boxes)).min() > 0.5]
         new = []
         if dets and len(kept) < self.max_people:
@@ -151,25 +180,25 @@ class MultiFrontEnd:
                 if not is_present(lm, self.presence_threshold):
                     continue
                 box = body_box(lm)
-                taken = [b for _, _, b in kept] + [b for _, _, b in new]
+                taken = [k[2] for k in kept] + [n[2] for n in new]
                 if taken and (iou(box, np.array(taken)).max() > 0.5 or distance(box, np.array(taken)).min() < 0.3):
                     continue
-                new.append((d, lm, box))
+                new.append((d, lm, box, appearance(frame.image, lm)))
         new = new[:max(self.max_people - len(kept), 0)]
 
         # 3. Ids for the new people: lost tracks near their predicted box first, else new ids.
-        lost = [tr for tr in tracks.values() if tr.id not in {tr.id for tr, _, _ in kept}]
-        ids = self._match_lost(lost, [box for _, _, box in new], t)
+        lost = [tr for tr in tracks.values() if tr.id not in {k[0].id for k in kept}]
+        ids = self._match_lost(lost, [(n[2], n[3]) for n in new], t)
         persons, out = [], {}
-        for tr, lm, box in kept:
-            out[tr.id] = self._update(tr, lm, box, t, frame.timestamp)
+        for tr, lm, box, look in kept:
+            out[tr.id] = self._update(tr, lm, box, look, t, frame.timestamp)
             persons.append(self._person(tr.id, Detection(lm.presence, box, lm.roi, tracked=True), lm, timings))
-        for (d, lm, box), track_id in zip(new, ids):
+        for (d, lm, box, look), track_id in zip(new, ids):
             prev = tracks.get(track_id)
             if track_id < 0:
                 track_id, next_id = next_id, next_id + 1
             tr = prev or PersonTrack(id=track_id, box=box, last_seen=t, frames=0)
-            out[track_id] = self._update(tr, lm, box, t, frame.timestamp, continued=False)
+            out[track_id] = self._update(tr, lm, box, look, t, frame.timestamp, continued=False)
             persons.append(self._person(track_id, Detection(lm.presence, box, d.roi, d.keypoints), lm, timings))
         for tr in lost:
             if tr.id not in out:
@@ -178,44 +207,49 @@ class MultiFrontEnd:
         persons.sort(key=lambda p: p.id)
         return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, frame.index, timings))
 
-    def _keep_tracked(self, active: list[PersonTrack], found: list[Landmarks], t: float
-                      ) -> list[tuple[PersonTrack, Landmarks, np.ndarray]]:
-        """Tracks whose landmarks are present where the track was heading; of two on one person, the nearer."""
+    def _keep_tracked(self, image, active: list[PersonTrack], found: list[Landmarks], t: float) -> list[tuple]:
+        """(track, landmarks, box, look) of the tracks whose landmarks are present, where the track was heading and
+        looking like the track; of two on one person, the one that looks more like them."""
         kept = []
         for tr, lm in zip(active, found):
             if not is_present(lm, self.presence_threshold):
                 continue
             box = body_box(lm)
-            if distance(box, tr.predicted(t)[None])[0] > 0.7:     # the ROI slid onto something else
+            look = appearance(image, lm)
+            moved = distance(box, tr.predicted(t)[None])[0]
+            changed = look_distance(tr.look, look) if tr.frames > 2 else 0.0
+            if moved > 0.7 or changed > SLID:                # the ROI slid onto something or someone else
                 continue
-            kept.append((tr, lm, box))
-        kept.sort(key=lambda k: distance(k[2], k[0].predicted(t)[None])[0])
+            kept.append((tr, lm, box, look, moved + 2 * changed))
+        kept.sort(key=lambda k: k[4])
         out = []
-        for tr, lm, box in kept:
-            if out and iou(box, np.array([b for _, _, b in out])).max() > 0.5:
-                continue                                   # someone nearer their prediction holds this person
-            out.append((tr, lm, box))
+        for tr, lm, box, look, _ in kept:
+            if out and iou(box, np.array([k[2] for k in out])).max() > 0.5:
+                continue                                   # the track more like this person holds them
+            out.append((tr, lm, box, look))
         return out
 
-    def _match_lost(self, lost: list[PersonTrack], boxes: list[np.ndarray], t: float) -> list[int]:
-        """For each new box, the id of the lost track it continues (-1: none). Gate: within 1 body height of the
-        predicted box (+0.5 per second lost) and a height ratio within 0.6-1.6."""
-        ids = [-1] * len(boxes)
-        if not lost or not boxes:
+    def _match_lost(self, lost: list[PersonTrack], new: list[tuple], t: float) -> list[int]:
+        """For each new (box, look), the id of the lost track it continues (-1: none). Gates: within 1 body height
+        of the predicted box (+0.5 per second lost), a height ratio within 0.6-1.6, and looking alike (SAME)."""
+        ids = [-1] * len(new)
+        if not lost or not new:
             return ids
-        cost = np.full((len(boxes), len(lost)), 1e6)
+        boxes = np.array([box for box, _ in new])
+        cost = np.full((len(new), len(lost)), 1e6)
         for j, tr in enumerate(lost):
             pred = tr.predicted(t)
-            d = distance(np.array(boxes), pred[None].repeat(len(boxes), 0))
-            ratio = _height(np.array(boxes)) / _height(pred)
-            ok = (d < 1.0 + 0.5 * (t - tr.last_seen)) & (ratio > 0.6) & (ratio < 1.6)
-            cost[:, j] = np.where(ok, d, 1e6)
+            d = distance(boxes, pred[None].repeat(len(boxes), 0))
+            looks = np.array([look_distance(tr.look, look) for _, look in new])
+            ratio = _height(boxes) / _height(pred)
+            ok = (d < 1.0 + 0.5 * (t - tr.last_seen)) & (ratio > 0.6) & (ratio < 1.6) & (looks <= SAME)
+            cost[:, j] = np.where(ok, d + 2 * looks, 1e6)
         for i, j in zip(*linear_sum_assignment(cost)):
             if cost[i, j] < 1e6:
                 ids[i] = lost[j].id
         return ids
 
-    def _update(self, tr: PersonTrack, lm: Landmarks, box: np.ndarray, t: float, ts: float,
+    def _update(self, tr: PersonTrack, lm: Landmarks, box: np.ndarray, look: np.ndarray | None, t: float, ts: float,
                 continued: bool = True) -> PersonTrack:
         dt = t - tr.last_seen
         if tr.frames > 0 and dt > 0:
@@ -225,6 +259,8 @@ class MultiFrontEnd:
         tr.aux_filter, aux = smooth_aux(prev, ts, lm.aux)
         tr.roi = roi_from_landmarks(lm, aux)
         tr.box, tr.last_seen, tr.frames = box, t, tr.frames + 1
+        if look is not None:
+            tr.look = look if tr.look is None else 0.8 * tr.look + 0.2 * look
         return tr
 
     def _person(self, track_id: int, det: Detection, lm: Landmarks, timings: dict) -> Person:

@@ -86,6 +86,11 @@ class TrackBvhSink(_Sink):
         self._tracks[track_id] = track
         return track
 
+    def flush(self) -> None:
+        """Rewrite every track's file now."""
+        for track in self._tracks.values():
+            track.sink.flush()
+
     def close(self) -> None:
         if self._closed:
             return
