@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ConfigError, ExportError, SampleMissing, SourceError, UserError
-from export.sinks import JsonlSink, check_writable
+from export.sinks import BvhSink, JsonlSink, check_writable
 from export.tracks import TrackBvhSink
 from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options, load_config
 from pipeline.factory import build_pipeline, say_stderr as say
@@ -69,7 +69,8 @@ def build_parser(defaults) -> argparse.ArgumentParser:
            "such as out/ gets one PNG per frame)")
     a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
     a("--export-bvh", default=None, metavar="F",
-      help="write each person's motion as BVH: F for a run with one person, else one F_id<ID>.bvh per track id")
+      help="write each person's motion as BVH: F for a run with one person, else one F_id<ID>.bvh per track id "
+           "(with --max-people 1: F, following the one person)")
     a("--max-people", type=int, default=None, metavar="N",
       help=f"people followed at once, each with a stable id (1: the single-person tracker) (default: {defaults.max_people})")
     a("--person", type=int, default=None, metavar="ID", help="keep only the person with this track id in every output")
@@ -134,7 +135,10 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
             meta = {"source": source.name, "model": cfg.model, "hypotheses": cfg.hypotheses, "steps": cfg.steps}
             consumers.append(stack.enter_context(JsonlSink(export_json, meta=meta)))
         if export_bvh:
-            bvh = stack.enter_context(TrackBvhSink(export_bvh, fps=None if live else source.fps))
+            # One file per track id; following one person (--max-people 1), one file that moves on to the person's
+            # new id after a loss (export.sinks.PersonFollower), as before several people were tracked.
+            fps = None if live else source.fps
+            bvh = stack.enter_context(TrackBvhSink(export_bvh, fps) if cfg.max_people > 1 else BvhSink(export_bvh, fps))
             consumers.append(bvh)
         if window or render:
             writer = None
@@ -178,7 +182,7 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     if source.truncated:
         say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
             "(truncated or corrupt file); the outputs hold those frames")
-    bvh_paths = [str(p) for p in bvh.paths] if bvh is not None and bvh.paths else [export_bvh]
+    bvh_paths = [str(p) for p in getattr(bvh, "paths", [])] or [export_bvh]
     written = [str(p) for p in (render_path, export_json) if p] + [p for p in bvh_paths if p]
     if written:
         say("wrote " + ", ".join(written))

@@ -65,6 +65,8 @@ class MultiTrackerState:
     tracks: dict[int, PersonTrack] = field(default_factory=dict)   # active and lost tracks by id
     next_id: int = 0
     cursor: int = 0                  # round-robin position of the scan
+    credit: float = 0.0              # tiles owed to the scan (scan_period_s spreads a sweep over time)
+    last_time: float | None = None   # timestamp of the previous frame
     frame_index: int = -1
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -123,7 +125,7 @@ def distance(box, boxes) -> np.ndarray:
 class MultiFrontEnd:
     def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, max_people: int = MAX_PEOPLE, presence_threshold: float = PRESENCE_THRESHOLD,
-                 min_detection_score: float = 0.5, num_threads: int = 2, tiles_per_frame: int = 2,
+                 min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 1.5,
                  max_lost_s: float = 3.0, detector: PoseDetector | None = None,
                  landmark_model: LandmarkModel | None = None):
         detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
@@ -134,7 +136,7 @@ class MultiFrontEnd:
         self.k = k
         self.max_people = max_people
         self.presence_threshold = presence_threshold
-        self.tiles_per_frame = tiles_per_frame
+        self.scan_period_s = scan_period_s
         self.max_lost_s = max_lost_s
         self.generator = torch.Generator()
         if seed is not None:
@@ -159,12 +161,17 @@ class MultiFrontEnd:
         # 2. A share of the tiled scan; detections away from everyone tracked are new people (or lost ones back).
         next_id, cursor = state.next_id, state.cursor
         regions = self.scanner.regions(*frame.size)
+        tiles = len(regions) - 1
+        # The tiles are swept once every scan_period_s seconds, a few per frame (at 30 fps on 768x576: 0.4 a frame).
+        dt = 0.0 if state.last_time is None else min(max(t - state.last_time, 0.0), self.scan_period_s)
+        credit = state.credit + tiles * dt / self.scan_period_s
         if state.frame_index < 0:
-            scan = list(range(len(regions)))               # a stream's first frame: the whole scan at once
+            scan, credit = list(range(len(regions))), 0.0  # a stream's first frame: the whole scan at once
         elif self.max_people == 1 and kept:
-            scan = []                                      # one person wanted and followed: no search
+            scan, credit = [], 0.0                         # one person wanted and followed: no search
         else:
-            scan, cursor = next_regions(len(regions) - 1, cursor, self.tiles_per_frame)
+            scan, cursor = next_regions(tiles, cursor, int(credit))
+            credit -= len(scan)
             scan = [i + 1 for i in scan] + ([0] if not kept else [])   # the whole frame too while nobody is tracked
         t0 = time.perf_counter()
         dets = self.scanner.detect(frame.image, [regions[i] for i in sorted(set(scan))])
@@ -205,7 +212,7 @@ class MultiFrontEnd:
                 tr.roi, tr.aux_filter = None, None
                 out[tr.id] = tr
         persons.sort(key=lambda p: p.id)
-        return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, frame.index, timings))
+        return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, credit, t, frame.index, timings))
 
     def _keep_tracked(self, image, active: list[PersonTrack], found: list[Landmarks], t: float) -> list[tuple]:
         """(track, landmarks, box, look) of the tracks whose landmarks are present, where the track was heading and

@@ -18,11 +18,15 @@ from detectors.pose_detector import PoseDetector, iou
 
 TILE = 192        # px: a tile's side (people of 60-160 px fit; bigger ones are found on the whole frame)
 STRIDE = 144      # px between tiles (48 px overlap, so a person cut by one tile's edge is whole in the next)
+REFERENCE = 960   # px: frames with a longer side get proportionally bigger tiles (a 4K frame: 28 tiles, not 364)
 
 
 def tile_regions(width: int, height: int, tile: int = TILE, stride: int = STRIDE) -> list[tuple[int, int, int]]:
     """(x, y, side) of the whole frame's square (side 0: the letterboxed whole frame) then of every tile, row by row;
     the last tile of a row/column is moved in to end at the frame's edge."""
+    grow = max(1.0, max(width, height) / REFERENCE)
+    tile, stride = int(round(tile * grow)), int(round(stride * grow))
+
     def starts(size: int) -> list[int]:
         if size <= tile:
             return [0]

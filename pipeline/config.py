@@ -70,7 +70,7 @@ class ViewConfig:
 @dataclass
 class PeopleConfig:
     """Finding and following several people (detectors/multi.py, detectors/people.py)."""
-    tiles_per_frame: int = 2     # detector tiles scanned per frame for people not tracked yet (round robin)
+    scan_period_s: float = 1.5   # the detector sweeps its tiles for people not tracked yet once in this time
     max_lost_s: float = 3.0      # a track lost longer than this ends; the person found again gets a new id
 
 
@@ -130,7 +130,7 @@ SCHEMA = {
         "max_people": {"type": "integer", "minimum": 1, "maximum": 64},
         "person": {"type": ["integer", "null"], "minimum": 0},
         "people": {"type": "object", "additionalProperties": False, "properties": {
-            "tiles_per_frame": {"type": "integer", "minimum": 0, "maximum": 64}, "max_lost_s": _POS_NUM}},
+            "scan_period_s": _POS_NUM, "max_lost_s": _POS_NUM}},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
             "source": {"enum": ["previous", "world"]}}},

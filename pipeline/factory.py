@@ -47,7 +47,7 @@ def build_frontend(cfg: AppConfig) -> FrontEnd:
                                  num_threads=cfg.litert_threads)
     return MultiFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
                          num_threads=cfg.litert_threads, max_people=cfg.max_people,
-                         tiles_per_frame=cfg.people.tiles_per_frame, max_lost_s=cfg.people.max_lost_s)
+                         scan_period_s=cfg.people.scan_period_s, max_lost_s=cfg.people.max_lost_s)
 
 
 def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, variant: str | None = None) -> Lifter:
