@@ -30,6 +30,8 @@ def test_tile_regions_cover_the_frame():
         covered[y:y + side, x:x + side] = True
     assert covered.all()
     assert tile_regions(100, 80) == [(0, 0, 0), (0, 0, 192)]   # smaller than a tile: one (padded) tile
+    big = tile_regions(3840, 2160)[1:]                          # a 4K frame: bigger tiles, not 364 of them
+    assert len(big) == 28 and {side for _, _, side in big} == {768}
 
 
 def test_round_robin_visits_every_region():
@@ -166,3 +168,15 @@ def test_per_person_state_follows_the_tracks():
     assert roots[0] is not None
     only = Pipeline(frontend=TwoPeople(), lifter=FakeLifter(), hypotheses=4, steps=1, person=1)
     assert [p.id for p in only.process(Frame(0, 0.0, img)).persons] == [1]
+
+
+def test_people_options_are_checked_and_reach_the_pipeline():
+    from core.errors import ConfigError
+    from pipeline.config import AppConfig, apply_options
+    from pipeline.factory import build_pipeline
+    from tests.fakes_app import FakeFrontEnd, FakeLifter
+    with pytest.raises(ConfigError, match="--max-people"):
+        apply_options(AppConfig(), max_people=0)
+    cfg = apply_options(AppConfig(), max_people=3, person=2)
+    pipe = build_pipeline(cfg, say=lambda *_: None, frontend=FakeFrontEnd(), lifter=FakeLifter())
+    assert cfg.max_people == 3 and pipe.person == 2

@@ -107,11 +107,15 @@ def evaluate_detectors(video: Path, threads: int = 1) -> dict:
 
 def evaluate_run(jsonl: Path, bvh_pattern: str | None = None) -> dict:
     """An app run's JSON Lines (and BVH files): people per frame, recall on the counted frames, the largest
-    root step of any track between consecutive frames, and whether every BVH parses with bvhio."""
+    root step of any track between consecutive frames, and whether every BVH parses with bvhio.
+
+    A swap between two people shows in the image: the box jumps sideways. Monocular depth does not: a person 15 m
+    away whose 2D size is 5 % off moves 0.75 m in depth. So the step is also given without its part along the
+    camera ray (`max_lateral_root_step_m`) and as the box centre's jump in body heights (`max_box_step_heights`)."""
     from export.jsonl import read_jsonl
     _, frames = read_jsonl(jsonl, validate=False)
     truth = load_truth()
-    found, counts, last, steps = {}, [], {}, {}
+    found, counts, last, steps, lateral, box_steps = {}, [], {}, {}, {}, {}
     for rec in frames:
         i = rec["frame_index"]
         persons = [p for p in rec["persons"] if p.get("bbox") is not None]
@@ -121,15 +125,27 @@ def evaluate_run(jsonl: Path, bvh_pattern: str | None = None) -> dict:
             if p.get("root_translation") is None:
                 continue
             root = np.asarray(p["root_translation"], float)
+            box = np.asarray(p["bbox"], float)
             prev = last.get(p["id"])
             if prev is not None and prev[0] == i - 1:
-                steps[p["id"]] = max(steps.get(p["id"], 0.0), float(np.linalg.norm(root - prev[1])))
-            last[p["id"]] = (i, root)
+                step = root - prev[1]
+                ray = root / max(np.linalg.norm(root), 1e-9)
+                side = step - ray * float(step @ ray)
+                centre = lambda b: (b[:2] + b[2:]) / 2   # noqa: E731
+                jump = np.linalg.norm(centre(box) - centre(prev[2])) / max(prev[2][3] - prev[2][1], 1.0)
+                steps[p["id"]] = max(steps.get(p["id"], 0.0), float(np.linalg.norm(step)))
+                lateral[p["id"]] = max(lateral.get(p["id"], 0.0), float(np.linalg.norm(side)))
+                box_steps[p["id"]] = max(box_steps.get(p["id"], 0.0), float(jump))
+            last[p["id"]] = (i, root, box)
     out = {"frames": len(frames), "people_per_frame": round(float(np.mean(counts)), 2) if counts else 0.0,
            "tracks": len({p["id"] for rec in frames for p in rec["persons"]}),
            "counted_frames": recall_precision(truth, found),
            "max_root_step_m": round(max(steps.values()), 3) if steps else None,
-           "root_steps_over_1m": sum(s > 1.0 for s in steps.values())}
+           "tracks_with_a_root_step_over_1m": sum(s > 1.0 for s in steps.values()),
+           "max_lateral_root_step_m": round(max(lateral.values()), 3) if lateral else None,
+           "max_box_step_heights": round(max(box_steps.values()), 3) if box_steps else None,
+           "median_root_depth_m": round(float(np.median([p["root_translation"][2] for rec in frames
+                                                          for p in rec["persons"] if p.get("root_translation")])), 2)}
     if bvh_pattern:
         out["bvh"] = check_bvhs(sorted(glob.glob(bvh_pattern)))
     return out
