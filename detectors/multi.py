@@ -89,11 +89,16 @@ def appearance(image_bgr: np.ndarray, lm: Landmarks) -> np.ndarray | None:
     """Normalised hue-saturation histogram (12 x 4 bins; dark, grey pixels in their own value bins) of the torso
     quad, or None when the torso is too small to say."""
     quad = np.round(np.asarray(lm.landmarks)[list(TORSO), :2]).astype(np.int32)
-    mask = np.zeros(image_bgr.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, quad, 1)
+    h, w = image_bgr.shape[:2]
+    x0, y0 = np.clip(quad.min(0), 0, [w, h])
+    x1, y1 = np.clip(quad.max(0) + 1, 0, [w, h])
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)       # only the torso's bounding box is converted
+    cv2.fillConvexPoly(mask, quad - [x0, y0], 1)
     if mask.sum() < 30:
         return None
-    hsv = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV)
+    hsv = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
     colour = cv2.calcHist([hsv], [0, 1], mask & (hsv[..., 1] >= 40).astype(np.uint8), [12, 4], [0, 180, 40, 256])
     grey = cv2.calcHist([hsv], [2], mask & (hsv[..., 1] < 40).astype(np.uint8), [6], [0, 256])
     h = np.concatenate([colour.ravel(), grey.ravel()]).astype(np.float32)
