@@ -172,8 +172,8 @@ class MultiFrontEnd:
         credit = state.credit + tiles * dt / self.scan_period_s
         if state.frame_index < 0:
             scan, credit = list(range(len(regions))), 0.0  # a stream's first frame: the whole scan at once
-        elif self.max_people == 1 and kept:
-            scan, credit = [], 0.0                         # one person wanted and followed: no search
+        elif len(kept) >= self.max_people:
+            scan, credit = [], 0.0                         # as many people followed as wanted: no search
         else:
             scan, cursor = next_regions(tiles, cursor, int(credit))
             credit -= len(scan)
