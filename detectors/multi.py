@@ -122,6 +122,17 @@ def _height(box) -> np.ndarray:
     return np.maximum(box[..., 3] - box[..., 1], 1.0)
 
 
+def covered(region: tuple[int, int, int], boxes: list[np.ndarray], share: float = 0.8) -> bool:
+    """Whether one of the boxes covers at least `share` of the square region (x, y, side)."""
+    x, y, side = region
+    for b in boxes:
+        w = min(x + side, b[2]) - max(x, b[0])
+        h = min(y + side, b[3]) - max(y, b[1])
+        if w > 0 and h > 0 and w * h >= share * side * side:
+            return True
+    return False
+
+
 def distance(box, boxes) -> np.ndarray:
     """Centre distance of `box` to each of `boxes`, in the heights of `boxes`."""
     return np.linalg.norm(_centre(boxes) - _centre(box), axis=-1) / _height(boxes)
@@ -130,7 +141,7 @@ def distance(box, boxes) -> np.ndarray:
 class MultiFrontEnd:
     def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, max_people: int = MAX_PEOPLE, presence_threshold: float = PRESENCE_THRESHOLD,
-                 min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 1.5,
+                 min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 2.0,
                  max_lost_s: float = 3.0, detector: PoseDetector | None = None,
                  landmark_model: LandmarkModel | None = None):
         detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
@@ -177,7 +188,9 @@ class MultiFrontEnd:
         else:
             scan, cursor = next_regions(tiles, cursor, int(credit))
             credit -= len(scan)
-            scan = [i + 1 for i in scan] + ([0] if not kept else [])   # the whole frame too while nobody is tracked
+            # A tile that someone followed fills (a close-up) has no one new to find: skipped (its turn is spent).
+            scan = [i + 1 for i in scan if not covered(regions[i + 1], [k[2] for k in kept])]
+            scan += [] if kept else [0]                    # the whole frame too while nobody is tracked
         t0 = time.perf_counter()
         dets = self.scanner.detect(frame.image, [regions[i] for i in sorted(set(scan))])
         timings["detect"] += (time.perf_counter() - t0) * 1e3

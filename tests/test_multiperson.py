@@ -180,3 +180,10 @@ def test_people_options_are_checked_and_reach_the_pipeline():
     cfg = apply_options(AppConfig(), max_people=3, person=2)
     pipe = build_pipeline(cfg, say=lambda *_: None, frontend=FakeFrontEnd(), lifter=FakeLifter())
     assert cfg.max_people == 3 and pipe.person == 2
+
+
+def test_a_tile_filled_by_a_followed_person_is_not_scanned():
+    from detectors.multi import covered
+    assert covered((0, 0, 192), [np.array([-10, -10, 180, 200.0])])
+    assert not covered((0, 0, 192), [np.array([0, 0, 60, 190.0])])      # a small person in the tile: scanned
+    assert not covered((0, 0, 192), [])
