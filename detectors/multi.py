@@ -141,7 +141,7 @@ def distance(box, boxes) -> np.ndarray:
 class MultiFrontEnd:
     def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, max_people: int = MAX_PEOPLE, presence_threshold: float = PRESENCE_THRESHOLD,
-                 min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 2.0,
+                 min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 1.0,
                  max_lost_s: float = 3.0, detector: PoseDetector | None = None,
                  landmark_model: LandmarkModel | None = None):
         detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,

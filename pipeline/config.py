@@ -70,7 +70,7 @@ class ViewConfig:
 @dataclass
 class PeopleConfig:
     """Finding and following several people (detectors/multi.py, detectors/people.py)."""
-    scan_period_s: float = 2.0   # the detector sweeps its tiles for people not tracked yet once in this time
+    scan_period_s: float = 1.0   # the detector sweeps its tiles for people not tracked yet once in this time
     max_lost_s: float = 3.0      # a track lost longer than this ends; the person found again gets a new id
 
 
