@@ -178,7 +178,7 @@ class MultiFrontEnd:
         next_id, cursor = state.next_id, state.cursor
         regions = self.scanner.regions(*frame.size)
         tiles = len(regions) - 1
-        # The tiles are swept once every scan_period_s seconds, a few per frame (at 30 fps on 768x576: 0.4 a frame).
+        # The tiles are swept once every scan_period_s seconds, a share per frame (768x576 at 30 fps: 0.67 a frame).
         dt = 0.0 if state.last_time is None else min(max(t - state.last_time, 0.0), self.scan_period_s)
         credit = state.credit + tiles * dt / self.scan_period_s
         if state.frame_index < 0:
