@@ -21,16 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ConfigError, ExportError, SampleMissing, SourceError, UserError
-from export.sinks import BvhSink, JsonlSink, check_writable
+from export.sinks import check_writable
 from export.tracks import TrackBvhSink
-from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options, load_config
+from pipeline.cli import add_settings_options, apply_settings
+from pipeline.config import AppConfig, check_run_options, load_config
 from pipeline.factory import build_pipeline, say_stderr as say
-from pipeline.runner import hold, run_live, run_offline
+from pipeline.outputs import Outputs, open_consumers, run_source, source_warnings
+from pipeline.runner import hold
 from pipeline.samples import sample_path
 from pipeline.sources import IMAGE_EXTS, open_source, parse_spec
-from visualize.controls import KEY_HELP, Controls, has_display
-from visualize.present import Presenter
-from visualize.render import RenderWriter, is_folder_target, make_view
+from visualize.controls import Controls, has_display
+from visualize.render import is_folder_target
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOURCE_LOST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SAMPLES = ("messi5.jpg", "vtest.avi")
@@ -42,27 +43,13 @@ def build_parser(defaults) -> argparse.ArgumentParser:
         description="Turn a webcam or video into 3D human motion: BlazePose 2D heatmaps -> joint candidates -> "
                     "diffusion lifter -> N 3D hypotheses -> mean pose with calibrated 90 percent uncertainty ellipsoids.",
         epilog="Defaults come from configs/app.yaml (or --config FILE). Keys in the windows: q quit, space pause, "
-               "h hypotheses on/off, e ellipsoids on/off, r reset view. Exit codes: 0 done, 1 error, 2 bad "
+               "h hypotheses on/off, e ellipsoids off/50/90 percent, r reset view. Exit codes: 0 done, 1 error, 2 bad "
                "arguments/config, 3 source failed mid-stream (outputs kept), 130 interrupted (outputs finalised).",
     )
     a = p.add_argument
     a("--source", default=None, help="webcam index (0, 1, ...), video file, image file or folder of images "
       f"(default: {defaults.source}; with no webcam or no display the bundled sample media are processed instead)")
-    a("--backend", default=None, metavar="blazepose|mmpose",
-      help="2D front end: blazepose, or mmpose (BlazePose's detector + the MMPose heatmap model named by mmpose.config "
-           f"in the config file; docs/mmpose.md) (default: {defaults.backend})")
-    a("--model", default=None, metavar="lite|full|heavy",
-      help=f"BlazePose landmark model: lite is fastest, heavy most accurate (default: {defaults.model})")
-    a("--hypotheses", type=int, default=None, metavar="N",
-      help=f"3D hypotheses sampled per frame; more gives a better uncertainty estimate (default: {defaults.hypotheses})")
-    a("--steps", type=int, default=None, metavar="S",
-      help=f"DDIM denoising steps per frame; more is slower and smoother (default: {defaults.steps})")
-    a("--device", default=None, help=f"cpu or cuda; cuda needs --runtime torch (default: {defaults.device})")
-    a("--runtime", default=None, metavar="litert|torch|onnx",
-      help=f"how BlazePose runs: litert (TFLite interpreter, CPU), torch or onnx (default: {defaults.runtime})")
-    a("--fov", type=float, default=None, metavar="DEG",
-      help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
-    a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
+    add_settings_options(p, defaults)
     a("--no-window", action="store_true", help="do not open windows (headless); implied when there is no display")
     a("--render", default=None, metavar="OUT.mp4",
       help="write the 2D overlay and the 3D view side by side to a video (a PNG for an image source; a folder "
@@ -71,9 +58,8 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a("--export-bvh", default=None, metavar="F",
       help="write each person's motion as BVH: F for a run with one person, else one F_id<ID>.bvh per track id "
            "(with --max-people 1: F, following the one person)")
-    a("--max-people", type=int, default=None, metavar="N",
-      help=f"people followed at once, each with a stable id (1: the single-person tracker) (default: {defaults.max_people})")
-    a("--person", type=int, default=None, metavar="ID", help="keep only the person with this track id in every output")
+    a("--export-gltf", default=None, metavar="F.glb",
+      help="write the motion of the tracked person as a skinned, animated glTF 2.0 binary (docs/export.md)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--live", action="store_true",
                       help="live mode: newest frame wins, stale frames are dropped (bounded latency); a video file "
@@ -83,25 +69,16 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a("--replay-speed", type=float, default=None, metavar="X",
       help="with --live on a video: replay at X times its native frame rate (latency tests)")
     a("--reconnect", action="store_true", help="when a camera stops delivering, reconnect with backoff instead of stopping")
-    a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
-    a("--no-smoothing", action="store_true", help="turn the One-Euro filter on the 3D output off")
-    a("--no-warm-start", action="store_true", help="start every frame's diffusion from noise, not the previous pose")
-    a("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")
     a("--outputs", default=None, metavar="DIR",
       help=f"folder for outputs written automatically when running headless (default: {defaults.outputs})")
     a("--stats-json", default=None, metavar="F", help="write run statistics (FPS, latency, dropped, stage times) as JSON")
-    a("--verbose", action="store_true", help="print the full traceback on errors")
     return p
 
 
 def apply_args(cfg, args) -> None:
     """Command-line values override the config file's; pipeline.config checks them (ConfigError names the option)."""
-    apply_options(cfg, **{name: getattr(args, name) for name in OPTIONS})
-    check_run_options(replay_speed=args.replay_speed, max_frames=args.max_frames)
-    if args.no_smoothing:
-        cfg.smoothing.enabled = False
-    if args.no_warm_start:
-        cfg.warm_start.enabled = False
+    apply_settings(cfg, args)
+    check_run_options(replay_speed=args.replay_speed)
     if args.reconnect:
         cfg.live.reconnect = True
 
@@ -124,42 +101,16 @@ def check_outputs(paths, source=None) -> None:
         check_writable(p)
 
 
-def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
+def run_one(cfg, source, pipeline, outputs: Outputs, window, live, args) -> int:
     """Process one opened source into the requested outputs; returns an exit code."""
     controls = Controls(hypotheses=cfg.view.hypotheses, ellipsoids=cfg.view.ellipsoids)
-    render_path = presenter = bvh = None
     with contextlib.ExitStack() as stack:
         stack.callback(source.close)
-        consumers = []
-        if export_json:
-            meta = {"source": source.name, "model": cfg.model, "hypotheses": cfg.hypotheses, "steps": cfg.steps}
-            consumers.append(stack.enter_context(JsonlSink(export_json, meta=meta)))
-        if export_bvh:
-            # One file per track id; following one person (--max-people 1), one file that moves on to the person's
-            # new id after a loss (export.sinks.PersonFollower), as before several people were tracked.
-            fps = None if live else source.fps
-            bvh = stack.enter_context(TrackBvhSink(export_bvh, fps) if cfg.max_people > 1 else BvhSink(export_bvh, fps))
-            consumers.append(bvh)
-        if window or render:
-            writer = None
-            if render:
-                writer = RenderWriter(render, fps=source.fps, single=source.kind == "image")
-                render_path = writer.path
-            view = make_view(cfg.view.width, cfg.view.height, visible=window, controls=controls, say=say)
-            presenter = Presenter(view, controls, window=window, writer=writer, hypotheses=cfg.hypotheses,
-                                  steps=cfg.steps, live=live, say=say)
-            stack.callback(presenter.close)
-            consumers.append(presenter)
-            if window:
-                say(KEY_HELP)
+        opened = open_consumers(stack, cfg, source, outputs, live=live, window=window, controls=controls, say=say)
+        consumers, presenter = opened.consumers, opened.presenter
         say(f"{'live' if live else 'offline'}: {source.describe()}")
-        if live:
-            stats = run_live(source, pipeline, consumers, controls=controls, reconnect=cfg.live.reconnect,
-                             reconnect_max_s=cfg.live.reconnect_max_s, max_frames=args.max_frames, say=say,
-                             pipelined=cfg.live.pipelined)
-        else:
-            stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say,
-                                pipelined=cfg.offline.pipelined)
+        stats = run_source(cfg, source, pipeline, consumers, live=live, controls=controls,
+                           max_frames=args.max_frames, say=say)
         if (source.kind == "image" and presenter is not None and presenter.window
                 and not (stats.quit or stats.interrupted or stats.error)):
             for c in consumers:   # the outputs are complete before the picture is held on screen
@@ -175,15 +126,10 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     views_skipped = presenter.skipped_views if presenter is not None else 0
     if views_skipped:
         say(f"the windows skipped drawing {views_skipped} late frames (all were estimated and exported)")
-    if source.bad_files:
-        say(f"warning: {source.name}: skipped {source.bad_files} image files that could not be decoded")
-    if source.bad_frames:
-        say(f"warning: {source.name}: skipped {source.bad_frames} frames that could not be decoded (corrupt data)")
-    if source.truncated:
-        say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
-            "(truncated or corrupt file); the outputs hold those frames")
-    bvh_paths = [str(p) for p in getattr(bvh, "paths", [])] or [export_bvh]
-    written = [str(p) for p in (render_path, export_json) if p] + [p for p in bvh_paths if p]
+    for warning in source_warnings(source):
+        say(warning)
+    bvh_files = next((c.paths for c in consumers if isinstance(c, TrackBvhSink)), None)   # one BVH per person
+    written = [str(p) for p in (opened.render_path, outputs.json, *(bvh_files or [outputs.bvh]), outputs.gltf) if p]
     if written:
         say("wrote " + ", ".join(written))
     if args.stats_json:
@@ -209,8 +155,9 @@ def write_stats(path, stats, cfg, source, views_skipped: int = 0) -> None:
     Path(path).write_text(json.dumps(data, indent=1))
 
 
-def outputs_for(folder: Path, stem: str, image: bool) -> tuple[Path, Path, Path]:
-    return (folder / f"{stem}_render.{'png' if image else 'mp4'}", folder / f"{stem}.jsonl", folder / f"{stem}.bvh")
+def outputs_for(folder: Path, stem: str, image: bool) -> Outputs:
+    return Outputs(render=folder / f"{stem}_render.{'png' if image else 'mp4'}", json=folder / f"{stem}.jsonl",
+                   bvh=folder / f"{stem}.bvh")
 
 
 def run_samples(cfg, args, why: str) -> int:
@@ -229,10 +176,10 @@ def run_samples(cfg, args, why: str) -> int:
     code = EXIT_OK
     for path in paths:
         source = open_source(path)
-        render, js, bvh = outputs_for(folder, Path(path).stem, source.kind == "image")
-        check_outputs([render, js, bvh, args.stats_json], path)
+        outputs = outputs_for(folder, Path(path).stem, source.kind == "image")
+        check_outputs([*outputs.paths(), args.stats_json], path)
         pipeline.reset()
-        code = run_one(cfg, source, pipeline, render, js, bvh, window=False, live=False, args=args)
+        code = run_one(cfg, source, pipeline, outputs, window=False, live=False, args=args)
         if code != EXIT_OK:
             return code
     return code
@@ -288,7 +235,8 @@ def run(cfg, args) -> int:
         say("no display (DISPLAY/WAYLAND_DISPLAY unset): running headless")
     target = parse_spec(cfg.source)
     is_webcam = isinstance(target, int)
-    outputs_requested = any((args.render, args.export_json, args.export_bvh))
+    outputs = Outputs(render=args.render, json=args.export_json, bvh=args.export_bvh, gltf=args.export_gltf)
+    outputs_requested = bool(outputs)
 
     if is_webcam and not source_given and not outputs_requested:
         if not display:
@@ -304,12 +252,11 @@ def run(cfg, args) -> int:
                              webcam_timeout=cfg.live.webcam_timeout_s)
 
     try:
-        render, export_json, export_bvh = args.render, args.export_json, args.export_bvh
         if not window and not outputs_requested:
             stem = "webcam" if is_webcam else Path(str(target)).stem or "output"
-            render, export_json, export_bvh = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
-            say(f"headless and no outputs requested: writing {render}, {export_json}, {export_bvh}")
-        check_outputs([render, export_json, export_bvh, args.stats_json], target)
+            outputs = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
+            say(f"headless and no outputs requested: writing {outputs.render}, {outputs.json}, {outputs.bvh}")
+        check_outputs([*outputs.paths(), args.stats_json], target)
         live = source.live if not (args.live or args.offline) else args.live
         if live and source.kind in ("image", "folder"):
             live = False
@@ -319,7 +266,7 @@ def run(cfg, args) -> int:
     except BaseException:
         source.close()
         raise
-    return run_one(cfg, source, pipeline, render, export_json, export_bvh, window=window, live=live, args=args)
+    return run_one(cfg, source, pipeline, outputs, window=window, live=live, args=args)
 
 
 def parse_kind(target) -> str:

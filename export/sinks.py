@@ -1,4 +1,4 @@
-"""Output sinks the app feeds one FrameResult at a time: JSON Lines (appended and flushed per frame) and BVH
+"""Output sinks the app feeds one FrameResult at a time: JSON Lines (appended and flushed per frame), BVH and glTF
 (kept in memory, rewritten atomically every few seconds and on close).
 
 Both are context managers; on Ctrl-C (KeyboardInterrupt) the `with` block's exit closes them, so the JSONL holds
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.camera import camera_to_world
 from core.errors import ExportError
-from core.records import FrameResult
+from core.records import FrameResult, world_joints
 from export.bvh import write_bvh
+from export.gltf import write_gltf
 from export.ik import rest_from_positions, rest_pose
 from export.jsonl import dumps, frame_record, header_record
 
@@ -129,13 +129,14 @@ class JsonlSink(_Sink):
 
 
 def world_poses(result: FrameResult) -> list[tuple[int, np.ndarray]]:
-    """(id, (17, 3) absolute joint positions in the +Y-up world) of every person with a finite 3D estimate."""
+    """(id, (17, 3) absolute joint positions in the frame's +Y-up world, feet locked) of every person with a finite
+    3D estimate."""
     out = []
     for p in result.persons:
         if p.estimate is not None:
-            pose = np.asarray(p.estimate.mean) + np.asarray(p.estimate.root_translation)
+            pose = world_joints(p.estimate, result.world)
             if np.isfinite(pose).all():
-                out.append((int(p.id), camera_to_world(pose)))
+                out.append((int(p.id), pose))
     return out
 
 
@@ -233,18 +234,20 @@ class BvhSink(_Sink):
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None, rewrite_every: float = 2.0,
-                 units: str = "m", ground: bool = True):
+                 units: str = "m", ground: bool = True, names: str | None = None):
         self.path = Path(path)
         self.fps = fps
         self.rewrite_every = float(rewrite_every)
         self.units = units
         self.ground = ground
+        self.names = names           # bone-name preset (export/names.py)
         self._follower = PersonFollower()
         self._log = PoseLog()
         self._written = 0            # frames in the file on disk
         self._next_rewrite = time.perf_counter() + self.rewrite_every
         self._interval = self.rewrite_every
         self._closed = False
+        self._floor_known = False
 
     @property
     def person_id(self) -> int | None:
@@ -259,6 +262,8 @@ class BvhSink(_Sink):
         if self._closed:
             raise ValueError(f"{self.path}: sink is closed")
         self._log.append(self._follower.choose(world_poses(result)), float(result.frame.timestamp))
+        if result.world is not None and result.world.up_source != "default":
+            self._floor_known = True   # the world stage put the floor at y = 0: no shift of our own
         if time.perf_counter() >= self._next_rewrite:
             self.flush()
 
@@ -271,8 +276,7 @@ class BvhSink(_Sink):
         if positions is None:  # nobody seen yet: a valid file with the default skeleton standing still
             positions = np.repeat(rest_pose(rest_from_positions(None))[None], len(self._log), axis=0)
         try:
-            write_bvh(self.path, positions.astype(np.float64), frame_rate(self.fps, self._log.times),
-                      units=self.units, ground=self.ground)
+            self._write_file(positions.astype(np.float64))
         except OSError as e:
             raise ExportError(f"cannot write {self.path}: {e.strerror or e}") from None
         self._written = len(positions)
@@ -281,7 +285,26 @@ class BvhSink(_Sink):
         self._interval = max(self.rewrite_every, 10.0 * cost) if self.rewrite_every > 0 else 0.0
         self._next_rewrite = time.perf_counter() + self._interval
 
+    @property
+    def grounded(self) -> bool:
+        """Shift the take to the floor ourselves: only when asked and the world stage has not put it at y = 0."""
+        return self.ground and not self._floor_known
+
+    def _write_file(self, positions: np.ndarray) -> None:
+        write_bvh(self.path, positions, frame_rate(self.fps, self._log.times), units=self.units,
+                  ground=self.grounded, names=self.names)
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self.flush()
+
+
+class GltfSink(BvhSink):
+    """The same person and poses as BvhSink (same follower, same held frames, same rewrite schedule), written as a
+    skinned, animated glTF 2.0 binary (export/gltf.py) with the frames' own timestamps as key times (units: metres
+    always)."""
+
+    def _write_file(self, positions: np.ndarray) -> None:
+        write_gltf(self.path, positions, self._log.times, fps=frame_rate(self.fps, self._log.times),
+                   ground=self.grounded, names=self.names)

@@ -41,6 +41,7 @@ class TrackBvhSink(_Sink):
     rewrite_every: float = 2.0
     units: str = "m"
     ground: bool = True
+    names: str | None = None       # bone-name preset (export/names.py)
     _tracks: dict[int, _Track] = field(default_factory=dict)
     _times: list[float] = field(default_factory=list)     # every frame's timestamp (padding frames need them)
     _closed: bool = False
@@ -70,7 +71,8 @@ class TrackBvhSink(_Sink):
             for i in range(track.written, n):    # frames the person missed since last seen: the last pose holds
                 track.sink.write(FrameResult(frame=Frame(i, self._times[i], _EMPTY)))
             one = [p for p in result.persons if p.id == track_id]
-            track.sink.write(FrameResult(frame=result.frame, persons=one, intrinsics=result.intrinsics))
+            track.sink.write(FrameResult(frame=result.frame, persons=one, intrinsics=result.intrinsics,
+                                         timings_ms=result.timings_ms, world=result.world))
             track.written = n + 1
 
     def _start(self, track_id: int, first: int) -> _Track:
@@ -82,7 +84,7 @@ class TrackBvhSink(_Sink):
                 os.replace(sink.path, target)
             sink.path = target
         path = self.path if not self._tracks else track_path(self.path, track_id)
-        track = _Track(BvhSink(path, self.fps, self.rewrite_every, self.units, self.ground), first, first)
+        track = _Track(BvhSink(path, self.fps, self.rewrite_every, self.units, self.ground, self.names), first, first)
         self._tracks[track_id] = track
         return track
 
@@ -96,7 +98,7 @@ class TrackBvhSink(_Sink):
             return
         self._closed = True
         if not self._tracks:   # nobody seen: one valid file (BvhSink writes the default skeleton standing still)
-            with BvhSink(self.path, self.fps, self.rewrite_every, self.units, self.ground) as empty:
+            with BvhSink(self.path, self.fps, self.rewrite_every, self.units, self.ground, self.names) as empty:
                 for i, t in enumerate(self._times):
                     empty.write(FrameResult(frame=Frame(i, t, _EMPTY)))
             return

@@ -38,15 +38,15 @@ def build_frontend(cfg: AppConfig) -> FrontEnd:
         if not cfg.mmpose.config:
             raise ConfigError("--backend mmpose needs mmpose.config (an MMPose model config) in the config file")
         backend = MMPoseBackend(cfg.mmpose.config, cfg.mmpose.checkpoint or None, device=cfg.device,
-                                k=cfg.candidates)
+                                k=cfg.candidates, seed=cfg.seed)
         detector = PoseDetector.load(runtime=cfg.runtime, device=cfg.device, num_threads=cfg.litert_threads,
                                      config=DetectorConfig())
         return MMPoseFrontEnd(backend, detector)
     if cfg.max_people == 1:
         return BlazePoseFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
-                                 num_threads=cfg.litert_threads)
+                                 num_threads=cfg.litert_threads, seed=cfg.seed)
     return MultiFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
-                         num_threads=cfg.litert_threads, max_people=cfg.max_people,
+                         num_threads=cfg.litert_threads, seed=cfg.seed, max_people=cfg.max_people,
                          scan_period_s=cfg.people.scan_period_s, max_lost_s=cfg.people.max_lost_s)
 
 
@@ -78,10 +78,15 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
 
 def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, frontend: FrontEnd | None = None,
                    lifter=None) -> Pipeline:
-    """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes)."""
+    """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes, or models
+    already loaded: pipeline.batch_worker builds a fresh pipeline per input on its loaded models)."""
     torch.set_num_threads(cfg.torch_threads)
+    if frontend is not None and cfg.seed is not None and isinstance(getattr(frontend, "generator", None),
+                                                                     torch.Generator):
+        frontend.generator.manual_seed(cfg.seed)   # a new stream samples as in a fresh process with this seed
     frontend = frontend if frontend is not None else build_frontend(cfg)
     lifter = lifter if lifter is not None else build_lifter(cfg, say)
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones,
-                    reprojection=cfg.reprojection, person=cfg.person)
+                    reprojection=cfg.reprojection, world=cfg.world, camera_pitch=cfg.camera_pitch,
+                    camera_roll=cfg.camera_roll, person=cfg.person)

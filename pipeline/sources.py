@@ -183,6 +183,10 @@ class FolderSource(Source):
         except OSError as e:
             raise SourceError(f"{path}: cannot list the folder ({e.strerror or e})") from None
         if not files:
+            videos = sum(1 for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTS)
+            if videos:   # a folder of clips is a batch, not one image sequence
+                raise SourceError(f"{path}: the folder holds {videos} videos and no images; process them with "
+                                  f"`python -m pipeline.batch {path} --out-dir DIR`")
             raise SourceError(f"{path}: the folder holds no images ({', '.join(sorted(IMAGE_EXTS)[:6])}, ...)")
         self.files = files
         self._next = 0
