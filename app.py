@@ -56,7 +56,7 @@ def build_parser(defaults) -> argparse.ArgumentParser:
            "such as out/ gets one PNG per frame)")
     a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
     a("--export-bvh", default=None, metavar="F",
-      help="write each person's motion as BVH: F for a run with one person, else one F_id<ID>.bvh per track id "
+      help="write each person's motion as BVH: the first person's to F, each later track's to F_id<ID>.bvh "
            "(with --max-people 1: F, following the one person)")
     a("--export-gltf", default=None, metavar="F.glb",
       help="write the motion of the tracked person as a skinned, animated glTF 2.0 binary (docs/export.md)")

@@ -1,14 +1,13 @@
 """One BVH per person: every track id gets its own file, so the motion of different people is never joined.
 
-Naming (`--export-bvh out.bvh`): a run that sees one person writes `out.bvh`; as soon as a second track appears,
-every track is written to `out_id<ID>.bvh` (the first one's `out.bvh` is renamed to its `out_id<ID>.bvh`). A track's
-file starts at the frame the person first appears and ends at the last frame they were seen; frames in between
-without them (a short occlusion that the tracker bridged under the same id) hold the last pose. Each file is an
-export.sinks.BvhSink (atomic rewrites every few seconds and on close).
+Naming (`--export-bvh out.bvh`): the first person's track is written to `out.bvh` (a run with one person gives just
+that file, as before), every later track to `out_id<ID>.bvh`; `ids` / `paths` (and the app's summary) tell which
+id each file holds. A track's file starts at the frame the person first appears and ends at the last frame they
+were seen; frames in between without them (a short occlusion that the tracker bridged under the same id) hold the
+last pose. Each file is an export.sinks.BvhSink (atomic rewrites every few seconds and on close).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,13 +75,6 @@ class TrackBvhSink(_Sink):
             track.written = n + 1
 
     def _start(self, track_id: int, first: int) -> _Track:
-        if len(self._tracks) == 1:   # a second person: the first one's file takes its id too
-            (only,) = self._tracks
-            sink = self._tracks[only].sink
-            target = track_path(self.path, only)
-            if sink.path.exists():
-                os.replace(sink.path, target)
-            sink.path = target
         path = self.path if not self._tracks else track_path(self.path, track_id)
         track = _Track(BvhSink(path, self.fps, self.rewrite_every, self.units, self.ground, self.names), first, first)
         self._tracks[track_id] = track

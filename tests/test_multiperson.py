@@ -93,8 +93,8 @@ def test_one_bvh_per_track_never_joining_people(tmp_path):
             if i == 5 or i >= 8:
                 r.persons = r.persons[1:]
             sink.write(r)
-    assert sink.ids == [4, 9] and not path.exists()
-    one, two = read_bvhio(tmp_path / "out_id4.bvh"), read_bvhio(tmp_path / "out_id9.bvh")
+    assert sink.ids == [4, 9] and sink.paths == [path, tmp_path / "out_id9.bvh"]   # the first person keeps out.bvh
+    one, two = read_bvhio(path), read_bvhio(tmp_path / "out_id9.bvh")
     assert len(one) == 8 and len(two) == 7                           # frames 0-7 and 3-9: first to last seen
     assert np.abs(one[5] - one[4]).max() < 1e-3                        # the missed frame holds the last pose
     steps = [np.linalg.norm(np.diff(x[:, 0], axis=0), axis=1).max() for x in (one, two)]
