@@ -22,6 +22,7 @@ import numpy as np
 
 from core.errors import ConfigError, ExportError, SampleMissing, SourceError, UserError
 from export.sinks import check_writable
+from export.tracks import TrackBvhSink
 from pipeline.cli import add_settings_options, apply_settings
 from pipeline.config import AppConfig, check_run_options, load_config
 from pipeline.factory import build_pipeline, say_stderr as say
@@ -54,7 +55,9 @@ def build_parser(defaults) -> argparse.ArgumentParser:
       help="write the 2D overlay and the 3D view side by side to a video (a PNG for an image source; a folder "
            "such as out/ gets one PNG per frame)")
     a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
-    a("--export-bvh", default=None, metavar="F", help="write the motion of the tracked person as BVH")
+    a("--export-bvh", default=None, metavar="F",
+      help="write each person's motion as BVH: the first person's to F, each later track's to F_id<ID>.bvh "
+           "(with --max-people 1: F, following the one person)")
     a("--export-gltf", default=None, metavar="F.glb",
       help="write the motion of the tracked person as a skinned, animated glTF 2.0 binary (docs/export.md)")
     mode = p.add_mutually_exclusive_group()
@@ -125,7 +128,8 @@ def run_one(cfg, source, pipeline, outputs: Outputs, window, live, args) -> int:
         say(f"the windows skipped drawing {views_skipped} late frames (all were estimated and exported)")
     for warning in source_warnings(source):
         say(warning)
-    written = [str(p) for p in (opened.render_path, outputs.json, outputs.bvh, outputs.gltf) if p]
+    bvh_files = next((c.paths for c in consumers if isinstance(c, TrackBvhSink)), None)   # one BVH per person
+    written = [str(p) for p in (opened.render_path, outputs.json, *(bvh_files or [outputs.bvh]), outputs.gltf) if p]
     if written:
         say("wrote " + ", ".join(written))
     if args.stats_json:

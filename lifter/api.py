@@ -188,16 +188,34 @@ class Lifter:
 
         Without a generator a fixed seed is used, so the same input gives the same output (steady video).
         """
-        xy, lik, _box = candidates_to_inputs(c)
+        return self.estimate_batch([c], n, steps, eta, generator, None if init is None else [init], init_t,
+                                   per_hypothesis_draw)[0]
+
+    def estimate_batch(self, cands: list[Candidates], n: int = defaults.HYPOTHESES, steps: int = defaults.STEPS,
+                       eta: float = 0.0, generator: torch.Generator | None = None, inits: list | None = None,
+                       init_t: int | None = None, per_hypothesis_draw: bool = False) -> list[Estimate3D]:
+        """Several people of one frame in one sampling call (a batch of B = len(cands)): one Estimate3D each.
+        inits: one warm-start pose (17, 3) per person, or None for all (every person then starts from noise).
+        With one person this is `estimate` exactly (same fixed seed, same noise)."""
+        if not cands:
+            return []
+        inputs = [candidates_to_inputs(c) for c in cands]      # each a batch of one
+        xy, lik = torch.cat([i[0] for i in inputs]), torch.cat([i[1] for i in inputs])
         if generator is None:
             generator = torch.Generator().manual_seed(0)
-        if init is not None:
-            init = torch.as_tensor(np.asarray(init), dtype=torch.float32).reshape(1, -1, 3)
+        init = None
+        if inits is not None:
+            init = torch.stack([torch.as_tensor(np.asarray(i), dtype=torch.float32).reshape(-1, 3) for i in inits])
         hyps = self.sample(xy, lik, n=n, steps=steps, eta=eta, generator=generator, init=init, init_t=init_t,
-                           per_hypothesis_draw=per_hypothesis_draw)[0]
-        mean, cov = summarise(hyps, self.calibration_for(n, steps))
-        return Estimate3D(hypotheses=hyps.cpu().numpy().astype(np.float32), mean=mean.cpu().numpy().astype(np.float32),
-                          covariance=cov.cpu().numpy().astype(np.float32))
+                           per_hypothesis_draw=per_hypothesis_draw)
+        scale = self.calibration_for(n, steps)
+        out = []
+        for h in hyps:
+            mean, cov = summarise(h, scale)
+            out.append(Estimate3D(hypotheses=h.cpu().numpy().astype(np.float32),
+                                  mean=mean.cpu().numpy().astype(np.float32),
+                                  covariance=cov.cpu().numpy().astype(np.float32)))
+        return out
 
 
 def start_sample(lifter: Lifter, b: int, n: int, generator: torch.Generator | None, init=None,

@@ -26,6 +26,9 @@ a subprocess of this interpreter when `import mediapipe` works, else with .venv-
 tools/mediapipe_fps.py (made by tools/mediapipe_venv.sh); `mediapipe.how` says which. ratio_vs_mediapipe = our
 offline FPS / MediaPipe's FPS (both include decoding); ratio_vs_mediapipe_cpu_time = MediaPipe's process CPU ms per
 frame / ours (the same comparison by CPU time, which other processes on a shared machine disturb much less).
+People: `--people` adds `stages_ms_by_people`: the stage pass's per-frame stage ms grouped by how many people the
+frame had (the cost of each extra person in view); `--max-people N` sets the config's max_people (1: the
+single-person tracker).
 Threads: the 2D models and the lifter get --threads-2d / --threads-lifter intra-op threads (default: the app
 config's litert_threads and torch_threads).
 """
@@ -147,6 +150,7 @@ class Count:
 def stage_pass(args, pipeline) -> dict:
     """The pipeline's two stages one after the other in this thread, with the decode time."""
     times = {s: [] for s in STAGES}
+    people = []
     with_person = 0
     pipeline.reset()
     with VideoSource(args.source) as source:
@@ -162,6 +166,7 @@ def stage_pass(args, pipeline) -> dict:
             if i < args.warmup:
                 continue
             with_person += bool(result.persons)
+            people.append(len(result.persons))
             t = result.timings_ms
             row = dict(decode=decode, detect=t["detect"], landmark=t["landmarks"], candidates=t["candidates"],
                        lifter=t["lift"], root=t["root"], smooth=t["smooth"])
@@ -173,8 +178,19 @@ def stage_pass(args, pipeline) -> dict:
                 for k, v in times.items()}
     total = sum(mean.values()) if n else None
     return {"frames": n, "with_person": with_person, "stages_ms": mean, "stages_ms_when_run": when_run,
+            "stages_ms_by_people": by_people(times, people),
             "sequential_ms_per_frame": round(total, 3) if total else None,
             "sequential_fps": round(1000.0 / total, 2) if total else None}
+
+
+def by_people(times: dict[str, list[float]], people: list[int]) -> dict:
+    """Mean stage ms (and their sum) over the frames with each number of people."""
+    out = {}
+    for count in sorted(set(people)):
+        rows = [i for i, c in enumerate(people) if c == count]
+        mean = {k: round(float(np.mean([v[i] for i in rows])), 2) for k, v in times.items()}
+        out[str(count)] = {"frames": len(rows), **mean, "total": round(sum(mean.values()), 2)}
+    return out
 
 
 def offline_pass(args, pipeline, pipelined: bool) -> dict:
@@ -259,6 +275,7 @@ def bench_config(args):
                         hypotheses=args.hypotheses, steps=args.steps, lifter=args.weights,
                         lifter_mode="temporal" if args.temporal else None, temporal_lifter=args.temporal_weights)
     cfg.candidates = args.k
+    cfg.max_people = args.max_people or cfg.max_people
     cfg.litert_threads = args.threads_2d or cfg.litert_threads
     cfg.torch_threads = args.threads_lifter or cfg.torch_threads
     return cfg
@@ -290,12 +307,15 @@ def run(args) -> dict:
                    "hypotheses": cfg.hypotheses, "steps": cfg.steps, "k": cfg.candidates, "frames": args.frames,
                    "start": args.first + args.warmup, "warmup": args.warmup, "threads_2d": cfg.litert_threads,
                    "threads_lifter": cfg.torch_threads, "live_fps": args.live_fps, "lifter": lifter_info,
-                   "warm_start": cfg.warm_start.enabled, "smoothing": cfg.smoothing.enabled,
+                   "max_people": cfg.max_people, "warm_start": cfg.warm_start.enabled, "smoothing": cfg.smoothing.enabled,
                    "offline_pipelined": cfg.offline.pipelined, "live_pipelined": cfg.live.pipelined,
                    "load_s": round(load_s, 2)},
     }
     stages = stage_pass(args, pipeline)
     result.update(stages_ms=stages.pop("stages_ms"), stages_ms_when_run=stages.pop("stages_ms_when_run"))
+    by = stages.pop("stages_ms_by_people")
+    if args.people:
+        result["stages_ms_by_people"] = by
     result["sequential"] = stages
     result["offline"] = offline_pass(args, pipeline, pipelined=False)
     result["offline_pipelined"] = offline_pass(args, pipeline, pipelined=True)
@@ -393,6 +413,8 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--no-live", action="store_true")
     ap.add_argument("--no-mediapipe", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--people", action="store_true", help="per-stage ms by the number of people in the frame")
+    ap.add_argument("--max-people", type=int, default=0, help="the config's max_people (0: as configured)")
     ap.add_argument("--json", action="store_true", help="print one JSON object (else a short summary)")
     ap.add_argument("--lifter-only", action="store_true",
                     help="time only the lifter variants in --variants (random candidates) and print JSON")
@@ -422,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result['machine']['cpu']} ({result['machine']['cores']} cores), {args.device}, {args.runtime}, "
           f"{args.model}, N={args.hypotheses}, S={args.steps}, lifter {result['config']['lifter']}")
     print("stages ms/frame: " + ", ".join(f"{k} {v}" for k, v in result["stages_ms"].items()))
+    for count, row in result.get("stages_ms_by_people", {}).items():
+        print(f"  {count} people ({row['frames']} frames): " + ", ".join(f"{k} {v}" for k, v in row.items()
+                                                                     if k != "frames"))
     print(f"offline {result['offline_fps']} FPS")
     if "live" in result:
         print(f"live {result['live_fps']} FPS, latency median {result['live_latency_ms_median']} ms, "

@@ -39,6 +39,9 @@ def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> Non
     a("--skeleton-names", default=None, metavar="h36m|mixamo|unreal",
       help="bone names in the BVH and glTF exports, to drop onto common rigs (docs/export.md) "
            f"(default: {defaults.skeleton_names})")
+    a("--max-people", type=int, default=None, metavar="N",
+      help=f"people followed at once, each with a stable id (1: the single-person tracker) (default: {defaults.max_people})")
+    a("--person", type=int, default=None, metavar="ID", help="keep only the person with this track id in every output")
     a("--seed", type=int, default=None, metavar="N",
       help="seed of the candidate sampling, from the start of each source: the same input gives the same outputs "
            "(default: random)")

@@ -82,6 +82,13 @@ class ViewConfig:
 
 
 @dataclass
+class PeopleConfig:
+    """Finding and following several people (detectors/multi.py, detectors/people.py)."""
+    scan_period_s: float = 1.0   # the detector sweeps its tiles for people not tracked yet once in this time
+    max_lost_s: float = 3.0      # a track lost longer than this ends; the person found again gets a new id
+
+
+@dataclass
 class MMPoseConfig:
     config: str = ""             # MMPose model config (.py), for backend: mmpose (docs/mmpose.md)
     checkpoint: str = ""         # its weights (.pth); empty: random weights (tests only)
@@ -106,6 +113,8 @@ class AppConfig:
     outputs: str = "outputs"
     torch_threads: int = 1       # threads for the lifter (torch); 1 is fastest on a small, busy CPU
     litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
+    max_people: int = 8          # people followed at once (1: the single-person tracker, no search while tracking)
+    person: int | None = None    # keep only this track id in the outputs (None: everyone)
     skeleton_names: str = "h36m"  # bone names in the BVH / glTF exports: h36m | mixamo | unreal (export/names.py)
     seed: int | None = None      # candidate sampling seed, each stream from the start (None: random; set: repeatable)
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
@@ -117,6 +126,7 @@ class AppConfig:
     view: ViewConfig = field(default_factory=ViewConfig)
     world: WorldConfig = field(default_factory=WorldConfig)
     mmpose: MMPoseConfig = field(default_factory=MMPoseConfig)
+    people: PeopleConfig = field(default_factory=PeopleConfig)
 
 
 _POS_INT = {"type": "integer", "minimum": 1}
@@ -142,6 +152,10 @@ SCHEMA = {
         "outputs": {"type": "string"},
         "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
+        "max_people": {"type": "integer", "minimum": 1, "maximum": 64},
+        "person": {"type": ["integer", "null"], "minimum": 0},
+        "people": {"type": "object", "additionalProperties": False, "properties": {
+            "scan_period_s": _POS_NUM, "max_lost_s": _POS_NUM}},
         "skeleton_names": {"enum": list(SKELETON_NAMES)},
         "seed": {"type": ["integer", "null"], "minimum": 0},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
@@ -175,7 +189,8 @@ SCHEMA = {
 RUN_SCHEMA = {"replay_speed": _POS_NUM, "max_frames": _POS_INT}
 # Settings the command line / the Python API may override directly.
 OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
-           "skeleton_names", "seed", "camera_pitch", "camera_roll", "ellipsoids", "lifter_mode", "temporal_lifter")
+           "skeleton_names", "seed", "camera_pitch", "camera_roll", "ellipsoids", "lifter_mode", "temporal_lifter",
+           "max_people", "person")
 # Options that set a key inside a section: option -> (section, key).
 NESTED = {"ellipsoids": ("view", "ellipsoids")}
 

@@ -17,6 +17,7 @@ from core.protocols import FrontEnd
 from core.skeleton import NUM_JOINTS
 from detectors.frontend import FrontEnd as BlazePoseFrontEnd
 from detectors.mmpose_backend import MMPoseBackend, MMPoseFrontEnd
+from detectors.multi import MultiFrontEnd
 from detectors.pose_detector import DetectorConfig, PoseDetector
 from lifter.api import Lifter, resolve_weights
 from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
@@ -31,8 +32,9 @@ def say_stderr(msg: str) -> None:
 
 
 def build_frontend(cfg: AppConfig) -> FrontEnd:
-    """The 2D stage cfg.backend names: BlazePose (detector + landmark model, tracked ROI) or MMPose (BlazePose's
-    detector + an MMPose heatmap model, cfg.mmpose)."""
+    """The 2D stage cfg.backend names: BlazePose (detector + landmark model, tracked ROIs; up to cfg.max_people
+    people, or MediaPipe's single-person graph with max_people 1) or MMPose (BlazePose's detector + an MMPose heatmap
+    model, cfg.mmpose; one person)."""
     if cfg.backend == "mmpose":
         if not cfg.mmpose.config:
             raise ConfigError("--backend mmpose needs mmpose.config (an MMPose model config) in the config file")
@@ -41,8 +43,12 @@ def build_frontend(cfg: AppConfig) -> FrontEnd:
         detector = PoseDetector.load(runtime=cfg.runtime, device=cfg.device, num_threads=cfg.litert_threads,
                                      config=DetectorConfig())
         return MMPoseFrontEnd(backend, detector)
-    return BlazePoseFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
-                             num_threads=cfg.litert_threads, seed=cfg.seed)
+    if cfg.max_people == 1:
+        return BlazePoseFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
+                                 num_threads=cfg.litert_threads, seed=cfg.seed)
+    return MultiFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
+                         num_threads=cfg.litert_threads, seed=cfg.seed, max_people=cfg.max_people,
+                         scan_period_s=cfg.people.scan_period_s, max_lost_s=cfg.people.max_lost_s)
 
 
 def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, variant: str | None = None) -> Lifter:
@@ -99,4 +105,4 @@ def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fron
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones,
                     reprojection=cfg.reprojection, world=cfg.world, camera_pitch=cfg.camera_pitch,
-                    camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode)
+                    camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode, person=cfg.person)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from export.sinks import BvhSink, GltfSink, JsonlSink
+from export.tracks import TrackBvhSink
 from pipeline.config import AppConfig
 from pipeline.factory import say_stderr
 from pipeline.runner import RunStats, run_live, run_offline
@@ -48,7 +49,10 @@ def open_consumers(stack: contextlib.ExitStack, cfg: AppConfig, source, outputs:
     if outputs.json:
         meta = {"source": source.name, "model": cfg.model, "hypotheses": cfg.hypotheses, "steps": cfg.steps}
         consumers.append(stack.enter_context(JsonlSink(outputs.json, meta=meta)))
-    for path, sink in ((outputs.bvh, BvhSink), (outputs.gltf, GltfSink)):
+    # BVH: one file per track id (export.tracks); following one person (max_people 1), one file that moves on to
+    # the person's new id after a loss (export.sinks.PersonFollower). glTF: one file, one person.
+    bvh_sink = TrackBvhSink if cfg.max_people > 1 else BvhSink
+    for path, sink in ((outputs.bvh, bvh_sink), (outputs.gltf, GltfSink)):
         if path:
             consumers.append(stack.enter_context(sink(path, fps=None if live else source.fps,
                                                       names=cfg.skeleton_names)))

@@ -1,6 +1,7 @@
 """frame -> FrameResult: the 2D front end, the diffusion lifter (warm-started from the previous frame), the root
 translation, and One-Euro smoothing of the 3D output. The front end and lifter are passed in (real or fake), so this
-file holds only the per-frame glue and the per-person temporal state."""
+file holds only the per-frame glue; each person's temporal state lives in pipeline.persons, keyed by track id. All
+people of a frame go through the lifter in one batch (Lifter.estimate_batch where the lifter has it)."""
 from __future__ import annotations
 
 import time
@@ -18,21 +19,11 @@ from pipeline.bones import TrackBones
 from pipeline.config import (DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig,
                              WorldConfig)
 from pipeline.grounding import Grounding
+from pipeline.persons import PersonState, PersonStates
 from pipeline.reprojection import best_mean
 from pipeline.root import solve_root
 
 GUESS_DEPTH = 3.0   # metres: root depth used until the first successful root solve
-
-
-@dataclass
-class _Track:
-    prev_mean: np.ndarray | None = None     # raw lifter mean of the previous frame (warm start)
-    prev_time: float = -1.0
-    root: np.ndarray | None = None
-    pose_filter: OneEuroFilter | None = None
-    root_filter: OneEuroFilter | None = None
-    bones: TrackBones | None = None          # the person's bone lengths over the video
-    window: TemporalStream | None = None     # lifter_mode temporal: the person's window of frames (issue 14)
 
 
 @dataclass
@@ -42,6 +33,7 @@ class Detected:
     persons: list[Person]
     timings_ms: dict[str, float]             # the front end's stage times
     started_at: float                        # time.perf_counter() when the 2D stage began (for the total)
+    live_ids: set[int] | None = None         # ids whose 2D track goes on (None: the front end does not say)
 
 
 @dataclass
@@ -57,6 +49,7 @@ class Pipeline:
     bones: BonesConfig = field(default_factory=BonesConfig)
     reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
+    person: int | None = None                # keep only this track id (--person); None: everyone
     world: WorldConfig = field(default_factory=WorldConfig)
     camera_pitch: float | None = None        # degrees (None: estimated by the world stage)
     camera_roll: float | None = None
@@ -64,14 +57,14 @@ class Pipeline:
     _lifted_size: tuple | None = None        # frame size seen last by lift (another size: another camera)
     lifter_mode: str = "frame"               # "temporal": the lifter is a temporal one, fed each person's window
     _state: TrackState | None = None
-    _tracks: dict[int, _Track] = field(default_factory=dict)
+    _tracks: PersonStates = field(default_factory=PersonStates)
     _size: tuple | None = None               # frame size seen last
 
     def reset(self) -> None:
         """Forget tracking and temporal state (after a reconnect or a seek). Track ids keep counting, so a person
         found again gets a new id, as after any lost track (an id never names two tracks in one run)."""
         self._restart_tracker()
-        self._tracks = {}
+        self._tracks = PersonStates()
         if self._grounding is not None:
             self._grounding.reset()
 
@@ -92,30 +85,28 @@ class Pipeline:
             self._restart_tracker()  # another size is another picture (a folder of photos): the last ROI means nothing
         self._size = frame.size
         persons, self._state = self.frontend.process(frame, self._state)
-        return Detected(frame, persons, dict(self._state.timings_ms), t0)
+        live = getattr(self._state, "live_ids", None)
+        return Detected(frame, persons, dict(self._state.timings_ms), t0, None if live is None else set(live))
 
     def lift(self, detected: Detected) -> FrameResult:
-        """The 3D stage: lifter (warm-started), root translation, smoothing -> FrameResult."""
+        """The 3D stage: lifter (all people of the frame in one batch), root translation, smoothing -> FrameResult."""
         frame, persons, timings, t0 = detected.frame, detected.persons, dict(detected.timings_ms), detected.started_at
+        if self.person is not None:
+            persons = [p for p in persons if p.id == self.person]
         w, h = frame.size
         k = intrinsics_from_fov(w, h, self.fov) if self.intrinsics is None else np.asarray(self.intrinsics, float)
-        lift_ms = root_ms = smooth_ms = 0.0
-        seen = set()
-        for p in persons:
-            if p.candidates is None:
-                continue
-            seen.add(p.id)
-            track = self._tracks.setdefault(p.id, _Track())
+        people = [p for p in persons if p.candidates is not None]
+        tracks = [self._tracks.get(p.id) for p in people]
+        t1 = time.perf_counter()
+        if self.lifter_mode == "temporal":   # issue 14: each person's window of frames replaces the warm start
+            estimates = [self._window(tr).estimate(p.candidates, frame.timestamp) for p, tr in zip(people, tracks)]
+        else:
+            estimates = self._estimate(people, [self._init_pose(p, frame.timestamp, tr)
+                                                for p, tr in zip(people, tracks)])
+        lift_ms = (time.perf_counter() - t1) * 1e3
+        root_ms = smooth_ms = 0.0
+        for p, track, est in zip(people, tracks, estimates):
             t1 = time.perf_counter()
-            init = self._init_pose(p, frame.timestamp, track)
-            if self.lifter_mode == "temporal":   # issue 14: the window replaces the warm start
-                track.window = track.window or TemporalStream(self.lifter, self.hypotheses, self.steps)
-                est = track.window.estimate(p.candidates, frame.timestamp)
-            elif init is not None:
-                est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps,
-                                           init=init, init_t=self.warm_start.init_t)
-            else:
-                est = self.lifter.estimate(p.candidates, n=self.hypotheses, steps=self.steps)
             if self.bones.enabled:
                 track.bones = track.bones or TrackBones(self.bones)
                 track.bones.apply(est, _world(p) if self.bones.scale == "world" else None)
@@ -133,8 +124,8 @@ class Pipeline:
             lift_ms += (t2 - t1) * 1e3
             root_ms += (t3 - t2) * 1e3
             smooth_ms += (t4 - t3) * 1e3
-        for gone in set(self._tracks) - seen:
-            del self._tracks[gone]
+        seen = {p.id for p in people}
+        self._tracks.keep_only(seen if detected.live_ids is None else seen | detected.live_ids)
         t5 = time.perf_counter()
         world = self._world(persons, frame)
         end = time.perf_counter()
@@ -152,7 +143,33 @@ class Pipeline:
         self._lifted_size = frame.size
         return self._grounding.update(persons, frame.timestamp)
 
-    def _init_pose(self, person: Person, t: float, track: _Track) -> np.ndarray | None:
+    def _estimate(self, people: list[Person], inits: list[np.ndarray | None]) -> list[Estimate3D]:
+        """The lifter on every person: one batch for those starting from noise, one for the warm-started ones (a
+        lifter without estimate_batch, e.g. a test fake, one person at a time)."""
+        out: list[Estimate3D | None] = [None] * len(people)
+        batch = getattr(self.lifter, "estimate_batch", None)
+        for warm in (False, True):
+            idx = [i for i, init in enumerate(inits) if (init is not None) == warm]
+            if not idx:
+                continue
+            kw = dict(n=self.hypotheses, steps=self.steps)
+            if warm:
+                kw["init_t"] = self.warm_start.init_t
+            if batch is not None:
+                ests = batch([people[i].candidates for i in idx], inits=[inits[i] for i in idx] if warm else None, **kw)
+            else:
+                ests = [self.lifter.estimate(people[i].candidates, init=inits[i], **kw) if warm else
+                        self.lifter.estimate(people[i].candidates, **kw) for i in idx]
+            for i, est in zip(idx, ests):
+                out[i] = est
+        return out
+
+    def _window(self, track: PersonState) -> TemporalStream:
+        if track.window is None:
+            track.window = TemporalStream(self.lifter, self.hypotheses, self.steps)
+        return track.window
+
+    def _init_pose(self, person: Person, t: float, track: PersonState) -> np.ndarray | None:
         """The pose the diffusion starts from (noised to warm_start.init_t), or None to start from noise."""
         if not self.warm_start.enabled:
             return None
@@ -161,7 +178,7 @@ class Pipeline:
         fresh = track.prev_mean is not None and 0 < t - track.prev_time <= self.max_warm_gap
         return track.prev_mean if fresh else None
 
-    def _root(self, person: Person, mean: np.ndarray, k: np.ndarray, track: _Track) -> np.ndarray:
+    def _root(self, person: Person, mean: np.ndarray, k: np.ndarray, track: PersonState) -> np.ndarray:
         peaks = person.candidates.peaks
         t = solve_root(mean, peaks[:, :2], k, weights=peaks[:, 2])
         if t is None:
@@ -173,7 +190,7 @@ class Pipeline:
         track.root = t
         return t
 
-    def _smooth(self, est: Estimate3D, t: float, track: _Track) -> None:
+    def _smooth(self, est: Estimate3D, t: float, track: PersonState) -> None:
         if not self.smoothing.enabled:
             return
         if track.pose_filter is None:

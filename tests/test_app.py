@@ -101,7 +101,8 @@ def test_headless_run_writes_render_json_bvh(tmp_path):
     cap.release()
     lines = (tmp_path / "o.jsonl").read_text().splitlines()
     assert len(lines) == 9 and json.loads(lines[3])["persons"]
-    assert (tmp_path / "o.bvh").read_text().startswith("HIERARCHY")
+    bvhs = list(tmp_path.glob("o.bvh")) or list(tmp_path.glob("o_id*.bvh"))   # one per person (track id)
+    assert bvhs and all(p.read_text().startswith("HIERARCHY") for p in bvhs)
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["frames"] == 8 and stats["mode"] == "offline"
 
@@ -115,7 +116,8 @@ def test_sigint_during_export_finalises_outputs(tmp_path):
     e = dict(os.environ)
     e.pop("DISPLAY", None)
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--source", str(clip), "--no-window",
-                             "--export-json", str(out), "--export-bvh", str(bvh), "--hypotheses", "4", "--steps", "2"],
+                             "--export-json", str(out), "--export-bvh", str(bvh), "--hypotheses", "4", "--steps", "2",
+                             "--max-people", "1"],   # one BVH that follows one person: a frame per frame processed
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e, cwd=ROOT)
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 4):
@@ -150,8 +152,11 @@ def test_default_run_without_display_processes_the_samples(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "sample media" in r.stderr and "Traceback" not in r.stderr
     outs = tmp_path / "outs"
-    for name in ("messi5_render.png", "messi5.jsonl", "messi5.bvh", "vtest_render.mp4", "vtest.jsonl", "vtest.bvh"):
+    for name in ("messi5_render.png", "messi5.jsonl", "vtest_render.mp4", "vtest.jsonl"):
         assert (outs / name).stat().st_size > 0, name
+    for stem in ("messi5", "vtest"):   # one BVH per person: stem.bvh for one, stem_id<ID>.bvh for several
+        bvhs = list(outs.glob(f"{stem}.bvh")) or list(outs.glob(f"{stem}_id*.bvh"))
+        assert bvhs and all(p.stat().st_size > 0 for p in bvhs), stem
     assert cv2.imread(str(outs / "messi5_render.png")).shape[0] > 0
     assert len((outs / "vtest.jsonl").read_text().splitlines()) == 3
 

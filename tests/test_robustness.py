@@ -24,7 +24,8 @@ import pytest
 from export.jsonl import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = ("--model", "lite", "--hypotheses", "2", "--steps", "1")   # the cheapest real pipeline
+QUICK = ("--model", "lite", "--hypotheses", "2", "--steps", "1", "--max-people", "1")   # the cheapest real pipeline
+# (one person: these runs check single-person behaviour; several people: tests/test_multiperson.py)
 
 # Runs app.main with an RLIMIT_FSIZE (bytes, first argument): writes past it fail with EFBIG, as on a full disk.
 SIZE_LIMITED = ("import resource, runpy, sys; n = int(sys.argv.pop(1)); "

@@ -177,7 +177,7 @@ def test_pipeline_keeps_a_window_per_person_and_config_checks_the_mode(tmp_path)
         result = pipe.process(Frame(index=i, timestamp=i / 30, image=img))
     est = result.persons[0].estimate
     assert est.hypotheses.shape == (5, 17, 3) and np.isfinite(est.covariance).all()
-    assert len(pipe._tracks[0].window._times) == lifter.cfg.window
+    assert len(pipe._tracks.get(0).window._times) == lifter.cfg.window
     with pytest.raises(ConfigError):
         apply_options(load_config(), lifter_mode="video")
     frame_lifter().save(tmp_path / "frame.pt")

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
 from lifter.aggregate import CHI2_3DOF_90
+from visualize.colours import id_rgb
 from visualize.ellipsoid import ellipsoid_axes, size_colour, unit_sphere
 from visualize.scene import Scene
 
@@ -69,7 +70,7 @@ class GeometryBuilder:
         self.cyl_v, self.cyl_t = _cylinder()
 
     def skeleton_mesh(self, scene: Scene) -> MeshData:
-        """Joint spheres and bone cylinders of every person's mean pose."""
+        """Joint spheres (coloured by side) and bone cylinders (in the person's id colour) of every mean pose."""
         parts = []
         for ps in scene.persons:
             for j in range(NUM_JOINTS):
@@ -78,7 +79,7 @@ class GeometryBuilder:
                 a, b = ps.joints[parent], ps.joints[child]
                 rot = _frame_along(b - a)
                 v = (self.cyl_v * np.array([BONE_RADIUS, BONE_RADIUS, np.linalg.norm(b - a)])) @ rot.T + a
-                parts.append((v, self.cyl_t, JOINT_RGB[child]))
+                parts.append((v, self.cyl_t, id_rgb(ps.id)))
         return _join(parts)
 
     def ellipsoid_mesh(self, scene: Scene, chi2: float = CHI2_3DOF_90) -> MeshData:

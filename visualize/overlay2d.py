@@ -8,6 +8,7 @@ import numpy as np
 from core.records import Candidates, Landmarks, Person
 from core.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
 from detectors.joint_map import USED, map_points
+from visualize.colours import draw_label, id_bgr
 
 # BGR per joint: subject's left green, right orange, centre line blue.
 JOINT_COLORS = tuple(
@@ -19,9 +20,11 @@ def _pt(p) -> tuple[int, int]:
     return int(round(float(p[0]))), int(round(float(p[1])))
 
 
-def draw_skeleton(image: np.ndarray, xy17: np.ndarray, thickness: int = 2) -> np.ndarray:
+def draw_skeleton(image: np.ndarray, xy17: np.ndarray, thickness: int = 2, bone_colour=None) -> np.ndarray:
+    """Bones in bone_colour (a person's id colour) or by side; joints by side (left green, right orange)."""
     for parent, child in BONES:
-        cv2.line(image, _pt(xy17[parent]), _pt(xy17[child]), JOINT_COLORS[child], thickness, cv2.LINE_AA)
+        colour = JOINT_COLORS[child] if bone_colour is None else bone_colour
+        cv2.line(image, _pt(xy17[parent]), _pt(xy17[child]), colour, thickness, cv2.LINE_AA)
     for j in range(NUM_JOINTS):
         cv2.circle(image, _pt(xy17[j]), thickness + 2, JOINT_COLORS[j], -1, cv2.LINE_AA)
     return image
@@ -61,19 +64,24 @@ def heatmap_tint(image: np.ndarray, landmarks: Landmarks, alpha: float = 0.5, cr
 
 def draw_persons(image_bgr: np.ndarray, persons: list[Person], heatmap: bool = False,
                  landmarks: bool = True, candidates: bool = True, roi: bool = True) -> np.ndarray:
-    """A copy of the image with every person's 2D results drawn."""
+    """A copy of the image with every person's 2D results drawn: ROI, bones and an 'id N' label in the person's id
+    colour (visualize.colours, the same as in the 3D view)."""
     out = image_bgr.copy()
     for p in persons:
+        colour = id_bgr(p.id)
         if heatmap and p.landmarks is not None:
             heatmap_tint(out, p.landmarks)
         if roi and p.detection is not None:
             m = p.detection.roi.crop_to_image(1)
             corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float) @ m[:, :2].T + m[:, 2]
-            cv2.polylines(out, [np.round(corners).astype(np.int32)], True, (200, 200, 200), 1, cv2.LINE_AA)
+            cv2.polylines(out, [np.round(corners).astype(np.int32)], True, colour, 1, cv2.LINE_AA)
         if candidates and p.candidates is not None:
             draw_candidates(out, p.candidates)
         if p.landmarks is not None:
             if landmarks:
                 draw_landmarks(out, p.landmarks)
-            draw_skeleton(out, map_points(p.landmarks.landmarks[:, :2]))
+            draw_skeleton(out, map_points(p.landmarks.landmarks[:, :2]), bone_colour=colour)
+        if p.detection is not None:
+            box = np.asarray(p.detection.bbox, float)
+            draw_label(out, p.id, (box[0], box[1] - 4))
     return out

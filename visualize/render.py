@@ -10,6 +10,7 @@ import numpy as np
 
 from core.camera import project
 from core.skeleton import BONES, NUM_JOINTS
+from visualize.colours import draw_id_labels, id_bgr
 from visualize.controls import Controls
 from visualize.ellipsoid import ellipsoid_axes, projected_ellipse, size_colour
 from visualize.geometry import GRID_RGB, HYPOTHESIS_RGB, JOINT_RGB, GeometryBuilder
@@ -49,7 +50,7 @@ class ProjectionRenderer:
         s, c = self._scene, self.controls
         img = np.empty((self.height, self.width, 3), np.uint8)
         img[:] = _bgr(BACKGROUND)
-        ext = self.camera.extrinsic(s.focus)
+        ext = self.camera.extrinsic(s.focus, s.spread)
         k = self.camera.intrinsic(self.width, self.height)
 
         def to_cam(p):
@@ -72,13 +73,14 @@ class ProjectionRenderer:
                     for a, b in BONES:
                         line(h[a], h[b], _bgr(HYPOTHESIS_RGB), 1)
             for a, b in BONES:
-                line(ps.joints[a], ps.joints[b], _bgr(JOINT_RGB[b]), 3)
+                line(ps.joints[a], ps.joints[b], id_bgr(ps.id), 3)
             if c.show_ellipsoids:
                 self._ellipses(img, ps, ext, k, c.chi2)
             for j in range(NUM_JOINTS):
                 p = to_cam(ps.joints[j])
                 if p[2] > 0.05:
                     cv2.circle(img, tuple(np.round(project(p, k)).astype(int)), 4, _bgr(JOINT_RGB[j]), -1, cv2.LINE_AA)
+        draw_id_labels(img, s.persons, ext, k)
         return img
 
     def _ellipses(self, img, ps, ext, k, chi2: float) -> None:

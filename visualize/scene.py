@@ -29,6 +29,7 @@ class Scene:
     persons: list[PersonScene] = field(default_factory=list)
     ground_y: float = 0.0
     focus: np.ndarray = field(default_factory=lambda: np.array([0.0, 1.0, -3.0]))
+    spread: float = 0.0       # metres from the focus to the farthest person's root (the view backs off to show all)
     trails: list[np.ndarray] = field(default_factory=list)    # per track (T, 3) root positions, oldest first
     camera: np.ndarray | None = None                           # (5, 3) the real camera: centre, 4 frustum corners
 
@@ -93,5 +94,7 @@ class SceneBuilder:
                       camera=frustum(result))
         if self._focus is not None:
             scene.focus = self._focus.copy()
+            roots = np.array([ps.joints[0] for ps in persons]) if persons else self._focus[None]
+            scene.spread = float(np.linalg.norm((roots - self._focus)[:, [0, 2]], axis=1).max())
             scene.ground_y = float(self._ground)
         return scene

@@ -14,11 +14,13 @@ class ViewCamera:
     distance: float = 2.9         # metres from the focus
     fov_deg: float = 50.0         # vertical field of view of the view
 
-    def extrinsic(self, focus: np.ndarray) -> np.ndarray:
-        """4x4 world -> view-camera transform looking at `focus`."""
+    def extrinsic(self, focus: np.ndarray, spread: float = 0.0) -> np.ndarray:
+        """4x4 world -> view-camera transform looking at `focus`, backed off so that people up to `spread` metres
+        from the focus stay in view."""
         az, el = np.radians(self.azimuth_deg), np.radians(self.elevation_deg)
+        distance = self.distance + spread / np.tan(np.radians(self.fov_deg) / 2.0)
         # The real camera sits on the +Z side of the person; put the eye there, turned by az, raised by el.
-        offset = self.distance * np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
+        offset = distance * np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
         return look_at(np.asarray(focus, float) + offset, np.asarray(focus, float))
 
     def intrinsic(self, width: int, height: int) -> np.ndarray:

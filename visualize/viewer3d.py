@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from core.errors import ViewerUnavailable
+from visualize.colours import draw_id_labels
 from visualize.controls import Controls
 from visualize.geometry import GeometryBuilder
 from visualize.scene import Scene
@@ -58,6 +59,7 @@ class Viewer3D:
         self._ell_shown = True
         self.translucent = not visible   # rendered frames blend the ellipsoids half-transparent over the skeleton
         self._focus: np.ndarray | None = None
+        self._people = []        # the scene's persons, for the id labels of render()
         self._extrinsic: np.ndarray | None = None
         opt = vis.get_render_option()
         opt.background_color = np.asarray(BACKGROUND)
@@ -118,7 +120,8 @@ class Viewer3D:
         self._show_ellipsoids(c.show_ellipsoids)
         # Refit the view's bounding box (it sets the clipping planes) to the current scene, then place our camera.
         self.vis.reset_view_point(True)
-        self._place_camera(scene.focus, user_ext)
+        self._place_camera(scene.focus, user_ext, scene.spread)
+        self._people = scene.persons
         self._dirty = True
 
     def _show_ellipsoids(self, show: bool) -> None:
@@ -130,11 +133,11 @@ class Viewer3D:
             self.vis.remove_geometry(self.rings, reset_bounding_box=False)
         self._ell_shown = show
 
-    def _place_camera(self, focus: np.ndarray, user_ext: np.ndarray | None = None) -> None:
+    def _place_camera(self, focus: np.ndarray, user_ext: np.ndarray | None = None, spread: float = 0.0) -> None:
         ctr = self.vis.get_view_control()
         params = ctr.convert_to_pinhole_camera_parameters()
         if self._extrinsic is None or self.controls.reset_view:
-            ext = self.camera.extrinsic(focus)
+            ext = self.camera.extrinsic(focus, spread)
             self.controls.reset_view = False
         elif user_ext is not None:  # keep the user's mouse rotation/zoom, move along with the person
             ext = follow(user_ext, focus - self._focus)
@@ -171,7 +174,10 @@ class Viewer3D:
             self._show_ellipsoids(False)
             buf = ELLIPSOID_OPACITY * buf + (1 - ELLIPSOID_OPACITY) * self._capture()
             self._show_ellipsoids(True)
-        return np.ascontiguousarray((np.clip(buf, 0, 1) * 255 + 0.5).astype(np.uint8)[:, :, ::-1])
+        img = np.ascontiguousarray((np.clip(buf, 0, 1) * 255 + 0.5).astype(np.uint8)[:, :, ::-1])
+        if self._extrinsic is not None:  # the window cannot draw text; rendered frames get the id labels
+            draw_id_labels(img, self._people, self._extrinsic, self.camera.intrinsic(self.width, self.height))
+        return img
 
     def close(self) -> None:
         try:

@@ -1,0 +1,189 @@
+"""Several people: the tiled scan, the track ids through a crossing (two real pedestrians composited walking past
+each other, tests/crossing.py), the lifter batch, per-person state, and one BVH per track."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.records import Candidates, Detection, Frame, FrameResult, Person, Roi
+from detectors.people import merge, next_regions, tile_regions
+
+
+def vtest_or_skip():
+    from pipeline.samples import SampleMissing, sample_path
+    from weights.fetch import WeightsMissing, model_path
+    try:
+        model_path("pose_detection")
+        return sample_path("vtest.avi")
+    except (SampleMissing, WeightsMissing) as e:
+        pytest.skip(f"sample media or BlazePose weights missing ({e})")
+
+
+def test_tile_regions_cover_the_frame():
+    regions = tile_regions(768, 576)
+    assert regions[0] == (0, 0, 0)                      # the whole frame first
+    tiles = regions[1:]
+    assert len(tiles) == 5 * 4
+    covered = np.zeros((576, 768), bool)
+    for x, y, side in tiles:
+        assert side == 192 and 0 <= x <= 768 - 192 and 0 <= y <= 576 - 192
+        covered[y:y + side, x:x + side] = True
+    assert covered.all()
+    assert tile_regions(100, 80) == [(0, 0, 0), (0, 0, 192)]   # smaller than a tile: one (padded) tile
+    big = tile_regions(3840, 2160)[1:]                          # a 4K frame: bigger tiles, not 364 of them
+    assert len(big) == 28 and {side for _, _, side in big} == {768}
+
+
+def test_round_robin_visits_every_region():
+    seen, cursor = [], 0
+    for _ in range(10):
+        idx, cursor = next_regions(20, cursor, 2)
+        seen += idx
+    assert sorted(seen) == list(range(20))
+
+
+def test_merge_keeps_the_best_of_overlapping_detections():
+    def det(score, x):
+        return Detection(score=score, bbox=np.array([x, 0, x + 50, 100.0]), roi=Roi(x + 25, 50, 100))
+    kept = merge([det(0.6, 0), det(0.9, 5), det(0.7, 300)])
+    assert [d.score for d in kept] == [0.9, 0.7]
+
+
+@pytest.fixture(scope="module")
+def crossing_run():
+    from detectors.multi import MultiFrontEnd
+    from tests.crossing import crossing
+    frames, truth = crossing(vtest_or_skip())
+    fe = MultiFrontEnd(model="full", seed=0, num_threads=1, k=4)
+    state, out = None, []
+    for f in frames:
+        persons, state = fe.process(f, state)
+        out.append([(p.id, float(p.detection.bbox[[0, 2]].mean())) for p in persons])
+    return out, truth
+
+
+def test_both_ids_survive_a_crossing(crossing_run):
+    """Person 0 walks right, person 1 left, overlapping mid-way: each keeps the id it had before the crossing."""
+    out, truth = crossing_run
+    owner = {}                                   # id -> which true person it was on
+    for people, centres in zip(out, truth):
+        for track_id, x in people:
+            who = int(np.argmin(np.abs(np.asarray(centres) - x)))
+            assert abs(centres[who] - x) < 40, "a person box far from both people"
+            assert owner.setdefault(track_id, who) == who, f"id {track_id} moved from one person to the other"
+    first = {who: i for i, who in owner.items() if any(i == p for p, _ in out[0])}
+    last = {owner[i]: i for i, _ in out[-1]}
+    assert len(first) == 2 and last == {0: first[0], 1: first[1]}, (out[0], out[-1])
+
+
+def test_one_bvh_per_track_never_joining_people(tmp_path):
+    from export.tracks import TrackBvhSink
+    from tests.test_export_bvh import read_bvhio
+    from tests.test_export_fixtures import make_result, synthetic_motion
+    a = synthetic_motion(frames=300)          # slow: a full circle in 10 s
+    path = tmp_path / "out.bvh"
+    with TrackBvhSink(path, fps=10.0, rewrite_every=3600.0) as sink:
+        for i in range(3):
+            sink.write(make_result(i, a[i], person_id=4))
+        sink.flush()
+        assert sink.paths == [path] and path.exists()                 # one person so far: out.bvh
+        for i in range(3, 10):              # person 9 (1 m to the side) joins; 4 is missed in frame 5, gone after 7
+            r = make_result(i, a[i], person_id=4, extra_people=1)
+            r.persons[1].id = 9
+            if i == 5 or i >= 8:
+                r.persons = r.persons[1:]
+            sink.write(r)
+    assert sink.ids == [4, 9] and sink.paths == [path, tmp_path / "out_id9.bvh"]   # the first person keeps out.bvh
+    one, two = read_bvhio(path), read_bvhio(tmp_path / "out_id9.bvh")
+    assert len(one) == 8 and len(two) == 7                           # frames 0-7 and 3-9: first to last seen
+    assert np.abs(one[5] - one[4]).max() < 1e-3                        # the missed frame holds the last pose
+    steps = [np.linalg.norm(np.diff(x[:, 0], axis=0), axis=1).max() for x in (one, two)]
+    assert max(steps) < 0.5, steps                                     # no jump from one person to another
+
+
+def test_single_person_keeps_the_plain_name(tmp_path):
+    from export.tracks import TrackBvhSink
+    from tests.test_export_fixtures import make_result, synthetic_motion
+    a = synthetic_motion(frames=4)
+    with TrackBvhSink(tmp_path / "out.bvh", fps=10.0) as sink:
+        for i in range(4):
+            sink.write(make_result(i, a[i], person_id=2))
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".bvh"] == ["out.bvh"]
+
+
+def test_lifter_batch_is_estimate_for_one_and_covers_everyone():
+    from lifter.api import Lifter
+    from lifter.model import LifterModel, ModelConfig
+    import torch
+    torch.manual_seed(0)
+    lifter = Lifter(LifterModel(ModelConfig(width=32, enc_layers=1, heads=2, ffn=32, cond_dim=64, hidden=64, blocks=1)))
+    rng = np.random.default_rng(0)
+    cands = [Candidates(rng.uniform(100, 300, (17, 4, 2)), rng.uniform(0.1, 1, (17, 4))) for _ in range(3)]
+    one = lifter.estimate(cands[0], n=4, steps=2)
+    batch = lifter.estimate_batch(cands, n=4, steps=2)
+    assert len(batch) == 3 and all(e.hypotheses.shape == (4, 17, 3) for e in batch)
+    np.testing.assert_allclose(batch[0].mean, one.mean, atol=1e-5)
+    warm = lifter.estimate_batch(cands[:2], n=4, steps=2, inits=[one.mean, one.mean], init_t=100)
+    assert len(warm) == 2 and np.isfinite(warm[1].mean).all()
+
+
+class TwoPeople:
+    """A fake front end: ids 0 and 1 for five frames, then 1 only (0 lost, still live), then 0's track ends."""
+
+    def __init__(self):
+        from tests.fakes_app import FakeFrontEnd
+        self.one = FakeFrontEnd()
+
+    def process(self, frame, state=None):
+        from types import SimpleNamespace
+        persons, st = self.one.process(frame, state)
+        p = persons[0]
+        other = Person(id=1, detection=p.detection, candidates=Candidates(p.candidates.xy + [120.0, 0.0],
+                                                                           p.candidates.likelihood))
+        live = {0, 1} if frame.index < 8 else {1}
+        people = ([p] if frame.index < 5 else []) + [other]
+        return people, SimpleNamespace(timings_ms=st.timings_ms, live_ids=live, restarted=lambda: None)
+
+
+def test_per_person_state_follows_the_tracks():
+    from pipeline.stages import Pipeline
+    from tests.fakes_app import FakeLifter
+
+    class BatchLifter(FakeLifter):
+        def estimate_batch(self, cands, n=16, steps=5, inits=None, init_t=None):
+            self.batches = getattr(self, "batches", []) + [len(cands)]
+            return [self.estimate(c, n, steps) for c in cands]
+
+    lifter = BatchLifter()
+    pipe = Pipeline(frontend=TwoPeople(), lifter=lifter, hypotheses=4, steps=1)
+    img = np.zeros((480, 640, 3), np.uint8)
+    for i in range(10):
+        result = pipe.process(Frame(i, i / 10, img))
+        if i == 0:
+            assert [p.id for p in result.persons] == [0, 1] and lifter.batches == [2]   # both in one call
+        if i == 6:
+            assert pipe._tracks.ids() == {0, 1}                   # 0 missed but its track goes on: state kept
+    assert pipe._tracks.ids() == {1}                              # 0's track ended: its state is dropped
+    roots = [pipe._tracks.get(1).root]
+    assert roots[0] is not None
+    only = Pipeline(frontend=TwoPeople(), lifter=FakeLifter(), hypotheses=4, steps=1, person=1)
+    assert [p.id for p in only.process(Frame(0, 0.0, img)).persons] == [1]
+
+
+def test_people_options_are_checked_and_reach_the_pipeline():
+    from core.errors import ConfigError
+    from pipeline.config import AppConfig, apply_options
+    from pipeline.factory import build_pipeline
+    from tests.fakes_app import FakeFrontEnd, FakeLifter
+    with pytest.raises(ConfigError, match="--max-people"):
+        apply_options(AppConfig(), max_people=0)
+    cfg = apply_options(AppConfig(), max_people=3, person=2)
+    pipe = build_pipeline(cfg, say=lambda *_: None, frontend=FakeFrontEnd(), lifter=FakeLifter())
+    assert cfg.max_people == 3 and pipe.person == 2
+
+
+def test_a_tile_filled_by_a_followed_person_is_not_scanned():
+    from detectors.multi import covered
+    assert covered((0, 0, 192), [np.array([-10, -10, 180, 200.0])])
+    assert not covered((0, 0, 192), [np.array([0, 0, 60, 190.0])])      # a small person in the tile: scanned
+    assert not covered((0, 0, 192), [])
