@@ -21,8 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ConfigError, ExportError, SampleMissing, SourceError, UserError
-from export.sinks import BvhSink, JsonlSink, check_writable
-from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options, load_config
+from core.outputs import NO_FRAMES, OutputFile, atomic_write, check_no_overlap, summary_lines
+from export.sinks import BvhSink, JsonlSink, align_frames, check_writable
+from lifter.api import resolve_weights
+from pipeline.config import (
+    DEFAULT_CONFIG, OPTIONS, AppConfig, apply_options, check_device, check_run_options, load_config,
+)
 from pipeline.factory import build_pipeline, say_stderr as say
 from pipeline.runner import hold, run_live, run_offline
 from pipeline.samples import sample_path
@@ -91,54 +95,101 @@ def build_parser(defaults) -> argparse.ArgumentParser:
 def apply_args(cfg, args) -> None:
     """Command-line values override the config file's; pipeline.config checks them (ConfigError names the option)."""
     apply_options(cfg, **{name: getattr(args, name) for name in OPTIONS})
-    check_run_options(replay_speed=args.replay_speed, max_frames=args.max_frames)
+    check_run_options(replay_speed=args.replay_speed, max_frames=args.max_frames, render=args.render)
     if args.no_smoothing:
         cfg.smoothing.enabled = False
     if args.no_warm_start:
         cfg.warm_start.enabled = False
     if args.reconnect:
         cfg.live.reconnect = True
+    check_device(cfg)
 
 
-def check_outputs(paths, source=None) -> None:
-    """Fail before processing when an output cannot be written, or is the source file or another output (it would
-    be overwritten)."""
-    taken = {}
-    if isinstance(source, Path) and source.is_file():
-        taken[source.resolve()] = "the source"
-    for i, p in enumerate(paths):
-        if p is None:
-            continue
-        if i == 0 and is_folder_target(p):  # the render target (always first) may be a folder of PNGs
-            p = Path(p) / "000000.png"
-        key = Path(p).expanduser().resolve()
-        if key in taken:
-            raise ExportError(f"cannot write {p}: it is {taken[key]}")
-        taken[key] = f"also the output {p}"
-        check_writable(p)
+def check_outputs(paths, source=None, inputs=()) -> None:
+    """Before processing: refuse outputs that would overwrite an input or each other (ConfigError, exit 2), a render
+    format the renderer cannot write (exit 2), and outputs that cannot be written (ExportError, exit 1).
+
+    paths: (option, path) pairs, the render target first; source: the opened Source (its files are inputs);
+    inputs: (what, path) pairs of other input files (the config file, the lifter weights)."""
+    render_option = paths[0][0]
+    outputs = [(option, Path(p), option == render_option and is_folder_target(p)) for option, p in paths
+               if p is not None]
+    check_no_overlap(outputs, [*source_inputs(source), *inputs])
+    for option, p, folder in outputs:
+        check_writable(Path(p) / "000000.png" if folder else p)
+
+
+def output_options(render, export_json, export_bvh, stats_json) -> list[tuple[str, object]]:
+    return [("--render", render), ("--export-json", export_json), ("--export-bvh", export_bvh),
+            ("--stats-json", stats_json)]
+
+
+def setting_inputs(cfg, args) -> list[tuple[str, Path]]:
+    """Input files besides the source: the config file and the lifter weights (an output must never replace them)."""
+    found = [("the config file", Path(args.config) if args.config else DEFAULT_CONFIG),
+             ("the lifter weights", resolve_weights(cfg.lifter))]
+    if cfg.mmpose.config:
+        found += [("the MMPose config", Path(cfg.mmpose.config))]
+    if cfg.mmpose.checkpoint:
+        found += [("the MMPose checkpoint", Path(cfg.mmpose.checkpoint))]
+    return [(what, p) for what, p in found if p.is_file()]
+
+
+def source_inputs(source) -> list[tuple[str, Path]]:
+    """The files a source reads: a video or an image, or a folder and the pictures in it."""
+    if source is None or source.kind not in ("image", "video", "replay", "folder"):
+        return []
+    if source.kind == "folder":
+        return [("the source folder", Path(source.name)), *(("a source picture", f) for f in source.files)]
+    return [("the source", Path(source.name))]
+
+
+def open_outputs(cfg, source, render, export_json, export_bvh, live) -> list:
+    """The run's file outputs, frame sinks first (they are cut to the same frames at the end)."""
+    outputs = []
+    try:
+        if export_json:
+            meta = {"source": source.name, "fps": source.fps, "model": cfg.model, "hypotheses": cfg.hypotheses,
+                    "steps": cfg.steps}
+            outputs.append(JsonlSink(export_json, meta=meta))
+        if export_bvh:
+            outputs.append(BvhSink(export_bvh, fps=source.fps))
+        if render:
+            outputs.append(RenderWriter(render, fps=source.fps, single=source.kind == "image"))
+    except BaseException:
+        finish_outputs(outputs)
+        raise
+    return outputs
+
+
+def finish_outputs(outputs) -> None:
+    """Close every output, the frame sinks first cut to the frames all of them hold; a failure is recorded on the
+    output (its `failure`), never raised, so every output gets its chance to be finished."""
+    with INTERRUPTS.deferred():
+        align_frames(outputs)
+        for o in outputs:
+            try:
+                o.close()
+            except ExportError as e:
+                o.fail(str(e))
+            except OSError as e:   # a writer's own error: still one line in the summary
+                o.fail(f"cannot write {o.path}: {e.strerror or e}")
 
 
 def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
-    """Process one opened source into the requested outputs; returns an exit code."""
+    """Process one opened source into the requested outputs; returns an exit code. However the run ends (done,
+    error, full disk, interrupt), every output is finished and the summary says which were written."""
     controls = Controls(hypotheses=cfg.view.hypotheses, ellipsoids=cfg.view.ellipsoids)
-    render_path = presenter = None
-    with contextlib.ExitStack() as stack:
-        stack.callback(source.close)
-        consumers = []
-        if export_json:
-            meta = {"source": source.name, "model": cfg.model, "hypotheses": cfg.hypotheses, "steps": cfg.steps}
-            consumers.append(stack.enter_context(JsonlSink(export_json, meta=meta)))
-        if export_bvh:
-            consumers.append(stack.enter_context(BvhSink(export_bvh, fps=None if live else source.fps)))
+    presenter = stats = None
+    outputs = []
+    try:
+        outputs = open_outputs(cfg, source, render, export_json, export_bvh, live)
+        consumers = [o for o in outputs if not isinstance(o, RenderWriter)]
+        writer = next((o for o in outputs if isinstance(o, RenderWriter)), None)
         if window or render:
-            writer = None
-            if render:
-                writer = RenderWriter(render, fps=source.fps, single=source.kind == "image")
-                render_path = writer.path
             view = make_view(cfg.view.width, cfg.view.height, visible=window, controls=controls, say=say)
             presenter = Presenter(view, controls, window=window, writer=writer, hypotheses=cfg.hypotheses,
                                   steps=cfg.steps, live=live, say=say)
-            stack.callback(presenter.close)
             consumers.append(presenter)
             if window:
                 say(KEY_HELP)
@@ -152,15 +203,18 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
                                 pipelined=cfg.offline.pipelined)
         if (source.kind == "image" and presenter is not None and presenter.window
                 and not (stats.quit or stats.interrupted or stats.error)):
-            for c in consumers:   # the outputs are complete before the picture is held on screen
-                c.close_writer() if c is presenter else c.close()
+            finish_outputs(outputs)   # the outputs are complete before the picture is held on screen
+            report_outputs(outputs)
             say("showing the result: press q or close a window to quit")
             hold(consumers, controls)
-        try:
-            stack.close()  # finalise the outputs now, so the summary can say they are written
-        except KeyboardInterrupt:
-            stats.interrupted = True
-            stack.close()
+    except BaseException:
+        finish_outputs(outputs)
+        close_quietly(presenter, source)
+        report_outputs(outputs)
+        raise
+    finish_outputs(outputs)
+    close_quietly(presenter, source)
+    stats.interrupted = stats.interrupted or INTERRUPTS.received is not None
     say(stats.summary())
     views_skipped = presenter.skipped_views if presenter is not None else 0
     if views_skipped:
@@ -172,30 +226,68 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     if source.truncated:
         say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
             "(truncated or corrupt file); the outputs hold those frames")
-    written = [str(p) for p in (render_path, export_json, export_bvh) if p]
-    if written:
-        say("wrote " + ", ".join(written))
+    if stats.frames == 0 and source.late_frames:
+        say(f"warning: {source.name}: the replay skipped all {source.late_frames} frames (--replay-speed too "
+            "fast for the reader); nothing was processed")
     if args.stats_json:
-        write_stats(args.stats_json, stats, cfg, source, views_skipped)
+        outputs.append(write_stats(args.stats_json, stats, cfg, source, views_skipped, outputs))
+    report_outputs(outputs)
+    failed = [o.failure for o in outputs if o.failure and o.failure != NO_FRAMES]
+    if failed:
+        say(f"error: {failed[0]}")
+        return EXIT_ERROR
     if stats.interrupted:
-        say("interrupted; outputs were finalised")
+        how = f" ({INTERRUPTS.received})" if INTERRUPTS.received else ""
+        say(f"interrupted{how}; outputs were finalised")
         return EXIT_INTERRUPTED
     if stats.error:
         say(f"source failed: {stats.error}; outputs so far were kept")
         return EXIT_SOURCE_LOST
+    if not all(o.written for o in outputs) and not stats.quit:
+        say("error: no frame was processed, so nothing was written")
+        return EXIT_ERROR
     return EXIT_OK
 
 
-def write_stats(path, stats, cfg, source, views_skipped: int = 0) -> None:
+def close_quietly(presenter, source) -> None:
+    """The windows and the source (the outputs are finished already); their errors must not hide the run's."""
+    with INTERRUPTS.deferred():
+        for close in (getattr(presenter, "close", None), source.close):
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - a window that fails to close changes no output
+                    pass
+
+
+def report_outputs(outputs) -> None:
+    """Say once, per output, whether it was written (and how many frames) or not (and why)."""
+    for line in summary_lines([o for o in outputs if not getattr(o, "reported", False)]):
+        say(line)
+    for o in outputs:
+        o.reported = True
+
+
+def write_stats(path, stats, cfg, source, views_skipped: int = 0, outputs=()) -> OutputFile:
+    """The run statistics as JSON (atomically); returns it as an output for the summary."""
     stages = {k: {"median_ms": float(np.median(v)), "mean_ms": float(np.mean(v))} for k, v in stats.stage_ms.items()}
     data = {"source": source.name, "kind": source.kind, "mode": stats.mode, "model": cfg.model,
             "hypotheses": cfg.hypotheses, "steps": cfg.steps, "frames": stats.frames, "wall_s": stats.wall_s,
             "fps": stats.fps, "dropped": stats.dropped, "source_skipped": stats.source_skipped,
             "latency_median_ms": stats.latency(50) if stats.latencies_ms else None,
             "latency_p95_ms": stats.latency(95) if stats.latencies_ms else None, "stages": stages,
-            "views_skipped": views_skipped, "error": stats.error, "interrupted": stats.interrupted}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(data, indent=1))
+            "views_skipped": views_skipped, "error": stats.error, "interrupted": stats.interrupted,
+            "outputs": [{"path": str(o.path), "written": o.written, "frames": o.frames, "failure": o.failure}
+                        for o in outputs]}
+    out = OutputFile()
+    out.path, out.unit = Path(path), "frames"
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(data, indent=1))
+        out.written, out.frames = True, stats.frames
+    except (ExportError, OSError) as e:
+        out.fail(str(e) if isinstance(e, ExportError) else f"cannot write {path}: {e.strerror or e}")
+    return out
 
 
 def outputs_for(folder: Path, stem: str, image: bool) -> tuple[Path, Path, Path]:
@@ -219,7 +311,7 @@ def run_samples(cfg, args, why: str) -> int:
     for path in paths:
         source = open_source(path)
         render, js, bvh = outputs_for(folder, Path(path).stem, source.kind == "image")
-        check_outputs([render, js, bvh, args.stats_json], path)
+        check_outputs(output_options(render, js, bvh, args.stats_json), source, setting_inputs(cfg, args))
         pipeline.reset()
         code = run_one(cfg, source, pipeline, render, js, bvh, window=False, live=False, args=args)
         if code != EXIT_OK:
@@ -227,16 +319,44 @@ def run_samples(cfg, args, why: str) -> int:
     return code
 
 
-def stop_on_sigterm(signum, frame) -> None:
-    """SIGTERM (kill, a service manager stopping us) ends the run as Ctrl-C does: outputs are finalised."""
-    raise KeyboardInterrupt
+class Interrupts:
+    """Every catchable signal that ends a run (Ctrl-C, kill, a closed terminal or dropped SSH connection, Ctrl-\\)
+    ends it the same way: KeyboardInterrupt, caught by the runner, then the outputs are finalised (exit 130). While
+    outputs are being finished (`deferred`) a signal is only noted, so it cannot cut a file short."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+
+    def __init__(self):
+        self.received: str | None = None
+        self._defer = 0
+
+    def install(self) -> None:
+        for name in self.SIGNALS:
+            if hasattr(signal, name):
+                try:
+                    signal.signal(getattr(signal, name), self._handle)
+                except ValueError:  # main() called from another thread (a test): leave signals alone
+                    return
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signal.Signals(signum).name
+        if not self._defer:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self._defer += 1
+        try:
+            yield
+        finally:
+            self._defer -= 1
+
+
+INTERRUPTS = Interrupts()
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        signal.signal(signal.SIGTERM, stop_on_sigterm)
-    except ValueError:  # main() called from another thread (a test): leave signals alone
-        pass
+    INTERRUPTS.install()
 
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
@@ -257,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {e}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        say("interrupted")
+        say(f"interrupted ({INTERRUPTS.received})" if INTERRUPTS.received else "interrupted")
         return EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - one line for the user; the traceback with --verbose
         if args.verbose:
@@ -298,7 +418,8 @@ def run(cfg, args) -> int:
             stem = "webcam" if is_webcam else Path(str(target)).stem or "output"
             render, export_json, export_bvh = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
             say(f"headless and no outputs requested: writing {render}, {export_json}, {export_bvh}")
-        check_outputs([render, export_json, export_bvh, args.stats_json], target)
+        check_outputs(output_options(render, export_json, export_bvh, args.stats_json), source,
+                      setting_inputs(cfg, args))
         live = source.live if not (args.live or args.offline) else args.live
         if live and source.kind in ("image", "folder"):
             live = False

@@ -3,12 +3,14 @@
     python -m export.convert run.jsonl run.bvh [--person ID] [--units cm] [--no-ground]
 
 Same rules as the live BvhSink (export.sinks.PersonFollower) unless --person fixes the track id; missing frames
-hold the last pose; frame time from the header's fps (else the timestamps).
+hold the last pose; frame time from the timestamps (export.sinks.frame_rate), else the header's fps. A file whose last
+line was cut off (a run killed mid-write: o.partial.jsonl) is read up to its last complete line.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +21,7 @@ from export.sinks import ExportError, PersonFollower, check_writable, frame_rate
 
 def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray | None, float, int | None]:
     """(T, 17, 3) world poses of one person (None if never seen), frames per second, the person id used."""
-    header, frames = read_jsonl(path, validate=False)
+    header, frames = read_jsonl(path, validate=False, cut_end=True)
     follower = PersonFollower(person)
     poses = []
     for f in frames:
@@ -40,15 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-ground", action="store_true", help="keep the camera at the origin (no floor shift)")
     args = ap.parse_args(argv)
     try:
+        if Path(args.bvh).resolve() == Path(args.jsonl).resolve():
+            raise ExportError(f"cannot write {args.bvh}: it is the input")
         check_writable(args.bvh)
         poses, fps, person = poses_from_jsonl(args.jsonl, args.person)
-    except (ExportError, OSError, ValueError) as e:
+    except (ExportError, OSError, ValueError, UnicodeDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if poses is None:
         print(f"error: no 3D pose for person {person} in {args.jsonl}", file=sys.stderr)
         return 1
-    write_bvh(args.bvh, poses, fps, units=args.units, ground=not args.no_ground)
+    try:
+        write_bvh(args.bvh, poses, fps, units=args.units, ground=not args.no_ground)
+    except ExportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     print(f"{args.bvh}: {len(poses)} frames at {fps:g} fps, person {person}")
     return 0
 

@@ -21,7 +21,7 @@ from detectors.pose_detector import DetectorConfig, PoseDetector
 from lifter.api import Lifter, resolve_weights
 from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
 from lifter.runtimes import fastest, make_variant
-from pipeline.config import AppConfig
+from pipeline.config import AppConfig, check_device
 from pipeline.stages import Pipeline
 
 
@@ -73,6 +73,8 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
 def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, frontend: FrontEnd | None = None,
                    lifter=None) -> Pipeline:
     """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes)."""
+    if frontend is None or lifter is None:
+        check_device(cfg)   # before any model loads
     torch.set_num_threads(cfg.torch_threads)
     frontend = frontend if frontend is not None else build_frontend(cfg)
     lifter = lifter if lifter is not None else build_lifter(cfg, say)
