@@ -221,6 +221,9 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
         say(f"the windows skipped drawing {views_skipped} late frames (all were estimated and exported)")
     if source.bad_files:
         say(f"warning: {source.name}: skipped {source.bad_files} image files that could not be decoded")
+    if source.videos_skipped:
+        say(f"warning: {source.name}: skipped {source.videos_skipped} video files in the folder (a folder is read as "
+            "pictures; pass a video itself as --source)")
     if source.bad_frames:
         say(f"warning: {source.name}: skipped {source.bad_frames} frames that could not be decoded (corrupt data)")
     if source.truncated:
@@ -407,15 +410,14 @@ def run(cfg, args) -> int:
         except SourceError as e:
             return run_samples(cfg, args, f"no webcam ({e})")
     else:
-        live_replay = args.live and not is_webcam
-        source = open_source(target, replay=live_replay and not Path(str(target)).is_dir()
-                             and parse_kind(target) == "video", speed=args.replay_speed or 1.0,
-                             webcam_timeout=cfg.live.webcam_timeout_s)
+        live_replay = args.live and isinstance(target, Path)
+        source = open_source(target, replay=live_replay and not target.is_dir() and parse_kind(target) == "video",
+                             speed=args.replay_speed or 1.0, webcam_timeout=cfg.live.webcam_timeout_s)
 
     try:
         render, export_json, export_bvh = args.render, args.export_json, args.export_bvh
         if not window and not outputs_requested:
-            stem = "webcam" if is_webcam else Path(str(target)).stem or "output"
+            stem = "webcam" if is_webcam else "stream" if isinstance(target, str) else target.stem or "output"
             render, export_json, export_bvh = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
             say(f"headless and no outputs requested: writing {render}, {export_json}, {export_bvh}")
         check_outputs(output_options(render, export_json, export_bvh, args.stats_json), source,
