@@ -214,7 +214,6 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
         raise
     finish_outputs(outputs)
     close_quietly(presenter, source)
-    stats.interrupted = stats.interrupted or INTERRUPTS.received is not None
     say(stats.summary())
     views_skipped = presenter.skipped_views if presenter is not None else 0
     if views_skipped:
