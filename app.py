@@ -3,9 +3,9 @@
     python app.py                                   # webcam 0 (no webcam / no display: the sample media -> outputs/)
     python app.py --source clip.mp4 --no-window --render out.mp4 --export-json out.jsonl --export-bvh out.bvh
 
-Exit codes: 0 done; 1 error (one line; --verbose for the traceback); 2 bad command line or config;
-3 the source failed mid-stream (outputs so far were kept); 130 interrupted (Ctrl-C or SIGTERM; outputs were
-finalised).
+Exit codes: 0 done; 1 error, or an output could not be written (one line; --verbose for the traceback); 2 bad
+command line or config (an output that would overwrite an input too); 3 the source failed mid-stream (outputs so far
+were kept); 130 interrupted (Ctrl-C, SIGTERM, SIGHUP or SIGQUIT; outputs were finalised).
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def build_parser(defaults) -> argparse.ArgumentParser:
                "arguments/config, 3 source failed mid-stream (outputs kept), 130 interrupted (outputs finalised).",
     )
     a = p.add_argument
-    a("--source", default=None, help="webcam index (0, 1, ...), video file, image file or folder of images "
+    a("--source", default=None, help="webcam index (0, 1, ...), video file, image file, folder of images, or a "
+      "network stream (rtsp://, http(s)://: an IP camera) "
       f"(default: {defaults.source}; with no webcam or no display the bundled sample media are processed instead)")
     a("--backend", default=None, metavar="blazepose|mmpose",
       help="2D front end: blazepose, or mmpose (BlazePose's detector + the MMPose heatmap model named by mmpose.config "
@@ -68,8 +69,8 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
     a("--no-window", action="store_true", help="do not open windows (headless); implied when there is no display")
     a("--render", default=None, metavar="OUT.mp4",
-      help="write the 2D overlay and the 3D view side by side to a video (a PNG for an image source; a folder "
-           "such as out/ gets one PNG per frame)")
+      help="write the 2D overlay and the 3D view side by side to a video (.mp4 .m4v .mov .avi .mkv; a PNG for an "
+           "image source; a folder such as out/ gets one PNG per frame)")
     a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
     a("--export-bvh", default=None, metavar="F", help="write the motion of the tracked person as BVH")
     mode = p.add_mutually_exclusive_group()

@@ -382,7 +382,7 @@ def test_many_steps_say_what_runs_and_export_nothing(tmp_path, monkeypatch):
 # Signals: HUP (closed terminal) and QUIT end a run as INT and TERM do; after SIGKILL the partial JSONL is usable.
 
 @needs_models
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT])
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT], ids=["SIGHUP", "SIGQUIT"])
 def test_hangup_and_quit_finalise_every_output(tmp_path, sig):
     clip = write_clip(tmp_path / "clip.avi", [messi()] * 300, fps=25.0)
     before = checksums(clip)
@@ -394,7 +394,8 @@ def test_hangup_and_quit_finalise_every_output(tmp_path, sig):
     assert_no_traceback(r)
     assert f"interrupted ({signal.Signals(sig).name}); outputs were finalised" in r.stderr
     claimed = check_summary(r)
-    assert claimed[str(out)] == claimed[str(bvh)] >= 3 and claimed[str(mp4)] >= claimed[str(out)]
+    # The render is drawn after the frame sinks wrote a frame: a signal there leaves it one frame behind them.
+    assert claimed[str(out)] == claimed[str(bvh)] >= 3 and claimed[str(out)] - 1 <= claimed[str(mp4)] <= claimed[str(out)]
     assert not leftovers(tmp_path) and checksums(clip) == before
 
 
