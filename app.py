@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -343,6 +344,8 @@ class Interrupts:
 
     def _handle(self, signum, frame) -> None:
         self.received = signal.Signals(signum).name
+        if signum == getattr(signal, "SIGHUP", None):
+            mute_dead_terminal()
         if not self._defer:
             raise KeyboardInterrupt
 
@@ -356,6 +359,22 @@ class Interrupts:
 
 
 INTERRUPTS = Interrupts()
+
+
+def mute_dead_terminal() -> None:
+    """After SIGHUP a terminal's output is gone and writing to it fails (EIO): send stdout and stderr that went to a
+    terminal to /dev/null, so the progress bar and the summary cannot stop the outputs from being finished."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in (1, 2):
+        try:
+            if os.isatty(fd):
+                os.dup2(null, fd)
+        except OSError:
+            pass
+    os.close(null)
 
 
 def main(argv: list[str] | None = None) -> int:

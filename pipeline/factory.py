@@ -29,7 +29,10 @@ from pipeline.stages import Pipeline
 
 
 def say_stderr(msg: str) -> None:
-    print(f"diffmocap: {msg}", file=sys.stderr, flush=True)
+    try:
+        print(f"diffmocap: {msg}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):   # the terminal is gone (SIGHUP) or stderr closed: the outputs still matter
+        pass
 
 
 def build_frontend(cfg: AppConfig) -> FrontEnd:
