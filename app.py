@@ -213,6 +213,8 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
         finish_outputs(outputs)
         close_quietly(presenter, source)
         report_outputs(outputs)
+        if args.stats_json:
+            say(f"NOT written: {args.stats_json} (the run did not finish)")
         raise
     finish_outputs(outputs)
     close_quietly(presenter, source)

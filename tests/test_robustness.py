@@ -550,7 +550,7 @@ def test_signal_during_export_finalises_outputs(tmp_path, mode, sig):
     r = signal_when(cmd, jsonl_lines_at_least(partial_path(out), 4), sig)
     assert r.returncode == 130, r.stderr[-3000:]
     assert_no_traceback(r)
-    assert "interrupted; outputs were finalised" in r.stderr
+    assert f"interrupted ({signal.Signals(sig).name}); outputs were finalised" in r.stderr
     header, frames = read_jsonl(out)                    # every line parses: valid up to the last frame
     assert 3 <= len(frames) < 300 and out.read_text().endswith("\n")
     assert bvh_frames(bvh) == len(frames)               # the BVH was rewritten with every frame on the way out
