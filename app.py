@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
 import time
 import traceback
@@ -23,18 +22,17 @@ import numpy as np
 
 from core.errors import ConfigError, ExportError, SampleMissing, SourceError, UserError
 from core.outputs import NO_FRAMES, OutputFile, atomic_write, check_no_overlap, summary_lines
-from export.sinks import BvhSink, JsonlSink, align_frames, check_writable
+from export.sinks import check_writable
 from lifter.api import resolve_weights
-from pipeline.config import (
-    DEFAULT_CONFIG, OPTIONS, AppConfig, apply_options, check_device, check_run_options, load_config,
-)
+from pipeline.cli import add_settings_options, apply_settings
+from pipeline.config import DEFAULT_CONFIG, AppConfig, check_device, check_run_options, load_config
 from pipeline.factory import build_pipeline, say_stderr as say
-from pipeline.runner import hold, run_live, run_offline
+from pipeline.outputs import INTERRUPTS, Outputs, finish_outputs, open_consumers, run_source, source_warnings
+from pipeline.runner import hold
 from pipeline.samples import sample_path
 from pipeline.sources import IMAGE_EXTS, open_source, parse_spec
-from visualize.controls import KEY_HELP, Controls, has_display
-from visualize.present import Presenter
-from visualize.render import RenderWriter, is_folder_target, make_view
+from visualize.controls import Controls, has_display
+from visualize.render import is_folder_target
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOURCE_LOST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SAMPLES = ("messi5.jpg", "vtest.avi")
@@ -53,27 +51,15 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a("--source", default=None, help="webcam index (0, 1, ...), video file, image file, folder of images, or a "
       "network stream (rtsp://, http(s)://: an IP camera) "
       f"(default: {defaults.source}; with no webcam or no display the bundled sample media are processed instead)")
-    a("--backend", default=None, metavar="blazepose|mmpose",
-      help="2D front end: blazepose, or mmpose (BlazePose's detector + the MMPose heatmap model named by mmpose.config "
-           f"in the config file; docs/mmpose.md) (default: {defaults.backend})")
-    a("--model", default=None, metavar="lite|full|heavy",
-      help=f"BlazePose landmark model: lite is fastest, heavy most accurate (default: {defaults.model})")
-    a("--hypotheses", type=int, default=None, metavar="N",
-      help=f"3D hypotheses sampled per frame; more gives a better uncertainty estimate (default: {defaults.hypotheses})")
-    a("--steps", type=int, default=None, metavar="S",
-      help=f"DDIM denoising steps per frame; more is slower and smoother (default: {defaults.steps})")
-    a("--device", default=None, help=f"cpu or cuda; cuda needs --runtime torch (default: {defaults.device})")
-    a("--runtime", default=None, metavar="litert|torch|onnx",
-      help=f"how BlazePose runs: litert (TFLite interpreter, CPU), torch or onnx (default: {defaults.runtime})")
-    a("--fov", type=float, default=None, metavar="DEG",
-      help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
-    a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
+    add_settings_options(p, defaults)
     a("--no-window", action="store_true", help="do not open windows (headless); implied when there is no display")
     a("--render", default=None, metavar="OUT.mp4",
       help="write the 2D overlay and the 3D view side by side to a video (.mp4 .m4v .mov .avi .mkv; a PNG for an "
            "image source; a folder such as out/ gets one PNG per frame)")
     a("--export-json", default=None, metavar="F", help="write every frame's result as JSON Lines")
     a("--export-bvh", default=None, metavar="F", help="write the motion of the tracked person as BVH")
+    a("--export-gltf", default=None, metavar="F.glb",
+      help="write the motion of the tracked person as a skinned, animated glTF 2.0 binary (docs/export.md)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--live", action="store_true",
                       help="live mode: newest frame wins, stale frames are dropped (bounded latency); a video file "
@@ -83,25 +69,16 @@ def build_parser(defaults) -> argparse.ArgumentParser:
     a("--replay-speed", type=float, default=None, metavar="X",
       help="with --live on a video: replay at X times its native frame rate (latency tests)")
     a("--reconnect", action="store_true", help="when a camera stops delivering, reconnect with backoff instead of stopping")
-    a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
-    a("--no-smoothing", action="store_true", help="turn the One-Euro filter on the 3D output off")
-    a("--no-warm-start", action="store_true", help="start every frame's diffusion from noise, not the previous pose")
-    a("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")
     a("--outputs", default=None, metavar="DIR",
       help=f"folder for outputs written automatically when running headless (default: {defaults.outputs})")
     a("--stats-json", default=None, metavar="F", help="write run statistics (FPS, latency, dropped, stage times) as JSON")
-    a("--verbose", action="store_true", help="print the full traceback on errors")
     return p
 
 
 def apply_args(cfg, args) -> None:
     """Command-line values override the config file's; pipeline.config checks them (ConfigError names the option)."""
-    apply_options(cfg, **{name: getattr(args, name) for name in OPTIONS})
-    check_run_options(replay_speed=args.replay_speed, max_frames=args.max_frames, render=args.render)
-    if args.no_smoothing:
-        cfg.smoothing.enabled = False
-    if args.no_warm_start:
-        cfg.warm_start.enabled = False
+    apply_settings(cfg, args)
+    check_run_options(replay_speed=args.replay_speed, render=args.render)
     if args.reconnect:
         cfg.live.reconnect = True
     check_device(cfg)
@@ -121,9 +98,9 @@ def check_outputs(paths, source=None, inputs=()) -> None:
         check_writable(Path(p) / "000000.png" if folder else p)
 
 
-def output_options(render, export_json, export_bvh, stats_json) -> list[tuple[str, object]]:
-    return [("--render", render), ("--export-json", export_json), ("--export-bvh", export_bvh),
-            ("--stats-json", stats_json)]
+def output_options(outputs: Outputs, stats_json) -> list[tuple[str, object]]:
+    return [("--render", outputs.render), ("--export-json", outputs.json), ("--export-bvh", outputs.bvh),
+            ("--export-gltf", outputs.gltf), ("--stats-json", stats_json)]
 
 
 def setting_inputs(cfg, args) -> list[tuple[str, Path]]:
@@ -146,99 +123,41 @@ def source_inputs(source) -> list[tuple[str, Path]]:
     return [("the source", Path(source.name))]
 
 
-def open_outputs(cfg, source, render, export_json, export_bvh, live) -> list:
-    """The run's file outputs, frame sinks first (they are cut to the same frames at the end)."""
-    outputs = []
-    try:
-        if export_json:
-            meta = {"source": source.name, "fps": source.fps, "model": cfg.model, "hypotheses": cfg.hypotheses,
-                    "steps": cfg.steps}
-            outputs.append(JsonlSink(export_json, meta=meta))
-        if export_bvh:
-            outputs.append(BvhSink(export_bvh, fps=source.fps))
-        if render:
-            outputs.append(RenderWriter(render, fps=source.fps, single=source.kind == "image"))
-    except BaseException:
-        finish_outputs(outputs)
-        raise
-    return outputs
-
-
-def finish_outputs(outputs) -> None:
-    """Close every output, the frame sinks first cut to the frames all of them hold; a failure is recorded on the
-    output (its `failure`), never raised, so every output gets its chance to be finished."""
-    with INTERRUPTS.deferred():
-        align_frames(outputs)
-        for o in outputs:
-            try:
-                o.close()
-            except ExportError as e:
-                o.fail(str(e))
-            except OSError as e:   # a writer's own error: still one line in the summary
-                o.fail(f"cannot write {o.path}: {e.strerror or e}")
-
-
-def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live, args) -> int:
+def run_one(cfg, source, pipeline, outputs: Outputs, window, live, args) -> int:
     """Process one opened source into the requested outputs; returns an exit code. However the run ends (done,
     error, full disk, interrupt), every output is finished and the summary says which were written."""
     controls = Controls(hypotheses=cfg.view.hypotheses, ellipsoids=cfg.view.ellipsoids)
-    presenter = stats = None
-    outputs = []
+    files = []
     try:
-        outputs = open_outputs(cfg, source, render, export_json, export_bvh, live)
-        consumers = [o for o in outputs if not isinstance(o, RenderWriter)]
-        writer = next((o for o in outputs if isinstance(o, RenderWriter)), None)
-        if window or render:
-            view = make_view(cfg.view.width, cfg.view.height, visible=window, controls=controls, say=say)
-            presenter = Presenter(view, controls, window=window, writer=writer, hypotheses=cfg.hypotheses,
-                                  steps=cfg.steps, live=live, say=say)
-            consumers.append(presenter)
-            if window:
-                say(KEY_HELP)
-        say(f"{'live' if live else 'offline'}: {source.describe()}")
-        if live:
-            stats = run_live(source, pipeline, consumers, controls=controls, reconnect=cfg.live.reconnect,
-                             reconnect_max_s=cfg.live.reconnect_max_s, max_frames=args.max_frames, say=say,
-                             pipelined=cfg.live.pipelined)
-        else:
-            stats = run_offline(source, pipeline, consumers, controls=controls, max_frames=args.max_frames, say=say,
-                                pipelined=cfg.offline.pipelined)
-        if (source.kind == "image" and presenter is not None and presenter.window
-                and not (stats.quit or stats.interrupted or stats.error)):
-            finish_outputs(outputs)   # the outputs are complete before the picture is held on screen
-            report_outputs(outputs)
-            say("showing the result: press q or close a window to quit")
-            hold(consumers, controls)
+        with contextlib.ExitStack() as stack:
+            stack.callback(source.close)
+            opened = open_consumers(stack, cfg, source, outputs, live=live, window=window, controls=controls,
+                                    say=say)
+            consumers, presenter, files = opened.consumers, opened.presenter, opened.files
+            say(f"{'live' if live else 'offline'}: {source.describe()}")
+            stats = run_source(cfg, source, pipeline, consumers, live=live, controls=controls,
+                               max_frames=args.max_frames, say=say)
+            if (source.kind == "image" and presenter is not None and presenter.window
+                    and not (stats.quit or stats.interrupted or stats.error)):
+                finish_outputs(files)   # the outputs are complete before the picture is held on screen
+                report_outputs(files)
+                say("showing the result: press q or close a window to quit")
+                hold(consumers, controls)
     except BaseException:
-        finish_outputs(outputs)
-        close_quietly(presenter, source)
-        report_outputs(outputs)
+        report_outputs(files)
         if args.stats_json:
             say(f"NOT written: {args.stats_json} (the run did not finish)")
         raise
-    finish_outputs(outputs)
-    close_quietly(presenter, source)
     say(stats.summary())
     views_skipped = presenter.skipped_views if presenter is not None else 0
     if views_skipped:
         say(f"the windows skipped drawing {views_skipped} late frames (all were estimated and exported)")
-    if source.bad_files:
-        say(f"warning: {source.name}: skipped {source.bad_files} image files that could not be decoded")
-    if source.videos_skipped:
-        say(f"warning: {source.name}: skipped {source.videos_skipped} video files in the folder (a folder is read as "
-            "pictures; pass a video itself as --source)")
-    if source.bad_frames:
-        say(f"warning: {source.name}: skipped {source.bad_frames} frames that could not be decoded (corrupt data)")
-    if source.truncated:
-        say(f"warning: {source.name} ended early: only {source.delivered} frames could be decoded "
-            "(truncated or corrupt file); the outputs hold those frames")
-    if stats.frames == 0 and source.late_frames:
-        say(f"warning: {source.name}: the replay skipped all {source.late_frames} frames (--replay-speed too "
-            "fast for the reader); nothing was processed")
+    for warning in source_warnings(source):
+        say(warning)
     if args.stats_json:
-        outputs.append(write_stats(args.stats_json, stats, cfg, source, views_skipped, outputs))
-    report_outputs(outputs)
-    failed = [o.failure for o in outputs if o.failure and o.failure != NO_FRAMES]
+        files.append(write_stats(args.stats_json, stats, cfg, source, views_skipped, files))
+    report_outputs(files)
+    failed = [o.failure for o in files if o.failure and o.failure != NO_FRAMES]
     if failed:
         say(f"error: {failed[0]}")
         return EXIT_ERROR
@@ -249,21 +168,10 @@ def run_one(cfg, source, pipeline, render, export_json, export_bvh, window, live
     if stats.error:
         say(f"source failed: {stats.error}; outputs so far were kept")
         return EXIT_SOURCE_LOST
-    if not all(o.written for o in outputs) and not stats.quit:
+    if not all(o.written for o in files) and not stats.quit:
         say("error: no frame was processed, so nothing was written")
         return EXIT_ERROR
     return EXIT_OK
-
-
-def close_quietly(presenter, source) -> None:
-    """The windows and the source (the outputs are finished already); their errors must not hide the run's."""
-    with INTERRUPTS.deferred():
-        for close in (getattr(presenter, "close", None), source.close):
-            if close is not None:
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - a window that fails to close changes no output
-                    pass
 
 
 def report_outputs(outputs) -> None:
@@ -296,8 +204,9 @@ def write_stats(path, stats, cfg, source, views_skipped: int = 0, outputs=()) ->
     return out
 
 
-def outputs_for(folder: Path, stem: str, image: bool) -> tuple[Path, Path, Path]:
-    return (folder / f"{stem}_render.{'png' if image else 'mp4'}", folder / f"{stem}.jsonl", folder / f"{stem}.bvh")
+def outputs_for(folder: Path, stem: str, image: bool) -> Outputs:
+    return Outputs(render=folder / f"{stem}_render.{'png' if image else 'mp4'}", json=folder / f"{stem}.jsonl",
+                   bvh=folder / f"{stem}.bvh")
 
 
 def run_samples(cfg, args, why: str) -> int:
@@ -316,51 +225,13 @@ def run_samples(cfg, args, why: str) -> int:
     code = EXIT_OK
     for path in paths:
         source = open_source(path)
-        render, js, bvh = outputs_for(folder, Path(path).stem, source.kind == "image")
-        check_outputs(output_options(render, js, bvh, args.stats_json), source, setting_inputs(cfg, args))
+        outputs = outputs_for(folder, Path(path).stem, source.kind == "image")
+        check_outputs(output_options(outputs, args.stats_json), source, setting_inputs(cfg, args))
         pipeline.reset()
-        code = run_one(cfg, source, pipeline, render, js, bvh, window=False, live=False, args=args)
+        code = run_one(cfg, source, pipeline, outputs, window=False, live=False, args=args)
         if code != EXIT_OK:
             return code
     return code
-
-
-class Interrupts:
-    """Every catchable signal that ends a run (Ctrl-C, kill, a closed terminal or dropped SSH connection, Ctrl-\\)
-    ends it the same way: KeyboardInterrupt, caught by the runner, then the outputs are finalised (exit 130). While
-    outputs are being finished (`deferred`) a signal is only noted, so it cannot cut a file short."""
-
-    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
-
-    def __init__(self):
-        self.received: str | None = None
-        self._defer = 0
-
-    def install(self) -> None:
-        for name in self.SIGNALS:
-            if hasattr(signal, name):
-                try:
-                    signal.signal(getattr(signal, name), self._handle)
-                except ValueError:  # main() called from another thread (a test): leave signals alone
-                    return
-
-    def _handle(self, signum, frame) -> None:
-        self.received = signal.Signals(signum).name
-        if signum == getattr(signal, "SIGHUP", None):
-            mute_dead_terminal()
-        if not self._defer:
-            raise KeyboardInterrupt
-
-    @contextlib.contextmanager
-    def deferred(self):
-        self._defer += 1
-        try:
-            yield
-        finally:
-            self._defer -= 1
-
-
-INTERRUPTS = Interrupts()
 
 
 def mute_dead_terminal() -> None:
@@ -380,6 +251,7 @@ def mute_dead_terminal() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    INTERRUPTS.on_hangup = mute_dead_terminal
     INTERRUPTS.install()
 
     pre = argparse.ArgumentParser(add_help=False)
@@ -421,7 +293,8 @@ def run(cfg, args) -> int:
         say("no display (DISPLAY/WAYLAND_DISPLAY unset): running headless")
     target = parse_spec(cfg.source)
     is_webcam = isinstance(target, int)
-    outputs_requested = any((args.render, args.export_json, args.export_bvh))
+    outputs = Outputs(render=args.render, json=args.export_json, bvh=args.export_bvh, gltf=args.export_gltf)
+    outputs_requested = bool(outputs)
 
     if is_webcam and not source_given and not outputs_requested:
         if not display:
@@ -436,13 +309,11 @@ def run(cfg, args) -> int:
                              speed=args.replay_speed or 1.0, webcam_timeout=cfg.live.webcam_timeout_s)
 
     try:
-        render, export_json, export_bvh = args.render, args.export_json, args.export_bvh
         if not window and not outputs_requested:
             stem = "webcam" if is_webcam else "stream" if isinstance(target, str) else target.stem or "output"
-            render, export_json, export_bvh = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
-            say(f"headless and no outputs requested: writing {render}, {export_json}, {export_bvh}")
-        check_outputs(output_options(render, export_json, export_bvh, args.stats_json), source,
-                      setting_inputs(cfg, args))
+            outputs = outputs_for(Path(cfg.outputs), stem, source.kind == "image")
+            say(f"headless and no outputs requested: writing {outputs.render}, {outputs.json}, {outputs.bvh}")
+        check_outputs(output_options(outputs, args.stats_json), source, setting_inputs(cfg, args))
         live = source.live if not (args.live or args.offline) else args.live
         if live and source.kind in ("image", "folder"):
             live = False
@@ -452,7 +323,7 @@ def run(cfg, args) -> int:
     except BaseException:
         source.close()
         raise
-    return run_one(cfg, source, pipeline, render, export_json, export_bvh, window=window, live=live, args=args)
+    return run_one(cfg, source, pipeline, outputs, window=window, live=live, args=args)
 
 
 def parse_kind(target) -> str:

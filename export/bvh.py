@@ -22,6 +22,7 @@ from scipy.spatial.transform import Rotation
 from core.outputs import atomic_write
 from core.skeleton import CHILDREN, JOINT_NAMES, NUM_JOINTS
 from export.ik import BRANCHES, LEAVES, Rest, global_rotations, normalise_bones, rest_from_positions
+from export.names import rename
 
 END_SITE_FRACTION = 0.3   # End Site length as a fraction of the leaf's own bone (hands, feet, head top)
 UNIT_SCALE = {"m": 1.0, "cm": 100.0}
@@ -107,7 +108,7 @@ def solve(positions: np.ndarray, ground: bool = True, rest: Rest | None = None) 
     rest = rest or rest_from_positions(positions)
     p = normalise_bones(positions, rest.lengths)
     if ground and len(p):
-        p[..., 1] -= np.median(p[..., 1].min(axis=1))
+        p[..., 1] -= ground_height(p)
     g, helpers = global_rotations(p, rest)
     t = len(p)
     glob = [g[:, r.joint] if r.joint >= 0 else helpers[r.bone] for r in RIG]
@@ -121,6 +122,12 @@ def solve(positions: np.ndarray, ground: bool = True, rest: Rest | None = None) 
                 np.zeros((0, 3))
         motion[:, 3 + 3 * k:6 + 3 * k] = np.unwrap(angles, period=360.0, axis=0) if t else angles
     return BvhMotion(rest, p, motion)
+
+
+def ground_height(positions: np.ndarray) -> float:
+    """The floor of a (T, 17, 3) +Y-up sequence: the median over frames of the lowest joint's height (the animation
+    exports subtract it, since the camera-centred world puts the floor about a camera height below 0)."""
+    return float(np.median(positions[..., 1].min(axis=1))) if len(positions) else 0.0
 
 
 def forward_kinematics(rest: Rest, motion: np.ndarray) -> np.ndarray:
@@ -148,30 +155,31 @@ def _fmt(v) -> str:
 
 
 def _hierarchy(lines: list[str], k: int, depth: int, offsets: np.ndarray, ends: dict[int, np.ndarray],
-               children: dict[int, list[int]]) -> None:
+               children: dict[int, list[int]], names: str | None) -> None:
     """Append rig joint k and its subtree. A plain function on purpose: a nested function that calls itself is a
     reference cycle holding its closure (here the whole motion) until the cyclic GC runs, which on long runs let
     every periodic BVH rewrite's arrays pile up (tools/soak.py measured +160 MiB over 5000 frames)."""
     pad, r = "  " * depth, RIG[k]
-    lines.append(f"{pad}{'ROOT' if r.parent < 0 else 'JOINT'} {r.name}")
+    lines.append(f"{pad}{'ROOT' if r.parent < 0 else 'JOINT'} {rename(r.name, names)}")
     lines.append(pad + "{")
     lines.append(f"{pad}  OFFSET {_fmt(offsets[k])}")
     rot = " ".join(f"{a}rotation" for a in r.order)
     lines.append(f"{pad}  CHANNELS {'6 Xposition Yposition Zposition' if r.parent < 0 else '3'} {rot}")
     for c in children[k]:
-        _hierarchy(lines, c, depth + 1, offsets, ends, children)
+        _hierarchy(lines, c, depth + 1, offsets, ends, children, names)
     if r.joint in ends:
         lines.extend([f"{pad}  End Site", pad + "  {", f"{pad}    OFFSET {_fmt(ends[r.joint])}", pad + "  }"])
     lines.append(pad + "}")
 
 
-def bvh_text(data: BvhMotion, frame_time: float, units: str = "m") -> str:
+def bvh_text(data: BvhMotion, frame_time: float, units: str = "m", names: str | None = None) -> str:
+    """names: a bone-name preset (export/names.py; None: our Human3.6M names)."""
     scale = UNIT_SCALE[units]
     offsets = rig_offsets(data.rest) * scale
     children = {k: [c for c, r in enumerate(RIG) if r.parent == k] for k in range(len(RIG))}
     ends = {j: end_site_offset(data.rest, j) * scale for j in LEAVES}
     lines = ["HIERARCHY"]
-    _hierarchy(lines, 0, 0, offsets, ends, children)
+    _hierarchy(lines, 0, 0, offsets, ends, children, names)
     motion = data.motion.copy()
     motion[:, :3] *= scale
     lines += ["MOTION", f"Frames: {len(motion)}", f"Frame Time: {frame_time:.10f}"]
@@ -182,20 +190,23 @@ def bvh_text(data: BvhMotion, frame_time: float, units: str = "m") -> str:
     return "\n".join(lines) + "\n" + table
 
 
-def bvh_document(positions: np.ndarray, fps: float, units: str = "m", ground: bool = True) -> tuple[str, BvhMotion]:
-    """Positions (T, 17, 3) metres, world frame (+Y up) -> (the BVH file's text, what it encodes)."""
+def bvh_document(positions: np.ndarray, fps: float, units: str = "m", ground: bool = True,
+                 names: str | None = None) -> tuple[str, BvhMotion]:
+    """Positions (T, 17, 3) metres, world frame (+Y up) -> (the BVH file's text, what it encodes); names: a
+    bone-name preset (export/names.py)."""
     if units not in UNIT_SCALE:
         raise ValueError(f"units must be one of {sorted(UNIT_SCALE)}, not {units!r}")
     if not fps > 0 or not np.isfinite(fps):
         raise ValueError(f"fps must be positive, got {fps}")
     data = solve(positions, ground=ground)
-    return bvh_text(data, 1.0 / fps, units), data
+    return bvh_text(data, 1.0 / fps, units, names), data
 
 
 def write_bvh(path: str | os.PathLike, positions: np.ndarray, fps: float, units: str = "m",
-              ground: bool = True) -> BvhMotion:
+              ground: bool = True, names: str | None = None) -> BvhMotion:
     """Positions (T, 17, 3) metres, world frame (+Y up) -> a BVH file at `path`, written atomically
-    (core.outputs.atomic_write: a reader never sees a partial file). Returns what it wrote."""
-    text, data = bvh_document(positions, fps, units, ground)
+    (core.outputs.atomic_write: a reader never sees a partial file). Returns what it wrote.
+    names: bone-name preset (export/names.py)."""
+    text, data = bvh_document(positions, fps, units, ground, names)
     atomic_write(path, text, encoding="ascii")
     return data

@@ -1,4 +1,4 @@
-"""Output sinks the app feeds one FrameResult at a time: JSON Lines (appended and flushed per frame) and BVH
+"""Output sinks the app feeds one FrameResult at a time: JSON Lines (appended and flushed per frame), BVH and glTF
 (kept in memory, rewritten atomically every few seconds and on close).
 
 Both follow core.outputs: while the run goes on they live under their partial names (o.partial.jsonl,
@@ -25,6 +25,7 @@ from core.errors import ExportError
 from core.outputs import NO_FRAMES, OutputFile, atomic_write, discard, fsync_file, partial_path, publish, reason
 from core.records import FrameResult
 from export.bvh import bvh_document
+from export.gltf import gltf_bytes
 from export.ik import rest_from_positions, rest_pose
 from export.jsonl import dumps, frame_record, header_record
 
@@ -324,13 +325,14 @@ class BvhSink(_Sink):
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None, rewrite_every: float = 2.0,
-                 units: str = "m", ground: bool = True):
+                 units: str = "m", ground: bool = True, names: str | None = None):
         self.path = Path(path)
         self.partial = partial_path(self.path)
         self.fps = fps
         self.rewrite_every = float(rewrite_every)
         self.units = units
         self.ground = ground
+        self.names = names           # bone-name preset (export/names.py)
         self._follower = PersonFollower()
         self._log = PoseLog()
         self._written = 0            # frames in the partial file on disk
@@ -359,16 +361,20 @@ class BvhSink(_Sink):
     def keep(self, frames: int) -> None:
         self._log.n = min(self._log.n, max(0, int(frames)))
 
-    def _text(self) -> str:
+    def _positions(self) -> np.ndarray:
         positions = self._log.held()
         if positions is None:  # nobody seen yet: a valid file with the default skeleton standing still
             positions = np.repeat(rest_pose(rest_from_positions(None))[None], len(self._log), axis=0)
-        return bvh_document(positions.astype(np.float64), frame_rate(self.fps, self._log.times),
-                            units=self.units, ground=self.ground)[0]
+        return positions.astype(np.float64)
+
+    def _document(self, positions: np.ndarray) -> str | bytes:
+        """The whole file for these poses (a subclass writes another format of the same poses)."""
+        return bvh_document(positions, frame_rate(self.fps, self._log.times), units=self.units, ground=self.ground,
+                            names=self.names)[0]
 
     def _write(self, path: Path) -> None:
         try:
-            atomic_write(path, self._text(), encoding="ascii")
+            atomic_write(path, self._document(self._positions()))
         except ExportError as e:
             self.fail(str(e).replace(str(path), str(self.path)))
             discard(self.partial)
@@ -400,3 +406,13 @@ class BvhSink(_Sink):
         self._write(self.path)
         self.written = True
         discard(self.partial)
+
+
+class GltfSink(BvhSink):
+    """The same person and poses as BvhSink (same follower, same held frames, same rewrite schedule, the same
+    partial-name and verified-rename rules), written as a skinned, animated glTF 2.0 binary (export/gltf.py) with
+    the frames' own timestamps as key times (units: metres always)."""
+
+    def _document(self, positions: np.ndarray) -> bytes:
+        return gltf_bytes(positions, self._log.times, fps=frame_rate(self.fps, self._log.times), ground=self.ground,
+                          names=self.names)[0]

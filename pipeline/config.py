@@ -18,6 +18,7 @@ from core import defaults
 from core.errors import ConfigError
 from core.paths import repo_root
 from core.smoothing import OneEuroConfig
+from export.names import PRESETS as SKELETON_NAMES
 from visualize.render import render_target_problem
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
@@ -91,6 +92,8 @@ class AppConfig:
     outputs: str = "outputs"
     torch_threads: int = 1       # threads for the lifter (torch); 1 is fastest on a small, busy CPU
     litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
+    skeleton_names: str = "h36m"  # bone names in the BVH / glTF exports: h36m | mixamo | unreal (export/names.py)
+    seed: int | None = None      # candidate sampling seed, each stream from the start (None: random; set: repeatable)
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
@@ -125,6 +128,8 @@ SCHEMA = {
         "outputs": {"type": "string"},
         "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
+        "skeleton_names": {"enum": list(SKELETON_NAMES)},
+        "seed": {"type": ["integer", "null"], "minimum": 0},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
             "source": {"enum": ["previous", "world"]}}},
@@ -153,7 +158,8 @@ SCHEMA = {
 # Options of one run that are not settings (command line only).
 RUN_SCHEMA = {"replay_speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000}, "max_frames": _POS_INT}
 # Settings the command line / the Python API may override directly.
-OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs")
+OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
+           "skeleton_names", "seed")
 
 
 def _build(cls, data: dict):

@@ -42,12 +42,12 @@ def build_frontend(cfg: AppConfig) -> FrontEnd:
         if not cfg.mmpose.config:
             raise ConfigError("--backend mmpose needs mmpose.config (an MMPose model config) in the config file")
         backend = MMPoseBackend(cfg.mmpose.config, cfg.mmpose.checkpoint or None, device=cfg.device,
-                                k=cfg.candidates)
+                                k=cfg.candidates, seed=cfg.seed)
         detector = PoseDetector.load(runtime=cfg.runtime, device=cfg.device, num_threads=cfg.litert_threads,
                                      config=DetectorConfig())
         return MMPoseFrontEnd(backend, detector)
     return BlazePoseFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
-                             num_threads=cfg.litert_threads)
+                             num_threads=cfg.litert_threads, seed=cfg.seed)
 
 
 def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, variant: str | None = None) -> Lifter:
@@ -98,10 +98,14 @@ def fast_lifter(lifter: Lifter, cfg: AppConfig, say: Callable[[str], None]) -> L
 
 def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, frontend: FrontEnd | None = None,
                    lifter=None) -> Pipeline:
-    """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes)."""
+    """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes, or models
+    already loaded: pipeline.batch_worker builds a fresh pipeline per input on its loaded models)."""
     if frontend is None or lifter is None:
         check_device(cfg)   # before any model loads
     torch.set_num_threads(cfg.torch_threads)
+    if frontend is not None and cfg.seed is not None and isinstance(getattr(frontend, "generator", None),
+                                                                     torch.Generator):
+        frontend.generator.manual_seed(cfg.seed)   # a new stream samples as in a fresh process with this seed
     frontend = frontend if frontend is not None else build_frontend(cfg)
     lifter = lifter if lifter is not None else build_lifter(cfg, say)
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,

@@ -199,11 +199,13 @@ class FolderSource(Source):
         files = sorted((p for p in listed if p.suffix.lower() in IMAGE_EXTS), key=_natural_key)
         videos = sorted((p for p in listed if p.suffix.lower() in VIDEO_EXTS), key=_natural_key)
         self.videos_skipped = len(videos)   # a folder is read as pictures; its videos are left out (and said so)
-        if not files and videos:
-            names = ", ".join(v.name for v in videos[:3]) + (", ..." if len(videos) > 3 else "")
-            raise SourceError(f"{path}: the folder holds no images but {len(videos)} video files ({names}); a folder "
-                              "is read as pictures: pass a video itself as --source")
         if not files:
+            videos = sorted((p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTS), key=_natural_key)
+            if videos:   # a folder of clips is a batch, not one image sequence
+                names = ", ".join(v.name for v in videos[:3]) + (", ..." if len(videos) > 3 else "")
+                raise SourceError(f"{path}: the folder holds {len(videos)} videos and no images ({names}); a folder "
+                                  "is read as pictures: pass one video as --source, or process them all with "
+                                  f"`python -m pipeline.batch {path} --out-dir DIR`")
             raise SourceError(f"{path}: the folder holds no images ({', '.join(sorted(IMAGE_EXTS)[:6])}, ...)")
         self.files = files
         self._next = 0

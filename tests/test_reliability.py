@@ -216,7 +216,7 @@ def call_main(argv) -> subprocess.CompletedProcess:
     ("replay_speed_huge", 2, ("--replay-speed", "1000")),
     ("fifo", 1, ("pipe.mp4", "named pipe (FIFO)")),
     ("dev_zero", 1, ("/dev/zero", "character device")),
-    ("folder_of_videos", 1, ("videos", "no images but 1 video files", "a.avi", "pass a video itself")),
+    ("folder_of_videos", 1, ("videos", "1 videos and no images", "a.avi", "pass one video", "pipeline.batch")),
     ("rtsp_refused", 1, ("rtsp://127.0.0.1:1/x", "cannot open the stream")),
     ("huge_image", 1, ("huge.png", "too large")),
 ])

@@ -1,0 +1,48 @@
+"""Command-line options shared by the app (app.py) and the batch command (pipeline/batch.py): the settings of the
+pipeline and of the animation exports. argparse only parses; pipeline.config checks every value."""
+from __future__ import annotations
+
+import argparse
+
+from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options
+
+
+def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> None:
+    a = p.add_argument
+    a("--backend", default=None, metavar="blazepose|mmpose",
+      help="2D front end: blazepose, or mmpose (BlazePose's detector + the MMPose heatmap model named by mmpose.config "
+           f"in the config file; docs/mmpose.md) (default: {defaults.backend})")
+    a("--model", default=None, metavar="lite|full|heavy",
+      help=f"BlazePose landmark model: lite is fastest, heavy most accurate (default: {defaults.model})")
+    a("--hypotheses", type=int, default=None, metavar="N",
+      help=f"3D hypotheses sampled per frame; more gives a better uncertainty estimate (default: {defaults.hypotheses})")
+    a("--steps", type=int, default=None, metavar="S",
+      help=f"DDIM denoising steps per frame; more is slower and smoother (default: {defaults.steps})")
+    a("--device", default=None, help=f"cpu or cuda; cuda needs --runtime torch (default: {defaults.device})")
+    a("--runtime", default=None, metavar="litert|torch|onnx",
+      help=f"how BlazePose runs: litert (TFLite interpreter, CPU), torch or onnx (default: {defaults.runtime})")
+    a("--fov", type=float, default=None, metavar="DEG",
+      help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
+    a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
+    a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
+    a("--skeleton-names", default=None, metavar="h36m|mixamo|unreal",
+      help="bone names in the BVH and glTF exports, to drop onto common rigs (docs/export.md) "
+           f"(default: {defaults.skeleton_names})")
+    a("--seed", type=int, default=None, metavar="N",
+      help="seed of the candidate sampling, from the start of each source: the same input gives the same outputs "
+           "(default: random)")
+    a("--no-smoothing", action="store_true", help="turn the One-Euro filter on the 3D output off")
+    a("--no-warm-start", action="store_true", help="start every frame's diffusion from noise, not the previous pose")
+    a("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")
+    a("--verbose", action="store_true", help="print the full traceback on errors")
+
+
+def apply_settings(cfg: AppConfig, args: argparse.Namespace) -> AppConfig:
+    """Command-line values override the config file's; pipeline.config checks them (ConfigError names the option)."""
+    apply_options(cfg, **{name: getattr(args, name, None) for name in OPTIONS})
+    check_run_options(max_frames=args.max_frames)
+    if args.no_smoothing:
+        cfg.smoothing.enabled = False
+    if args.no_warm_start:
+        cfg.warm_start.enabled = False
+    return cfg
