@@ -44,7 +44,7 @@ def build_parser(defaults) -> argparse.ArgumentParser:
         description="Turn a webcam or video into 3D human motion: BlazePose 2D heatmaps -> joint candidates -> "
                     "diffusion lifter -> N 3D hypotheses -> mean pose with calibrated 90 percent uncertainty ellipsoids.",
         epilog="Defaults come from configs/app.yaml (or --config FILE). Keys in the windows: q quit, space pause, "
-               "h hypotheses on/off, e ellipsoids on/off, r reset view. Exit codes: 0 done, 1 error, 2 bad "
+               "h hypotheses on/off, e ellipsoids off/50/90 percent, r reset view. Exit codes: 0 done, 1 error, 2 bad "
                "arguments/config, 3 source failed mid-stream (outputs kept), 130 interrupted (outputs finalised).",
     )
     a = p.add_argument

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.camera import CAMERA_TO_WORLD
+
 
 @dataclass
 class Frame:
@@ -87,6 +89,37 @@ class Estimate3D:
     mean: np.ndarray         # (17, 3)
     covariance: np.ndarray   # (17, 3, 3) calibrated: a 90 % ellipsoid uses chi2(3) at 0.90 on it
     root_translation: np.ndarray = field(default_factory=lambda: np.zeros(3))  # pelvis in camera frame, metres
+    world: np.ndarray | None = None           # (17, 3) absolute joints in the frame's world (feet locked), metres
+    contacts: tuple[bool, bool] | None = None  # (right, left) foot on the floor
+
+
+@dataclass
+class WorldFrame:
+    """The gravity-aligned world of one frame: +Y up, origin on the floor below the camera, -Z the camera's
+    horizontal viewing direction; world = rotation @ camera + translation (metres)."""
+    rotation: np.ndarray              # (3, 3)
+    translation: np.ndarray           # (3,): the camera's position in the world (0, camera height, 0)
+    pitch_deg: float                  # camera looking down > 0
+    roll_deg: float                   # camera turned counter-clockwise (seen from behind) > 0
+    up_std_deg: float                 # 1-sigma uncertainty of the up direction (0: given; inf: not yet seen)
+    floor_std_m: float                # 1-sigma uncertainty of the floor height (inf: no foot seen yet)
+    up_source: str = "estimated"      # estimated | given | default
+
+
+def default_world() -> WorldFrame:
+    """The world before anything is known (and for results made without the world stage): the camera frame
+    turned 180 deg about x, camera at the origin, nothing estimated."""
+    return WorldFrame(CAMERA_TO_WORLD.copy(), np.zeros(3), 0.0, 0.0, float("inf"), float("inf"), "default")
+
+
+def world_joints(estimate: Estimate3D, world: WorldFrame | None) -> np.ndarray:
+    """(17, 3) absolute joints in the world: the estimate's own (feet locked) when set, else mean + root turned
+    into `world` (default_world() when None)."""
+    if estimate.world is not None:
+        return np.asarray(estimate.world, float)
+    w = world or default_world()
+    cam = np.asarray(estimate.mean, float) + np.asarray(estimate.root_translation, float)
+    return cam @ w.rotation.T + w.translation
 
 
 @dataclass
@@ -103,4 +136,5 @@ class FrameResult:
     frame: Frame
     persons: list[Person] = field(default_factory=list)
     intrinsics: np.ndarray | None = None     # (3, 3) used for root translation
+    world: WorldFrame | None = None          # the gravity-aligned world (None: the world stage did not run)
     timings_ms: dict[str, float] = field(default_factory=dict)

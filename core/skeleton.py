@@ -28,3 +28,5 @@ FLIP_PERM = tuple(
 # The 12 limb joints used for 2D accuracy checks.
 LIMB_JOINTS = (1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16)
 ROOT = 0
+ANKLES = (3, 6)                # right, left
+SOLE_BELOW_ANKLE = 0.08        # metres from the ankle joint down to the sole (a foot on the floor)

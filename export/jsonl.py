@@ -15,11 +15,10 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from core.camera import camera_to_world
-from core.records import FrameResult, Person
+from core.records import FrameResult, Person, WorldFrame, default_world, world_joints
 from core.skeleton import JOINT_NAMES, PARENTS
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "frame.schema.json"
 
 PX, M, M2, SCORE = 3, 6, 9, 5   # decimals kept
@@ -55,7 +54,8 @@ def header_record(meta: dict | None = None, include_hypotheses: bool = False) ->
         "coordinates": {
             "image": "x right, y down, pixels, origin at the top-left pixel's corner",
             "camera": "x right, y down, z forward (OpenCV), metres",
-            "world": "camera frame turned 180 deg about x: +Y up, +Z towards the camera, camera at the origin",
+            "world": "gravity-aligned: +Y up, origin on the floor below the camera, -Z the camera's horizontal "
+                     "viewing direction; world = R @ camera + t (each frame's world_from_camera)",
         },
         "source": None if source is None else str(source),
         "fps": _num(fps, 6) if fps is not None else None,
@@ -64,7 +64,7 @@ def header_record(meta: dict | None = None, include_hypotheses: bool = False) ->
     }
 
 
-def person_record(person: Person, include_hypotheses: bool = False) -> dict:
+def person_record(person: Person, include_hypotheses: bool = False, world: WorldFrame | None = None) -> dict:
     det = person.detection
     est = person.estimate
     out: dict[str, Any] = {
@@ -76,6 +76,8 @@ def person_record(person: Person, include_hypotheses: bool = False) -> dict:
         "pose_3d": None,
         "root_translation": None,
         "pose_3d_world": None,
+        "root_world": None,
+        "contacts": None,
         "covariance": None,
     }
     if person.candidates is not None:
@@ -85,13 +87,25 @@ def person_record(person: Person, include_hypotheses: bool = False) -> dict:
         root = np.asarray(est.root_translation, dtype=np.float64)
         out["pose_3d"] = _arr(est.mean, M)
         out["root_translation"] = _arr(root, M)
-        out["pose_3d_world"] = _arr(camera_to_world(np.asarray(est.mean) + root), M)
+        joints = world_joints(est, world)
+        out["pose_3d_world"] = _arr(joints, M)
+        out["root_world"] = _arr(joints[0], M)
+        if est.contacts is not None:
+            out["contacts"] = {"r_foot": bool(est.contacts[0]), "l_foot": bool(est.contacts[1])}
         out["covariance"] = _arr(est.covariance, M2)
         if include_hypotheses:
             out["hypotheses"] = _arr(est.hypotheses, M)
     elif include_hypotheses:
         out["hypotheses"] = None
     return out
+
+
+def world_record(world: WorldFrame | None) -> dict:
+    """The frame's world: world = R @ camera + t, with the camera's pitch / roll and their uncertainty."""
+    w = world or default_world()
+    return {"R": _arr(w.rotation, 9), "t": _arr(w.translation, M), "pitch_deg": _num(w.pitch_deg, 4),
+            "roll_deg": _num(w.roll_deg, 4), "up_std_deg": _num(w.up_std_deg, 4),
+            "floor_std_m": _num(w.floor_std_m, M), "up_source": w.up_source}
 
 
 def frame_record(result: FrameResult, include_hypotheses: bool = False) -> dict:
@@ -103,7 +117,8 @@ def frame_record(result: FrameResult, include_hypotheses: bool = False) -> dict:
         "timestamp": _num(result.frame.timestamp, 6),
         "image_size": [w, h],
         "intrinsics": None if result.intrinsics is None else _arr(result.intrinsics, 6),
-        "persons": [person_record(p, include_hypotheses) for p in result.persons],
+        "world_from_camera": world_record(result.world),
+        "persons": [person_record(p, include_hypotheses, result.world) for p in result.persons],
         "timings_ms": {str(k): _num(v, 3) for k, v in result.timings_ms.items()},
     }
 

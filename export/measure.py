@@ -1,9 +1,15 @@
-"""Jitter of exported motion: mean joint acceleration (m/s^2) over runs of consecutive frames of one track.
+"""Measures of exported motion (JSON Lines).
 
-    python -m export.measure a.jsonl [b.jsonl ...]
+    python -m export.measure a.jsonl [b.jsonl ...]            # jitter
+    python -m export.measure --world a.jsonl [b.jsonl ...]    # grounding: lean, root steps, foot heights
 
-Reports, per file, the root-relative pose's jitter (what smoothing and warm start act on) and the absolute
+Jitter: the root-relative pose's mean joint acceleration (what smoothing and warm start act on) and the absolute
 (world) pose's, over frames where the same person id is present in consecutive frames.
+
+World (`world_stats`), per track with at least `min_frames` frames and over all of them, from `pose_3d_world`:
+torso lean (pelvis -> thorax against +Y, degrees), root steps (pelvis moves between consecutive frames of a track,
+metres), the lowest foot's height above the floor (lowest ankle minus the sole, metres: std and the share within
++-5 cm), the share of frames with a foot contact, and the frame's pitch / roll / up uncertainty.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import json
 
 import numpy as np
 
+from core.skeleton import ANKLES, JOINT_INDEX, SOLE_BELOW_ANKLE
 from core.smoothing import mean_acceleration
 from export.jsonl import read_jsonl
 
@@ -46,12 +53,67 @@ def jitter(path: str) -> dict:
     return result
 
 
+def tracks(frames: list[dict]) -> dict[int, list[tuple[int, dict]]]:
+    """Track id -> [(frame_index, person record)] of every person with a world pose."""
+    out: dict[int, list] = {}
+    for f in frames:
+        for p in f.get("persons") or []:
+            if p.get("pose_3d_world") is not None:
+                out.setdefault(int(p["id"]), []).append((int(f["frame_index"]), p))
+    return out
+
+
+def _summary(values: np.ndarray) -> dict:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return {"n": 0}
+    return {"n": int(len(v)), "median": round(float(np.median(v)), 4), "mean": round(float(v.mean()), 4),
+            "p95": round(float(np.percentile(v, 95)), 4), "max": round(float(v.max()), 4)}
+
+
+def track_stats(items: list[tuple[int, dict]]) -> dict:
+    pose = np.stack([np.asarray(p["pose_3d_world"], float) for _, p in items])
+    index = np.array([i for i, _ in items])
+    torso = pose[:, JOINT_INDEX["thorax"]] - pose[:, JOINT_INDEX["pelvis"]]
+    lean = np.degrees(np.arccos(np.clip(torso[:, 1] / np.maximum(np.linalg.norm(torso, axis=1), 1e-9), -1, 1)))
+    steps = np.linalg.norm(np.diff(pose[:, 0], axis=0), axis=1)[np.diff(index) == 1]
+    foot = pose[:, list(ANKLES), 1].min(1) - SOLE_BELOW_ANKLE
+    contacts = [p.get("contacts") for _, p in items]
+    with_contact = [c for c in contacts if c is not None]
+    return {"frames": len(items), "lean_deg": _summary(lean), "root_step_m": _summary(steps),
+            "foot_height_m": {**_summary(foot), "std": round(float(np.std(foot)), 4),
+                              "within_5cm": round(float(np.mean(np.abs(foot) <= 0.05)), 4)},
+            "contact_share": None if not with_contact else round(float(np.mean(
+                [c["r_foot"] or c["l_foot"] for c in with_contact])), 4)}
+
+
+def world_stats(path: str, min_frames: int = 10) -> dict:
+    _header, frames = read_jsonl(path, validate=False)
+    per = {i: track_stats(items) for i, items in tracks(frames).items() if len(items) >= min_frames}
+    worlds = [f["world_from_camera"] for f in frames if f.get("world_from_camera")]
+    angle = lambda key: _summary([w[key] if w.get(key) is not None else np.nan for w in worlds])  # noqa: E731
+    everyone = [x for items in tracks(frames).values() if len(items) >= min_frames for x in items]
+    result = {"file": path, "frames": len(frames), "tracks": len(per), "min_frames": min_frames,
+              "pitch_deg": angle("pitch_deg"), "roll_deg": angle("roll_deg"), "up_std_deg": angle("up_std_deg"),
+              "per_track": per}
+    if everyone:
+        all_tracks = track_stats(everyone)
+        steps = [s["root_step_m"].get("max", 0.0) for s in per.values()]
+        result["all"] = {"lean_deg": all_tracks["lean_deg"], "max_root_step_m": max(steps, default=None),
+                         "worst_foot_std_m": max(s["foot_height_m"]["std"] for s in per.values()),
+                         "worst_within_5cm": min(s["foot_height_m"]["within_5cm"] for s in per.values())}
+    return result
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+")
+    ap.add_argument("--world", action="store_true", help="grounding measures (lean, root steps, foot heights)")
+    ap.add_argument("--min-frames", type=int, default=10, help="--world: tracks shorter than this are left out")
     args = ap.parse_args(argv)
     for f in args.files:
-        print(json.dumps(jitter(f)))
+        print(json.dumps(world_stats(f, args.min_frames) if args.world else jitter(f)))
 
 
 if __name__ == "__main__":

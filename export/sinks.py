@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.camera import camera_to_world
 from core.errors import ExportError
 from core.outputs import NO_FRAMES, OutputFile, atomic_write, discard, fsync_file, partial_path, publish, reason
-from core.records import FrameResult
+from core.records import FrameResult, world_joints
 from export.bvh import bvh_document
 from export.gltf import gltf_bytes
 from export.ik import rest_from_positions, rest_pose
@@ -215,13 +214,14 @@ def align_frames(outputs) -> int:
 
 
 def world_poses(result: FrameResult) -> list[tuple[int, np.ndarray]]:
-    """(id, (17, 3) absolute joint positions in the +Y-up world) of every person with a finite 3D estimate."""
+    """(id, (17, 3) absolute joint positions in the frame's +Y-up world, feet locked) of every person with a finite
+    3D estimate."""
     out = []
     for p in result.persons:
         if p.estimate is not None:
-            pose = np.asarray(p.estimate.mean) + np.asarray(p.estimate.root_translation)
+            pose = world_joints(p.estimate, result.world)
             if np.isfinite(pose).all():
-                out.append((int(p.id), camera_to_world(pose)))
+                out.append((int(p.id), pose))
     return out
 
 
@@ -339,6 +339,7 @@ class BvhSink(_Sink):
         self._next_rewrite = time.perf_counter() + self.rewrite_every
         self._interval = self.rewrite_every
         self._closed = False
+        self._floor_known = False
 
     @property
     def person_id(self) -> int | None:
@@ -355,6 +356,8 @@ class BvhSink(_Sink):
         if self._closed:
             raise ValueError(f"{self.path}: sink is closed")
         self._log.append(self._follower.choose(world_poses(result)), float(result.frame.timestamp))
+        if result.world is not None and result.world.up_source != "default":
+            self._floor_known = True   # the world stage put the floor at y = 0: no shift of our own
         if time.perf_counter() >= self._next_rewrite:
             self.flush()
 
@@ -369,8 +372,8 @@ class BvhSink(_Sink):
 
     def _document(self, positions: np.ndarray) -> str | bytes:
         """The whole file for these poses (a subclass writes another format of the same poses)."""
-        return bvh_document(positions, frame_rate(self.fps, self._log.times), units=self.units, ground=self.ground,
-                            names=self.names)[0]
+        return bvh_document(positions, frame_rate(self.fps, self._log.times), units=self.units,
+                            ground=self.grounded, names=self.names)[0]
 
     def _write(self, path: Path) -> None:
         try:
@@ -391,6 +394,11 @@ class BvhSink(_Sink):
         # Each rewrite costs O(frames so far): on long runs keep that under ~10 % of the time (0: every frame).
         self._interval = max(self.rewrite_every, 10.0 * cost) if self.rewrite_every > 0 else 0.0
         self._next_rewrite = time.perf_counter() + self._interval
+
+    @property
+    def grounded(self) -> bool:
+        """Shift the take to the floor ourselves: only when asked and the world stage has not put it at y = 0."""
+        return self.ground and not self._floor_known
 
     def close(self) -> None:
         if self._closed:
@@ -414,5 +422,5 @@ class GltfSink(BvhSink):
     the frames' own timestamps as key times (units: metres always)."""
 
     def _document(self, positions: np.ndarray) -> bytes:
-        return gltf_bytes(positions, self._log.times, fps=frame_rate(self.fps, self._log.times), ground=self.ground,
-                          names=self.names)[0]
+        return gltf_bytes(positions, self._log.times, fps=frame_rate(self.fps, self._log.times),
+                          ground=self.grounded, names=self.names)[0]

@@ -23,6 +23,12 @@ def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> Non
       help=f"how BlazePose runs: litert (TFLite interpreter, CPU), torch or onnx (default: {defaults.runtime})")
     a("--fov", type=float, default=None, metavar="DEG",
       help=f"horizontal field of view of the camera in degrees, used for the root trajectory (default: {defaults.fov:g})")
+    a("--camera-pitch", type=float, default=None, metavar="DEG",
+      help="degrees the camera looks down (default: estimated from the people in view)")
+    a("--camera-roll", type=float, default=None, metavar="DEG",
+      help="degrees the camera is turned counter-clockwise about its viewing direction (default: estimated)")
+    a("--ellipsoids", default=None, metavar="off|50|90",
+      help=f"uncertainty ellipsoids in the 3D view: off, 50 or 90 percent (key e cycles) (default: {defaults.view.ellipsoids})")
     a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
     a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
     a("--skeleton-names", default=None, metavar="h36m|mixamo|unreal",

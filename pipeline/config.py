@@ -19,6 +19,7 @@ from core.errors import ConfigError
 from core.paths import repo_root
 from core.smoothing import OneEuroConfig
 from export.names import PRESETS as SKELETON_NAMES
+from visualize.controls import ELLIPSOID_MODES
 from visualize.render import render_target_problem
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
@@ -64,11 +65,23 @@ class OfflineConfig:
 
 
 @dataclass
+class WorldConfig:
+    """The gravity-aligned world (pipeline/grounding.py): up vector, floor, root trajectory, foot contacts."""
+    enabled: bool = True
+    camera: str = "static"       # static: one up vector and floor for the whole source | moving: the last window_s
+    window_s: float = 2.0        # moving camera: seconds of evidence for the up vector and the floor
+    max_speed: float = 3.0       # m/s: fastest root motion (walking is 1-2 m/s)
+    max_accel: float = 10.0      # m/s^2: largest change of the root velocity
+    foot_lock: bool = True       # hold feet in contact still and solve the legs by IK
+    upright: bool = True         # turn each standing person's pose about the pelvis so its balance axis is up
+
+
+@dataclass
 class ViewConfig:
     width: int = 640
     height: int = 480
     hypotheses: bool = True
-    ellipsoids: bool = True
+    ellipsoids: str = "50"       # off | 50 | 90 (true/false in older files mean 90 / off)
 
 
 @dataclass
@@ -89,6 +102,8 @@ class AppConfig:
     steps: int = DEFAULT_STEPS
     lifter: str = "default"
     fov: float = 60.0
+    camera_pitch: float | None = None   # degrees the camera looks down; None: estimated from the people
+    camera_roll: float | None = None    # degrees the camera is turned counter-clockwise; None: estimated
     outputs: str = "outputs"
     torch_threads: int = 1       # threads for the lifter (torch); 1 is fastest on a small, busy CPU
     litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
@@ -101,6 +116,7 @@ class AppConfig:
     live: LiveConfig = field(default_factory=LiveConfig)
     offline: OfflineConfig = field(default_factory=OfflineConfig)
     view: ViewConfig = field(default_factory=ViewConfig)
+    world: WorldConfig = field(default_factory=WorldConfig)
     mmpose: MMPoseConfig = field(default_factory=MMPoseConfig)
 
 
@@ -125,6 +141,8 @@ SCHEMA = {
         "steps": {"type": "integer", "minimum": 1, "maximum": 1000},
         "lifter": {"type": "string"},
         "fov": {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 179},
+        "camera_pitch": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+        "camera_roll": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
         "outputs": {"type": "string"},
         "torch_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
@@ -150,7 +168,11 @@ SCHEMA = {
         "view": {"type": "object", "additionalProperties": False, "properties": {
             "width": {"type": "integer", "minimum": 16, "maximum": MAX_VIEW["width"]},
             "height": {"type": "integer", "minimum": 16, "maximum": MAX_VIEW["height"]}, "hypotheses": {"type": "boolean"},
-            "ellipsoids": {"type": "boolean"}}},
+            "ellipsoids": {"enum": [*ELLIPSOID_MODES, 50, 90, True, False]}}},
+        "world": {"type": "object", "additionalProperties": False, "properties": {
+            "enabled": {"type": "boolean"}, "camera": {"enum": ["static", "moving"]}, "window_s": _POS_NUM,
+            "max_speed": _POS_NUM, "max_accel": _POS_NUM, "foot_lock": {"type": "boolean"},
+            "upright": {"type": "boolean"}}},
         "mmpose": {"type": "object", "additionalProperties": False, "properties": {
             "config": {"type": "string"}, "checkpoint": {"type": "string"}}},
     },
@@ -159,7 +181,18 @@ SCHEMA = {
 RUN_SCHEMA = {"replay_speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000}, "max_frames": _POS_INT}
 # Settings the command line / the Python API may override directly.
 OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
-           "skeleton_names", "seed")
+           "skeleton_names", "seed", "camera_pitch", "camera_roll", "ellipsoids")
+# Options that set a key inside a section: option -> (section, key).
+NESTED = {"ellipsoids": ("view", "ellipsoids")}
+
+
+def ellipsoid_mode(value) -> str:
+    """A view.ellipsoids value (already schema-checked) as one of ELLIPSOID_MODES."""
+    if value is True:
+        return "90"
+    if value is False:
+        return "off"
+    return str(value)
 
 
 def _build(cls, data: dict):
@@ -231,6 +264,11 @@ def apply_options(cfg: AppConfig, **options) -> AppConfig:
             continue
         if name not in OPTIONS:
             raise ConfigError(f"unknown option {name!r}; choose from {', '.join(OPTIONS)}")
+        if name in NESTED:
+            section, key = NESTED[name]
+            _check_option(name, value, SCHEMA["properties"][section]["properties"][key])
+            setattr(getattr(cfg, section), key, ellipsoid_mode(value) if key == "ellipsoids" else value)
+            continue
         _check_option(name, value, SCHEMA["properties"][name])
         setattr(cfg, name, str(value) if name == "source" else value)
     return cfg
@@ -289,7 +327,9 @@ def load_config(path: str | Path | None = None) -> AppConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of settings at the top level")
     validate(data, str(p))
-    return _build(AppConfig, data)
+    cfg = _build(AppConfig, data)
+    cfg.view.ellipsoids = ellipsoid_mode(cfg.view.ellipsoids)
+    return cfg
 
 
 def config_dict(cfg: AppConfig) -> dict:

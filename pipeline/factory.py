@@ -110,4 +110,5 @@ def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fron
     lifter = lifter if lifter is not None else build_lifter(cfg, say)
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones,
-                    reprojection=cfg.reprojection)
+                    reprojection=cfg.reprojection, world=cfg.world, camera_pitch=cfg.camera_pitch,
+                    camera_roll=cfg.camera_roll)

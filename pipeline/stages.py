@@ -14,7 +14,9 @@ from core.records import Estimate3D, Frame, FrameResult, Person
 from core.smoothing import OneEuroConfig, OneEuroFilter
 from detectors.joint_map import world_joints
 from pipeline.bones import TrackBones
-from pipeline.config import DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig
+from pipeline.config import (DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig,
+                             WorldConfig)
+from pipeline.grounding import Grounding
 from pipeline.reprojection import best_mean
 from pipeline.root import solve_root
 
@@ -53,6 +55,11 @@ class Pipeline:
     bones: BonesConfig = field(default_factory=BonesConfig)
     reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
+    world: WorldConfig = field(default_factory=WorldConfig)
+    camera_pitch: float | None = None        # degrees (None: estimated by the world stage)
+    camera_roll: float | None = None
+    _grounding: Grounding | None = None      # the world stage (gravity, floor, root trajectory, contacts)
+    _lifted_size: tuple | None = None        # frame size seen last by lift (another size: another camera)
     _state: TrackState | None = None
     _tracks: dict[int, _Track] = field(default_factory=dict)
     _size: tuple | None = None               # frame size seen last
@@ -62,6 +69,8 @@ class Pipeline:
         found again gets a new id, as after any lost track (an id never names two tracks in one run)."""
         self._restart_tracker()
         self._tracks = {}
+        if self._grounding is not None:
+            self._grounding.reset()
 
     def _restart_tracker(self) -> None:
         """A fresh 2D tracker state that keeps counting ids. The 3D state of the old ids ends in `lift` (their ids
@@ -120,9 +129,22 @@ class Pipeline:
             smooth_ms += (t4 - t3) * 1e3
         for gone in set(self._tracks) - seen:
             del self._tracks[gone]
+        t5 = time.perf_counter()
+        world = self._world(persons, frame)
         end = time.perf_counter()
-        timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, total=(end - t0) * 1e3)
-        return FrameResult(frame=frame, persons=persons, intrinsics=k, timings_ms=timings)
+        timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, world=(end - t5) * 1e3, total=(end - t0) * 1e3)
+        return FrameResult(frame=frame, persons=persons, intrinsics=k, timings_ms=timings, world=world)
+
+    def _world(self, persons: list[Person], frame: Frame):
+        """The world stage (pipeline/grounding.py), one per source; a new frame size starts it afresh."""
+        if not self.world.enabled:
+            return None
+        if self._grounding is None:
+            self._grounding = Grounding(self.world, self.camera_pitch, self.camera_roll)
+        if self._lifted_size is not None and frame.size != self._lifted_size:
+            self._grounding.reset()
+        self._lifted_size = frame.size
+        return self._grounding.update(persons, frame.timestamp)
 
     def _init_pose(self, person: Person, t: float, track: _Track) -> np.ndarray | None:
         """The pose the diffusion starts from (noised to warm_start.init_t), or None to start from noise."""
@@ -156,7 +178,8 @@ class Pipeline:
         # Hypotheses move with the mean so the ellipsoids stay centred on it; the covariance is unchanged.
         est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)
         est.mean = smooth.astype(np.asarray(est.mean).dtype)
-        est.root_translation = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
+        if not self.world.enabled:   # else the world stage's trajectory filter takes the raw root
+            est.root_translation = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
 
 
 def _world(person: Person) -> np.ndarray | None:

@@ -87,9 +87,13 @@ def test_side_by_side_and_writers(tmp_path):
 
 def test_controls_keys():
     c = Controls()
-    for k in "he ":
+    assert c.ellipsoids == "50" and c.show_ellipsoids
+    for k in "hee ":
         assert c.key(k)
-    assert not c.hypotheses and not c.ellipsoids and c.paused
+    assert not c.hypotheses and c.ellipsoids == "off" and not c.show_ellipsoids and c.paused
+    c.key("e")
+    assert c.ellipsoids == "50" and 2.3 < c.chi2 < 2.4    # chi2(3) median: 2.366
+    assert Controls(ellipsoids=True).mode == "90" and Controls(ellipsoids="90").chi2 > 6.2
     c.key("r")
     assert c.reset_view and not c.key("x")
     c.key("q")

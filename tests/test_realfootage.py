@@ -115,6 +115,9 @@ def test_short_real_run(capsys):
         assert 20 < clip["methods"]["mediapipe"]["mpjpe_mm"] < 400
     s = clip["stats_2d"]["candidate0"]
     assert 0 < s["median_box"] < 0.2 and 0 <= s["gross_rate"] <= 1
+    g = clip["gravity"]   # 10 frames at 60 fps: nothing after the first second yet, but every frame scored
+    assert len(g["per_frame_deg"]) == 10 and g["max_deg"] is None
+    assert abs(g["truth_pitch_deg"] - 25) < 1.5 and all(0 <= e < 30 for e in g["per_frame_deg"])
 
 
 def test_skips_without_shared(monkeypatch, capsys):

@@ -18,6 +18,8 @@ Methods (tools/realfootage_metrics.py has the metrics):
   hypothesis, or the mean of its best quarter, by reprojection error onto the candidate peaks with K).
 Only frames where every method found a person and the truth is valid for all 17 joints are scored (counts in the
 JSON). stats_2d: the front end's 2D (candidate 0 = heatmap peak, and the landmarks) against the projected truth.
+gravity: the world stage's up vector (pipeline/gravity.py, pipeline/floor.py) against the calibration's (world +Z
+in the camera frame: R[:, 2] of Rodrigues(rvec_world)), per frame, and its max / median after the first second.
 Without ../shared (or the clip files) prints why and exits 0 with {"skipped": ...}.
 """
 from __future__ import annotations
@@ -33,11 +35,13 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
 from pipeline.config import WarmStartConfig, load_config  # noqa: E402
 from pipeline.factory import build_pipeline  # noqa: E402
+from pipeline.gravity import angle_deg, angles_from_up  # noqa: E402
 from core.paths import repo_root, shared_dir  # noqa: E402
 from pipeline.reprojection import reprojection_errors  # noqa: E402
 from pipeline.root import solve_root  # noqa: E402
@@ -90,6 +94,7 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) ->
     if init == "world":
         out["diffmocap_reproj_best"], out["diffmocap_reproj_top"] = [], []
     out["2d"] = []
+    out["world"] = []
     with open_source(str(video)) as source:
         for _ in range(frames):
             frame = source.read()
@@ -102,7 +107,9 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) ->
             if p is None or p.estimate is None:
                 for name in out:
                     out[name].append(None)
+                out["world"][-1] = (frame.timestamp, result.world)
                 continue
+            out["world"].append((frame.timestamp, result.world))
             est = p.estimate
             out["diffmocap"].append({"mean": est.mean, "hyps": est.hypotheses, "cov": est.covariance})
             world = world_joints(p.landmarks.world)
@@ -122,6 +129,30 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) ->
                 top = est.hypotheses[order[:max(1, len(order) // 4)]]
                 out["diffmocap_reproj_top"].append({"mean": top.mean(0), "hyps": top})
     return out
+
+
+def truth_up(truth) -> np.ndarray:
+    """The calibration's up vector in the camera frame (the world's +Z, README of the clips)."""
+    rot, _ = cv2.Rodrigues(np.asarray(truth["rvec_world"], np.float64))
+    up = rot[:, 2]
+    return up if up[1] < 0 else -up   # the camera's y points down: up has a negative y
+
+
+def gravity_errors(worlds: list, up: np.ndarray, settle_s: float = 1.0) -> dict:
+    """Angle (deg) between each frame's estimated up (WorldFrame.rotation[1]: +Y in camera coordinates) and `up`;
+    the max and median over frames after `settle_s`."""
+    times = np.array([t for t, w in worlds if w is not None])
+    errors = np.array([float(angle_deg(w.rotation[1], up)) for _, w in worlds if w is not None])
+    last = next((w for _, w in reversed(worlds) if w is not None), None)
+    late = errors[times >= settle_s] if len(errors) else errors
+    pitch, roll = angles_from_up(up)
+    return {"truth_pitch_deg": round(pitch, 2), "truth_roll_deg": round(roll, 2),
+            "estimated_pitch_deg": None if last is None else round(last.pitch_deg, 2),
+            "estimated_roll_deg": None if last is None else round(last.roll_deg, 2),
+            "up_std_deg": None if last is None else round(last.up_std_deg, 2),
+            "after_s": settle_s, "max_deg": round(float(late.max()), 2) if len(late) else None,
+            "median_deg": round(float(np.median(late)), 2) if len(late) else None,
+            "per_frame_deg": [round(float(e), 2) for e in errors]}
 
 
 def run_mediapipe(video: Path, frames: int) -> list | None:
@@ -146,13 +177,15 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     k = np.asarray(truth["K"], np.float64)
     methods = collect(video, k, cfg, frames, args.init, args.init_t)
     two_d = methods.pop("2d")
+    worlds = methods.pop("world")
     mediapipe = run_mediapipe(video, frames)
     if mediapipe is not None:
         methods["mediapipe"] = mediapipe
     rows = [i for i, f in enumerate(index) if f < frames and truth["valid"][i].all()
             and all(f < len(m) and m[f] is not None for m in methods.values())]
     clip = {"frames_with_truth": int((index < frames).sum()), "frames_evaluated": len(rows),
-            "frames_with_person": {n: sum(x is not None for x in m) for n, m in methods.items()}, "methods": {}}
+            "frames_with_person": {n: sum(x is not None for x in m) for n, m in methods.items()}, "methods": {},
+            "gravity": gravity_errors(worlds, truth_up(truth))}
     if not rows:
         return clip
     gt = truth["joints"][rows].astype(np.float64)
@@ -179,6 +212,11 @@ def table(result: dict) -> str:
                      m.get("coverage90")]
             lines.append(f"{clip:6} {n:24} " + " ".join(f"{'-' if v is None else v:>5}" for v in cells))
         lines.append(f"{clip:6} frames evaluated {c['frames_evaluated']} of {c['frames_with_truth']}")
+        g = c.get("gravity")
+        if g:
+            lines.append(f"{clip:6} up vector vs calibration after {g['after_s']} s: max {g['max_deg']} median "
+                         f"{g['median_deg']} deg (pitch / roll {g['estimated_pitch_deg']} / {g['estimated_roll_deg']}, "
+                         f"truth {g['truth_pitch_deg']} / {g['truth_roll_deg']})")
     return "\n".join(lines)
 
 

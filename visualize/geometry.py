@@ -1,7 +1,9 @@
 """Scene -> plain triangle meshes and line sets (numpy arrays), drawn by the Open3D viewer.
 
-Mesh: the mean skeleton (joint spheres, bone cylinders; left green, right orange, centre blue) and one 90 % ellipsoid
-per joint coloured by its size. Lines: the individual hypotheses (faint) and a ground grid under the feet.
+Mesh: the mean skeleton (joint spheres, bone cylinders; left green, right orange, centre blue) and one ellipsoid
+per joint (50 % or 90 %, the controls' choice) coloured by the joint's uncertainty (its 90 % radius: green sure, red
+unsure). Lines: the individual hypotheses (faint), a ground grid on the floor, each track's root path fading with
+age, and the real camera as a small frustum.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.skeleton import BONES, LEFT, NUM_JOINTS, RIGHT
+from lifter.aggregate import CHI2_3DOF_90
 from visualize.ellipsoid import ellipsoid_axes, size_colour, unit_sphere
 from visualize.scene import Scene
 
@@ -17,6 +20,9 @@ JOINT_RGB = np.array([(0.3, 0.78, 0.3) if j in LEFT else (1.0, 0.55, 0.16) if j 
                       for j in range(NUM_JOINTS)])
 HYPOTHESIS_RGB = (0.62, 0.62, 0.68)
 GRID_RGB = (0.72, 0.72, 0.72)
+TRAIL_RGB = (0.55, 0.2, 0.75)
+CAMERA_RGB = (0.2, 0.2, 0.25)
+FADE_TO = (0.96, 0.96, 0.97)    # the view's background: old trail points fade into it
 JOINT_RADIUS = 0.03
 BONE_RADIUS = 0.018
 MIN_ELLIPSOID_RADIUS = 0.004
@@ -75,18 +81,20 @@ class GeometryBuilder:
                 parts.append((v, self.cyl_t, JOINT_RGB[child]))
         return _join(parts)
 
-    def ellipsoid_mesh(self, scene: Scene) -> MeshData:
-        """One 90 % ellipsoid per joint (axes = eigenvectors, radii = sqrt(eigenvalues * chi2)), coloured by size."""
+    def ellipsoid_mesh(self, scene: Scene, chi2: float = CHI2_3DOF_90) -> MeshData:
+        """One ellipsoid per joint (axes = eigenvectors, radii = sqrt(eigenvalues * chi2)), coloured by the joint's
+        90 % radius."""
         parts = []
         for ps in scene.persons:
-            radii, axes = ellipsoid_axes(ps.covariance)
+            radii, axes = ellipsoid_axes(ps.covariance, chi2)
+            colour_radii, _ = ellipsoid_axes(ps.covariance)
             for j in range(NUM_JOINTS):
                 r = np.maximum(radii[j], MIN_ELLIPSOID_RADIUS)
                 parts.append((ps.joints[j] + (self.sphere_v * r) @ axes[j].T, self.sphere_t,
-                              size_colour(radii[j].max())))
+                              size_colour(colour_radii[j].max())))
         return _join(parts)
 
-    def ellipsoid_rings(self, scene: Scene, segments: int = 24) -> LineData:
+    def ellipsoid_rings(self, scene: Scene, segments: int = 24, chi2: float = CHI2_3DOF_90) -> LineData:
         """The 90 % ellipsoids as wireframes: per joint the three principal ellipses (through two axes each), for
         the interactive window, where meshes cannot be transparent."""
         ang = np.linspace(0, 2 * np.pi, segments, endpoint=False)
@@ -94,10 +102,11 @@ class GeometryBuilder:
         seg = np.stack([np.arange(segments), (np.arange(segments) + 1) % segments], 1)
         pts, lines, cols, n = [], [], [], 0
         for ps in scene.persons:
-            radii, axes = ellipsoid_axes(ps.covariance)
+            radii, axes = ellipsoid_axes(ps.covariance, chi2)
+            colour_radii, _ = ellipsoid_axes(ps.covariance)
             for j in range(NUM_JOINTS):
                 r = np.maximum(radii[j], MIN_ELLIPSOID_RADIUS)
-                rgb = size_colour(radii[j].max())
+                rgb = size_colour(colour_radii[j].max())
                 for a, b in ((0, 1), (1, 2), (0, 2)):
                     ring = circle[:, :1] * (r[a] * axes[j][:, a]) + circle[:, 1:] * (r[b] * axes[j][:, b])
                     pts.append(ps.joints[j] + ring)
@@ -130,6 +139,19 @@ class GeometryBuilder:
             lines.append(np.array([[n, n + 1], [n + 2, n + 3]]))
             cols.append(np.tile(GRID_RGB, (2, 1)))
             n += 4
+        for trail in scene.trails:   # oldest faint, newest full colour
+            if len(trail) < 2:
+                continue
+            age = np.linspace(1.0, 0.0, len(trail) - 1)[:, None]
+            pts.append(trail)
+            lines.append(np.stack([np.arange(len(trail) - 1), np.arange(1, len(trail))], 1) + n)
+            cols.append(age * np.asarray(FADE_TO) + (1 - age) * np.asarray(TRAIL_RGB))
+            n += len(trail)
+        if scene.camera is not None:   # centre to each corner, and the image rectangle
+            pts.append(scene.camera)
+            lines.append(np.array([[0, 1], [0, 2], [0, 3], [0, 4], [1, 2], [2, 3], [3, 4], [4, 1]]) + n)
+            cols.append(np.tile(CAMERA_RGB, (8, 1)))
+            n += 5
         return LineData(np.concatenate(pts), np.concatenate(lines).astype(np.int32), np.concatenate(cols))
 
 

@@ -33,7 +33,8 @@ class Presenter:
         self._last_stamp: float | None = None
         self._fps: float | None = None
         self._last_t: float | None = None
-        self._window_2d = open_window_2d(controls, say=self.say) if self.window else None
+        self._window_2d = (open_window_2d(controls, say=self.say, beside_3d=getattr(view, "visible", False))
+                           if self.window else None)
         if writer is not None and hasattr(view, "translucent"):
             view.translucent = True  # rendered frames show the skeleton through half-transparent ellipsoids
 
@@ -54,6 +55,11 @@ class Presenter:
             extra["frame"] = str(result.frame.index)
         if not result.persons:
             extra["person"] = "none found"
+        if result.world is not None and result.world.up_source != "default":
+            w = result.world
+            std = "given" if w.up_source == "given" else f"+-{w.up_std_deg:.1f}"
+            extra["camera"] = f"pitch {w.pitch_deg:.1f} roll {w.roll_deg:.1f} deg ({std})"
+        extra["ellipsoids"] = "off" if not self.controls.show_ellipsoids else f"{self.controls.mode} % (e)"
         if self.controls.paused:
             extra["paused"] = "(space)"
         return hud_lines(self._fps, latency, self.hypotheses, self.steps, dropped, extra)

@@ -64,9 +64,10 @@ class ProjectionRenderer:
                 cv2.line(img, tuple(np.round(ua).astype(int)), tuple(np.round(ub).astype(int)), colour, thick,
                          cv2.LINE_AA)
 
-        grid = self.builder.lines(Scene(persons=[], ground_y=s.ground_y, focus=s.focus), hypotheses=False)
-        for a, b in grid.lines:
-            line(grid.points[a], grid.points[b], _bgr(GRID_RGB), 1)
+        grid = self.builder.lines(Scene(persons=[], ground_y=s.ground_y, focus=s.focus, trails=s.trails,
+                                        camera=s.camera), hypotheses=False)
+        for (a, b), rgb in zip(grid.lines, grid.colors):
+            line(grid.points[a], grid.points[b], _bgr(rgb), 1 if np.allclose(rgb, GRID_RGB) else 2)
         for ps in s.persons:
             if c.hypotheses:
                 for h in ps.hypotheses:
@@ -74,18 +75,18 @@ class ProjectionRenderer:
                         line(h[a], h[b], _bgr(HYPOTHESIS_RGB), 1)
             for a, b in BONES:
                 line(ps.joints[a], ps.joints[b], _bgr(JOINT_RGB[b]), 3)
-            if c.ellipsoids:
-                self._ellipses(img, ps, ext, k)
+            if c.show_ellipsoids:
+                self._ellipses(img, ps, ext, k, c.chi2)
             for j in range(NUM_JOINTS):
                 p = to_cam(ps.joints[j])
                 if p[2] > 0.05:
                     cv2.circle(img, tuple(np.round(project(p, k)).astype(int)), 4, _bgr(JOINT_RGB[j]), -1, cv2.LINE_AA)
         return img
 
-    def _ellipses(self, img, ps, ext, k) -> None:
+    def _ellipses(self, img, ps, ext, k, chi2: float) -> None:
         rot = ext[:3, :3]
         cam = ps.joints @ rot.T + ext[:3, 3]
-        radii, _ = ellipsoid_axes(ps.covariance)
+        radii, _ = ellipsoid_axes(ps.covariance)   # the colour: the 90 % radius
         layer = img.copy()
         for j in np.argsort(-cam[:, 2]):  # far first
             x, y, z = cam[j]
@@ -93,7 +94,7 @@ class ProjectionRenderer:
                 continue
             # d pixel / d world point at the joint: d(project)/d(cam point) @ rotation.
             dp = np.array([[k[0, 0] / z, 0, -k[0, 0] * x / z**2], [0, k[1, 1] / z, -k[1, 1] * y / z**2]])
-            semi, _vecs, angle = projected_ellipse(cam[j], rot @ ps.covariance[j] @ rot.T, dp)
+            semi, _vecs, angle = projected_ellipse(cam[j], rot @ ps.covariance[j] @ rot.T, dp, chi2)
             centre = tuple(np.round(project(cam[j], k)).astype(int))
             axes = (max(1, int(round(semi[0]))), max(1, int(round(semi[1]))))
             colour = _bgr(size_colour(radii[j].max()))

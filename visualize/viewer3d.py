@@ -18,6 +18,8 @@ from visualize.scene import Scene
 from visualize.view_camera import ViewCamera, follow
 
 BACKGROUND = (0.96, 0.96, 0.97)
+ELLIPSOID_OPACITY = 0.35  # rendered frames: ellipsoids faint enough that the skeleton reads through them
+POSITION_3D = (630, 40)   # window position: right of the 2D window (visualize.window2d.POSITION_2D, 620 px wide)
 
 
 def _import_open3d():
@@ -71,7 +73,8 @@ class Viewer3D:
         controls = controls or Controls()
         vis = o3d.visualization.VisualizerWithKeyCallback()
         try:
-            ok = vis.create_window(window_name="diffmocap 3D", width=width, height=height, visible=visible)
+            ok = vis.create_window(window_name="diffmocap 3D", width=width, height=height, left=POSITION_3D[0],
+                                   top=POSITION_3D[1], visible=visible)
         except Exception as e:  # noqa: BLE001 - any GL failure means: no 3D window here
             raise ViewerUnavailable(f"Open3D cannot create a window ({e})") from None
         if not ok:
@@ -98,11 +101,12 @@ class Viewer3D:
         if self._added and self.visible:  # the user's current view (mouse), kept while following
             user_ext = np.asarray(self.vis.get_view_control().convert_to_pinhole_camera_parameters().extrinsic)
         self._set_mesh(o3d, self.mesh, self.builder.skeleton_mesh(scene))
+        chi2 = c.chi2 if c.show_ellipsoids else 1.0
         if self.wire:
-            self._set_lines(o3d, self.rings, self.builder.ellipsoid_rings(scene))
+            self._set_lines(o3d, self.rings, self.builder.ellipsoid_rings(scene, chi2=chi2))
             self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(Scene()))
         else:
-            self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(scene))
+            self._set_mesh(o3d, self.ell, self.builder.ellipsoid_mesh(scene, chi2))
         self._set_lines(o3d, self.lines, self.builder.lines(scene, hypotheses=c.hypotheses))
         if not self._added:
             for g in (self.lines, self.mesh, self.ell, self.rings):
@@ -111,7 +115,7 @@ class Viewer3D:
         else:
             for g in (self.lines, self.mesh) + ((self.ell, self.rings) if self._ell_shown else ()):
                 self.vis.update_geometry(g)
-        self._show_ellipsoids(c.ellipsoids)
+        self._show_ellipsoids(c.show_ellipsoids)
         # Refit the view's bounding box (it sets the clipping planes) to the current scene, then place our camera.
         self.vis.reset_view_point(True)
         self._place_camera(scene.focus, user_ext)
@@ -165,7 +169,7 @@ class Viewer3D:
         buf = self._capture()
         if self.translucent and self._ell_shown and len(self.ell.triangles):
             self._show_ellipsoids(False)
-            buf = 0.5 * buf + 0.5 * self._capture()
+            buf = ELLIPSOID_OPACITY * buf + (1 - ELLIPSOID_OPACITY) * self._capture()
             self._show_ellipsoids(True)
         return np.ascontiguousarray((np.clip(buf, 0, 1) * 255 + 0.5).astype(np.uint8)[:, :, ::-1])
 

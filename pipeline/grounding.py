@@ -1,0 +1,96 @@
+"""The world stage: camera-frame estimates -> a gravity-aligned world with a floor, steady roots and locked feet.
+
+    camera level (one per source, fed by every person): GravityEstimator -> up; FloorEstimator -> floor height
+    per track (created per track id, dropped with it):   RootFilter (Kalman + the feet on the floor), FootContacts
+
+The world frame (core.records.WorldFrame): +Y up, origin on the floor below the camera, -Z the camera's
+horizontal viewing direction; world = R @ camera + t with t = (0, camera height, 0).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.records import Person, WorldFrame
+from pipeline.config import WorldConfig
+from pipeline.contacts import FootContacts
+from pipeline.floor import FloorEstimator, lowest_ankle
+from pipeline.gravity import Gravity, GravityEstimator, angle_deg, observe, shortest_rotation, unit, world_rotation
+from pipeline.trajectory import RootFilter
+
+
+UPRIGHT_TAU_S = 1.0      # s: time constant of a track's smoothed balance axis
+UPRIGHT_MAX_DEG = 30.0   # a balance axis further than this from up is a posture (bending, lying), not a tilt
+
+
+class TrackWorld:
+    """One person's temporal world state: root filter, foot contacts, and the smoothed balance axis."""
+
+    def __init__(self, cfg: WorldConfig):
+        self.root = RootFilter(max_speed=cfg.max_speed, max_accel=cfg.max_accel)
+        self.feet = FootContacts(lock=cfg.foot_lock)
+        self.upright = cfg.upright
+        self.reset()
+
+    def reset(self) -> None:
+        self.root.reset()
+        self.feet.reset()
+        self._axis: np.ndarray | None = None
+        self._t: float | None = None
+
+    def stand_up(self, pose: np.ndarray, up: np.ndarray, t: float) -> np.ndarray:
+        """The root-relative pose turned about the pelvis so that its balance axis, smoothed over ~1 s, is `up`.
+        The lifter leans people seen from a steep camera (it saw few such views): the floor fit gives the true up,
+        and a standing or walking person's centre of mass is above the support on average."""
+        if not self.upright:
+            return pose
+        axis = observe(pose, up)
+        if axis is None:
+            return pose
+        if self._axis is None or self._t is None or t <= self._t:
+            self._axis = axis
+        else:
+            a = 1.0 - np.exp(-(t - self._t) / UPRIGHT_TAU_S)
+            self._axis = unit((1 - a) * self._axis + a * axis)
+        self._t = t
+        if angle_deg(self._axis, up) > UPRIGHT_MAX_DEG:
+            return pose
+        return pose @ shortest_rotation(self._axis, up).T
+
+
+class Grounding:
+    def __init__(self, cfg: WorldConfig | None = None, pitch: float | None = None, roll: float | None = None):
+        self.cfg = cfg or WorldConfig()
+        self.gravity = GravityEstimator(self.cfg.camera, self.cfg.window_s, pitch, roll)
+        self.floor = FloorEstimator(self.cfg.camera, self.cfg.window_s)
+        self.tracks: dict[int, TrackWorld] = {}
+
+    def reset(self) -> None:
+        self.gravity.reset()
+        self.floor.reset()
+        self.tracks = {}
+
+    def update(self, persons: list[Person], t: float) -> WorldFrame:
+        """Sets each person's estimate.root_translation (filtered, camera frame), .world and .contacts."""
+        people = [p for p in persons if p.estimate is not None and np.isfinite(p.estimate.mean).all()
+                  and np.isfinite(p.estimate.root_translation).all()]
+        measured = [np.asarray(p.estimate.mean, float) + np.asarray(p.estimate.root_translation, float)
+                    for p in people]
+        g = self.gravity.update(measured, t)
+        floor = self.floor.update(measured, g.up, t, g.std_deg, tilt=g.source != "given")
+        if floor.up is not None and g.source == "estimated":   # the feet over the floor refine the body cue
+            g = Gravity(floor.up, floor.up_std_deg, g.source)
+        rot = world_rotation(g.up)
+        trans = np.array([0.0, floor.camera_height, 0.0])
+        for p in people:
+            est = p.estimate
+            track = self.tracks.setdefault(p.id, TrackWorld(self.cfg))
+            mean = track.stand_up(np.asarray(est.mean, float), g.up, t)
+            on_floor = (lowest_ankle(mean, g.up), g.up, floor.height) if np.isfinite(floor.std) else None
+            root = track.root.update(est.root_translation, t, on_floor)
+            est.root_translation = root.astype(np.asarray(est.root_translation).dtype)
+            world, contacts = track.feet.update((mean + root) @ rot.T + trans, t)
+            est.world, est.contacts = world, contacts
+        for gone in set(self.tracks) - {p.id for p in people}:
+            del self.tracks[gone]
+        pitch, roll = g.angles
+        return WorldFrame(rot, trans, pitch, roll, g.std_deg, floor.std, g.source)
