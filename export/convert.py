@@ -37,7 +37,7 @@ def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray |
 
 def floor_known(path: str) -> bool:
     """Whether the world stage put the floor at y = 0 in this file (schema 1.1 world_from_camera, not default)."""
-    _header, frames = read_jsonl(path, validate=False)
+    _header, frames = read_jsonl(path, validate=False, cut_end=True)
     return any((f.get("world_from_camera") or {}).get("up_source", "default") != "default" for f in frames)
 
 
