@@ -29,12 +29,62 @@ from detectors.tflite_torch import TorchTfliteModel
 from weights.fetch import MODELS, model_path
 
 OPSET = 17
+# The ONNX cache (.cache/onnx) is bounded: after each export the least recently used files go until it holds at most
+# this much (a lifter sampler graph is ~16 MB; one per weights x steps x start timestep). DIFFMOCAP_ONNX_CACHE_MB
+# overrides it.
+CACHE_CAP_MB = 256
 
 
 def onnx_dir() -> Path:
     path = cache_dir() / "onnx"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_cap_bytes() -> int:
+    try:
+        mb = float(os.environ.get("DIFFMOCAP_ONNX_CACHE_MB", CACHE_CAP_MB))
+    except ValueError:
+        mb = CACHE_CAP_MB
+    return int(max(mb, 0) * 2**20)
+
+
+def used(path: Path) -> Path:
+    """Mark a cached file as just used (its mtime orders the least-recently-used eviction)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return path
+
+
+def prune_cache(keep: Path | None = None, cap_bytes: int | None = None, folder: Path | None = None) -> list[Path]:
+    """Delete the least recently used .onnx files of the cache until it holds at most `cap_bytes` (never `keep`,
+    the file just made or used); returns what was deleted. A file another process has open stays readable there
+    (POSIX), and a deleted one is exported again when next needed."""
+    folder = Path(folder) if folder else onnx_dir()
+    cap = cache_cap_bytes() if cap_bytes is None else cap_bytes
+    files = []
+    for p in folder.glob("*.onnx"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        files.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in files)
+    deleted = []
+    for _, size, p in sorted(files, key=lambda f: f[0]):
+        if total <= cap:
+            break
+        if keep is not None and p.resolve() == Path(keep).resolve():
+            continue
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        total -= size
+        deleted.append(p)
+    return deleted
 
 
 def _digest(*paths: Path) -> str:
@@ -87,7 +137,11 @@ def export_tflite(tflite_path: str | Path, out: str | Path | None = None) -> Pat
 def ensure_onnx(tflite_path: str | Path) -> Path:
     """The cached ONNX file for this .tflite, exported on first use."""
     path = onnx_path(tflite_path)
-    return path if path.is_file() else export_tflite(tflite_path, path)
+    if path.is_file():
+        return used(path)
+    export_tflite(tflite_path, path)
+    prune_cache(keep=path)
+    return path
 
 
 def max_difference(tflite_path: str | Path, batch: np.ndarray) -> dict[str, float]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from core.outputs import atomic_write
 from core.skeleton import CHILDREN, JOINT_NAMES, NUM_JOINTS
 from export.ik import BRANCHES, LEAVES, Rest, global_rotations, normalise_bones, rest_from_positions
 from export.names import rename
@@ -189,26 +190,23 @@ def bvh_text(data: BvhMotion, frame_time: float, units: str = "m", names: str | 
     return "\n".join(lines) + "\n" + table
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`: readers (and an interrupted run) see
-    either the previous complete file or the new complete file, never a partial one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="ascii", newline="\n") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def bvh_document(positions: np.ndarray, fps: float, units: str = "m", ground: bool = True,
+                 names: str | None = None) -> tuple[str, BvhMotion]:
+    """Positions (T, 17, 3) metres, world frame (+Y up) -> (the BVH file's text, what it encodes); names: a
+    bone-name preset (export/names.py)."""
+    if units not in UNIT_SCALE:
+        raise ValueError(f"units must be one of {sorted(UNIT_SCALE)}, not {units!r}")
+    if not fps > 0 or not np.isfinite(fps):
+        raise ValueError(f"fps must be positive, got {fps}")
+    data = solve(positions, ground=ground)
+    return bvh_text(data, 1.0 / fps, units, names), data
 
 
 def write_bvh(path: str | os.PathLike, positions: np.ndarray, fps: float, units: str = "m",
               ground: bool = True, names: str | None = None) -> BvhMotion:
-    """Positions (T, 17, 3) metres, world frame (+Y up) -> a BVH file at `path` (atomically). Returns what it wrote.
+    """Positions (T, 17, 3) metres, world frame (+Y up) -> a BVH file at `path`, written atomically
+    (core.outputs.atomic_write: a reader never sees a partial file). Returns what it wrote.
     names: bone-name preset (export/names.py)."""
-    if units not in UNIT_SCALE:
-        raise ValueError(f"units must be one of {sorted(UNIT_SCALE)}, not {units!r}")
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    data = solve(positions, ground=ground)
-    atomic_write_text(path, bvh_text(data, 1.0 / fps, units, names))
+    text, data = bvh_document(positions, fps, units, ground, names)
+    atomic_write(path, text, encoding="ascii")
     return data

@@ -22,6 +22,7 @@ import numpy as np
 import pygltflib as gl
 from scipy.spatial.transform import Rotation
 
+from core.outputs import atomic_write
 from core.skeleton import CHILDREN, NUM_JOINTS, PARENTS
 from export.bvh import ground_height
 from export.ik import global_rotations, rest_from_positions, rest_pose
@@ -191,14 +192,14 @@ def write_gltf(path: str | os.PathLike, positions: np.ndarray, times, fps: float
     """Poses (T, 17, 3) metres, +Y-up world (as BvhSink / the JSON Lines' pose_3d_world) and their timestamps
     (seconds) -> a binary glTF at `path`, written atomically (temporary file + rename). fps: key spacing when the
     timestamps do not increase. Returns what it wrote."""
+    data, motion = gltf_bytes(positions, times, fps, ground, names, extras)
+    atomic_write(path, data)
+    return motion
+
+
+def gltf_bytes(positions: np.ndarray, times, fps: float = 30.0, ground: bool = True, names: str | None = None,
+               extras: dict | None = None) -> tuple[bytes, GltfMotion]:
+    """The binary glTF write_gltf writes, and what it encodes (for sinks that write it under their own names)."""
     rotations, translations, grounded, height = solve(positions, ground)
     motion = GltfMotion(key_times(times, fps), rotations, translations, grounded, height)
-    doc = gltf_document(motion, names, extras)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(b"".join(doc.save_to_bytes()))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return motion
+    return b"".join(gltf_document(motion, names, extras).save_to_bytes()), motion

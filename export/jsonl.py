@@ -147,22 +147,31 @@ def validate_record(record: dict) -> None:
     jsonschema.validate(record, load_schema())
 
 
-def read_jsonl(path: str | Path, validate: bool = True) -> tuple[dict, list[dict]]:
-    """(header, frame records) of a file written by JsonlSink; every line parsed (and checked) on its own."""
+def read_jsonl(path: str | Path, validate: bool = True, cut_end: bool = False) -> tuple[dict, list[dict]]:
+    """(header, frame records) of a file written by JsonlSink; every line parsed (and checked) on its own.
+
+    cut_end=True accepts a file whose last line was cut off (a run killed mid-write, a full disk): that line is left
+    out when it does not parse and does not end with a newline. Any other broken line is an error."""
     header, frames = None, []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
+    with open(path, encoding="utf-8", errors="replace" if cut_end else "strict") as f:
+        lines = f.readlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
             record = json.loads(line)
-            if validate:
-                validate_record(record)
-            if record["type"] == "header":
-                if header is not None or frames:
-                    raise ValueError(f"{path}:{number}: header must be the first line, and only one")
-                header = record
-            else:
-                frames.append(record)
+        except json.JSONDecodeError as e:
+            if cut_end and number == len(lines) and not line.endswith("\n"):
+                break   # the last line was cut off mid-write: everything before it is complete
+            raise ValueError(f"{path}:{number}: not a JSON line ({e.msg}, column {e.colno})") from None
+        if validate:
+            validate_record(record)
+        if record["type"] == "header":
+            if header is not None or frames:
+                raise ValueError(f"{path}:{number}: header must be the first line, and only one")
+            header = record
+        else:
+            frames.append(record)
     if header is None:
         raise ValueError(f"{path}: no header line")
     return header, frames

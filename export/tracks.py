@@ -8,11 +8,12 @@ last pose. Each file is an export.sinks.BvhSink (atomic rewrites every few secon
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.errors import ExportError
 from core.records import Frame, FrameResult
 from export.sinks import BvhSink, _Sink, world_poses
 
@@ -32,29 +33,33 @@ class _Track:
     first: int
 
 
-@dataclass
 class TrackBvhSink(_Sink):
-    """BVH per track id (see the module's docstring). `paths` lists the files, `ids` the track ids written."""
-    path: Path
-    fps: float | None
-    rewrite_every: float = 2.0
-    units: str = "m"
-    ground: bool = True
-    names: str | None = None       # bone-name preset (export/names.py)
-    _tracks: dict[int, _Track] = field(default_factory=dict)
-    _times: list[float] = field(default_factory=list)     # every frame's timestamp (padding frames need them)
-    _closed: bool = False
+    """BVH per track id (see the module's docstring). `paths` lists the files, `ids` the track ids written; `parts`
+    the per-track sinks, each an OutputFile of its own (partial name while running, verified rename on close), so
+    the summary names every file."""
 
-    def __post_init__(self):
-        self.path = Path(self.path)
+    def __init__(self, path, fps: float | None, rewrite_every: float = 2.0, units: str = "m", ground: bool = True,
+                 names: str | None = None):
+        self.path = Path(path)
+        self.fps, self.rewrite_every, self.units, self.ground, self.names = fps, rewrite_every, units, ground, names
+        self._tracks: dict[int, _Track] = {}
+        self._times: list[float] = []      # every frame's timestamp (padding frames need them)
+        self._closed = False
+        self._empty: BvhSink | None = None
 
     @property
     def ids(self) -> list[int]:
         return sorted(self._tracks)
 
     @property
+    def parts(self) -> list[BvhSink]:
+        if self._empty is not None:
+            return [self._empty]
+        return [self._tracks[i].sink for i in self.ids]
+
+    @property
     def paths(self) -> list[Path]:
-        return [self._tracks[i].sink.path for i in self.ids]
+        return [p.path for p in self.parts]
 
     @property
     def frames(self) -> int:
@@ -74,14 +79,27 @@ class TrackBvhSink(_Sink):
                                          timings_ms=result.timings_ms, world=result.world))
             track.written = n + 1
 
+    def _sink(self, path: Path) -> BvhSink:
+        return BvhSink(path, self.fps, self.rewrite_every, self.units, self.ground, self.names)
+
     def _start(self, track_id: int, first: int) -> _Track:
         path = self.path if not self._tracks else track_path(self.path, track_id)
-        track = _Track(BvhSink(path, self.fps, self.rewrite_every, self.units, self.ground, self.names), first, first)
+        track = _Track(self._sink(path), first, first)
         self._tracks[track_id] = track
         return track
 
+    def keep(self, frames: int) -> None:
+        """The run's first `frames` frames only: tracks that start later are dropped, the others cut."""
+        frames = max(0, int(frames))
+        del self._times[frames:]
+        for track_id in [i for i, t in self._tracks.items() if t.first >= frames]:
+            self._tracks.pop(track_id).sink.abandon()
+        for track in self._tracks.values():
+            track.sink.keep(frames - track.first)
+            track.written = min(track.written, frames)
+
     def flush(self) -> None:
-        """Rewrite every track's file now."""
+        """Rewrite every track's partial file now."""
         for track in self._tracks.values():
             track.sink.flush()
 
@@ -90,11 +108,15 @@ class TrackBvhSink(_Sink):
             return
         self._closed = True
         if not self._tracks:   # nobody seen: one valid file (BvhSink writes the default skeleton standing still)
-            with BvhSink(self.path, self.fps, self.rewrite_every, self.units, self.ground, self.names) as empty:
-                for i, t in enumerate(self._times):
-                    empty.write(FrameResult(frame=Frame(i, t, _EMPTY)))
-            return
-        for track in self._tracks.values():
-            track.sink.close()
-
-
+            self._empty = self._sink(self.path)
+            for i, t in enumerate(self._times):
+                self._empty.write(FrameResult(frame=Frame(i, t, _EMPTY)))
+        errors = []
+        for part in self.parts:
+            try:
+                part.close()
+            except ExportError as e:   # recorded on the part; the other tracks still get written
+                errors.append(str(e))
+        self.written = any(p.written for p in self.parts)
+        if errors or not self.written:
+            self.fail(errors[0] if errors else next((p.failure for p in self.parts if p.failure), "not written"))

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from core.skeleton import NUM_JOINTS
-from detectors.onnx_export import export_module, onnx_dir
+from detectors.onnx_export import export_module, onnx_dir, prune_cache, used
 from detectors.onnx_runtime import make_session
 from lifter import model as model_module
 from lifter.api import Lifter
@@ -133,20 +133,42 @@ class SampleGraph(nn.Module):
         return self.model.from_internal(x).reshape(f, n, NUM_JOINTS, 3)
 
 
-def export_sampler(model: LifterModel, steps: int, start: int | None = None, out_dir: Path | None = None) -> Path:
-    """Export (or reuse) the one-call sampler for `steps` DDIM steps from timestep `start` (default T) to 0."""
+# Above this many DDIM steps the sampler graph is not exported: the export grows with the steps (unrolled; measured
+# ~2.5 s + 0.5 s per step on a 2-core CPU, so 1000 steps would stall start-up for minutes), and at that many steps
+# the network's own cost dominates, so the eager PyTorch runner gives nearly the same speed without an export.
+MAX_EXPORT_STEPS = 50
+
+
+def export_seconds(steps: int) -> float:
+    """About how long exporting a sampler graph takes (measured on a busy 2-core CPU: 1 step 2.9 s, 5 steps 5.0 s,
+    20 steps 12.5 s, 50 steps 27.8 s)."""
+    return 2.5 + 0.5 * int(steps)
+
+
+def sampler_path(model: LifterModel, steps: int, start: int | None = None, out_dir: Path | None = None) -> Path:
+    """Where the sampler graph for these settings is cached (it may not exist yet)."""
     model = cpu_float(model)
     start = model.cfg.T if start is None else int(start)
     out_dir = Path(out_dir) if out_dir else onnx_dir()
-    path = out_dir / f"lifter-{model_key(model)}-sample-s{int(steps)}-t{start}.onnx"
-    if not path.is_file():
-        schedule = CosineSchedule(T=model.cfg.T)
-        graph = SampleGraph(model, schedule.timesteps(steps, start), schedule.alpha_bar())
-        xy, lik = torch.rand(2, NUM_JOINTS, 8, 2) * 1.6 - 0.8, torch.rand(2, NUM_JOINTS, 8)
-        noise = torch.randn(2, 3, NUM_JOINTS - 1, 3)
-        export_module(graph, (xy, lik, noise), path, ["xy", "lik", "noise"], ["hyps"],
-                      {"xy": {0: "frames", 2: "k"}, "lik": {0: "frames", 2: "k"}, "noise": {0: "frames", 1: "n"},
-                       "hyps": {0: "frames", 1: "n"}})
+    return out_dir / f"lifter-{model_key(model)}-sample-s{int(steps)}-t{start}.onnx"
+
+
+def export_sampler(model: LifterModel, steps: int, start: int | None = None, out_dir: Path | None = None) -> Path:
+    """Export (or reuse) the one-call sampler for `steps` DDIM steps from timestep `start` (default T) to 0; the
+    cache is then pruned to its size cap (least recently used first)."""
+    model = cpu_float(model)
+    start = model.cfg.T if start is None else int(start)
+    path = sampler_path(model, steps, start, out_dir)
+    if path.is_file():
+        return used(path)
+    schedule = CosineSchedule(T=model.cfg.T)
+    graph = SampleGraph(model, schedule.timesteps(steps, start), schedule.alpha_bar())
+    xy, lik = torch.rand(2, NUM_JOINTS, 8, 2) * 1.6 - 0.8, torch.rand(2, NUM_JOINTS, 8)
+    noise = torch.randn(2, 3, NUM_JOINTS - 1, 3)
+    export_module(graph, (xy, lik, noise), path, ["xy", "lik", "noise"], ["hyps"],
+                  {"xy": {0: "frames", 2: "k"}, "lik": {0: "frames", 2: "k"}, "noise": {0: "frames", 1: "n"},
+                   "hyps": {0: "frames", 1: "n"}})
+    prune_cache(keep=path, folder=path.parent)
     return path
 
 

@@ -6,10 +6,12 @@ Unknown keys and out-of-range values fail with one line (ConfigError) naming the
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 import jsonschema
+import torch
 import yaml
 
 from core import defaults
@@ -18,6 +20,7 @@ from core.paths import repo_root
 from core.smoothing import OneEuroConfig
 from export.names import PRESETS as SKELETON_NAMES
 from visualize.controls import ELLIPSOID_MODES
+from visualize.render import render_target_problem
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
 DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = defaults.HYPOTHESES, defaults.STEPS, defaults.CANDIDATES
@@ -131,6 +134,11 @@ class AppConfig:
 
 _POS_INT = {"type": "integer", "minimum": 1}
 _POS_NUM = {"type": "number", "exclusiveMinimum": 0}
+_HZ = {"type": "number", "exclusiveMinimum": 0, "maximum": 1000}          # filter cutoffs
+_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}    # at most a day
+# The 3D view is drawn into an image of this size (Open3D's offscreen renderer crashed the process at 20000 x 20000):
+# up to 8K UHD.
+MAX_VIEW = {"width": 7680, "height": 4320}
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -167,15 +175,17 @@ SCHEMA = {
             "enabled": {"type": "boolean"}, "window": _POS_INT, "min_frames": _POS_INT,
             "scale": {"enum": ["lifter", "world"]}}},
         "smoothing": {"type": "object", "additionalProperties": False, "properties": {
-            "enabled": {"type": "boolean"}, "min_cutoff": _POS_NUM, "beta": {"type": "number", "minimum": 0},
-            "d_cutoff": _POS_NUM, "max_gap": _POS_NUM}},
+            "enabled": {"type": "boolean"}, "min_cutoff": _HZ, "beta": {"type": "number", "minimum": 0, "maximum": 1e6},
+            "d_cutoff": _HZ, "max_gap": _SECONDS}},
         "live": {"type": "object", "additionalProperties": False, "properties": {
-            "reconnect": {"type": "boolean"}, "reconnect_max_s": _POS_NUM, "webcam_timeout_s": _POS_NUM,
+            "reconnect": {"type": "boolean"}, "reconnect_max_s": _SECONDS,
+            "webcam_timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
             "pipelined": {"type": "boolean"}}},
         "offline": {"type": "object", "additionalProperties": False, "properties": {
             "pipelined": {"type": "boolean"}}},
         "view": {"type": "object", "additionalProperties": False, "properties": {
-            "width": _POS_INT, "height": _POS_INT, "hypotheses": {"type": "boolean"},
+            "width": {"type": "integer", "minimum": 16, "maximum": MAX_VIEW["width"]},
+            "height": {"type": "integer", "minimum": 16, "maximum": MAX_VIEW["height"]}, "hypotheses": {"type": "boolean"},
             "ellipsoids": {"enum": [*ELLIPSOID_MODES, 50, 90, True, False]}}},
         "world": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "camera": {"enum": ["static", "moving"]}, "window_s": _POS_NUM,
@@ -186,7 +196,7 @@ SCHEMA = {
     },
 }
 # Options of one run that are not settings (command line only).
-RUN_SCHEMA = {"replay_speed": _POS_NUM, "max_frames": _POS_INT}
+RUN_SCHEMA = {"replay_speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000}, "max_frames": _POS_INT}
 # Settings the command line / the Python API may override directly.
 OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
            "skeleton_names", "seed", "camera_pitch", "camera_roll", "ellipsoids", "lifter_mode", "temporal_lifter",
@@ -238,7 +248,27 @@ def option_message(name: str, value, e: jsonschema.ValidationError) -> str:
     return f"{option} {value}: {schema_message(e)}"
 
 
+def not_finite(data, where: str = "") -> str | None:
+    """The key (dotted) of the first number in `data` that is NaN or infinite, else None. JSON Schema's range
+    checks let NaN through (every comparison with NaN is false), so every number is checked here too."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return where or "(value)"
+    if isinstance(data, dict):
+        for k, v in data.items():
+            found = not_finite(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    if isinstance(data, (list, tuple)):
+        for i, v in enumerate(data):
+            found = not_finite(v, f"{where}.{i}" if where else str(i))
+            if found:
+                return found
+    return None
+
+
 def _check_option(name: str, value, schema: dict) -> None:
+    if not_finite(value):
+        raise ConfigError(f"--{name.replace('_', '-')} {value}: not a finite number")
     try:
         jsonschema.validate(value, schema)
     except jsonschema.ValidationError as e:
@@ -263,14 +293,35 @@ def apply_options(cfg: AppConfig, **options) -> AppConfig:
     return cfg
 
 
-def check_run_options(**options) -> None:
-    """The options of one run (RUN_SCHEMA); None means not given."""
+def check_run_options(render=None, **options) -> None:
+    """The options of one run (RUN_SCHEMA, and the render target's format); None means not given."""
     for name, value in options.items():
         if value is not None:
             _check_option(name, value, RUN_SCHEMA[name])
+    if render is not None:
+        problem = render_target_problem(render)
+        if problem:
+            raise ConfigError(f"--render {render}: {problem}")
+
+
+def check_device(cfg: AppConfig) -> None:
+    """The device the settings ask for exists and suits the runtime, checked before any model loads."""
+    if not cfg.device.startswith("cuda"):
+        return
+    option = f"--device {cfg.device}"
+    if cfg.runtime == "litert":
+        raise ConfigError(f"{option}: the litert runtime runs on the CPU only; add --runtime torch (or onnx)")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"{option}: no CUDA GPU is usable here (PyTorch sees none); use --device cpu")
+    index = int(cfg.device.split(":")[1]) if ":" in cfg.device else 0
+    if index >= torch.cuda.device_count():
+        raise ConfigError(f"{option}: there are only {torch.cuda.device_count()} CUDA devices (cuda:0 ...)")
 
 
 def validate(data: dict, origin: str = "config") -> None:
+    where = not_finite(data)
+    if where:
+        raise ConfigError(f"{origin}: {where}: not a finite number")
     try:
         jsonschema.validate(data, SCHEMA)
     except jsonschema.ValidationError as e:
@@ -286,7 +337,9 @@ def load_config(path: str | Path | None = None) -> AppConfig:
             return AppConfig()
         raise ConfigError(f"{p}: config file not found")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
     except (OSError, yaml.YAMLError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"{p}: cannot read YAML ({first})") from None

@@ -8,6 +8,7 @@ soak test and the tests all call `build_pipeline(cfg)`.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Callable
 
 import torch
@@ -19,16 +20,21 @@ from detectors.frontend import FrontEnd as BlazePoseFrontEnd
 from detectors.mmpose_backend import MMPoseBackend, MMPoseFrontEnd
 from detectors.multi import MultiFrontEnd
 from detectors.pose_detector import DetectorConfig, PoseDetector
+from detectors.onnx_export import onnx_dir
 from lifter.api import Lifter, resolve_weights
 from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
+from lifter.onnx_export import MAX_EXPORT_STEPS, OnnxRunner, export_seconds, sampler_path
 from lifter.runtimes import fastest, make_variant
 from lifter.temporal import is_temporal
-from pipeline.config import AppConfig
+from pipeline.config import AppConfig, check_device
 from pipeline.stages import Pipeline
 
 
 def say_stderr(msg: str) -> None:
-    print(f"diffmocap: {msg}", file=sys.stderr, flush=True)
+    try:
+        print(f"diffmocap: {msg}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):   # the terminal is gone (SIGHUP) or stderr closed: the outputs still matter
+        pass
 
 
 def build_frontend(cfg: AppConfig) -> FrontEnd:
@@ -66,13 +72,23 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
         say(f"lifter weights {resolve_weights(cfg.lifter)} not found: using an UNTRAINED lifter "
             "(3D poses will be meaningless)")
     try:
-        fast = fastest(lifter, cfg.device, threads=cfg.torch_threads) if variant is None else \
+        fast = fast_lifter(lifter, cfg, say) if variant is None else \
             make_variant(lifter, variant, cfg.device, threads=cfg.torch_threads)
         candidates = (torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
+        starts = [None] + ([cfg.warm_start.init_t] if cfg.warm_start.enabled else [])
+        runner = getattr(fast, "runner", None)
+        missing = [s for s in starts if isinstance(runner, OnnxRunner)
+                   and not sampler_path(runner.model, cfg.steps, s).is_file()]
+        if missing:
+            say(f"preparing the ONNX lifter for {cfg.steps} DDIM steps: a one-time export of {len(missing)} graph(s), "
+                f"about {len(missing) * export_seconds(cfg.steps):.0f} s on a 2-core CPU (cached in {onnx_dir()})")
+        t0 = time.perf_counter()
         fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps)
         if cfg.warm_start.enabled:
             fast.sample(*candidates, n=cfg.hypotheses, steps=cfg.steps, init=torch.zeros(1, NUM_JOINTS, 3),
                         init_t=cfg.warm_start.init_t)
+        if missing:
+            say(f"ONNX lifter ready in {time.perf_counter() - t0:.1f} s")
         return fast
     except (OSError, RuntimeError, ImportError) as e:
         say(f"fast lifter path unavailable ({type(e).__name__}: {e}); using the PyTorch lifter")
@@ -92,10 +108,22 @@ def build_temporal_lifter(cfg: AppConfig) -> Lifter:
     return lifter
 
 
+def fast_lifter(lifter: Lifter, cfg: AppConfig, say: Callable[[str], None]) -> Lifter:
+    """The measured-fastest runtime (lifter.runtimes.fastest), except where its one-time preparation cannot pay
+    off: on the CPU, more than MAX_EXPORT_STEPS steps run on the eager PyTorch runner (same results, no export)."""
+    if not cfg.device.startswith("cuda") and cfg.steps > MAX_EXPORT_STEPS:
+        say(f"{cfg.steps} DDIM steps: the lifter runs on PyTorch (the ONNX export pays off up to "
+            f"{MAX_EXPORT_STEPS} steps and would take about {export_seconds(cfg.steps) / 60:.0f} min here)")
+        return make_variant(lifter, "fp32-fast", cfg.device, threads=cfg.torch_threads)
+    return fastest(lifter, cfg.device, threads=cfg.torch_threads)
+
+
 def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, frontend: FrontEnd | None = None,
                    lifter=None) -> Pipeline:
     """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes, or models
     already loaded: pipeline.batch_worker builds a fresh pipeline per input on its loaded models)."""
+    if frontend is None or lifter is None:
+        check_device(cfg)   # before any model loads
     torch.set_num_threads(cfg.torch_threads)
     if frontend is not None and cfg.seed is not None and isinstance(getattr(frontend, "generator", None),
                                                                      torch.Generator):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from core.outputs import partial_path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,8 +121,9 @@ def test_sigint_during_export_finalises_outputs(tmp_path):
                              "--export-json", str(out), "--export-bvh", str(bvh), "--hypotheses", "4", "--steps", "2",
                              "--max-people", "1"],   # one BVH that follows one person: a frame per frame processed
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e, cwd=ROOT)
+    growing = partial_path(out)   # where the JSONL grows until the run ends
     deadline = time.time() + 60
-    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 4):
+    while time.time() < deadline and (not growing.exists() or len(growing.read_text().splitlines()) < 4):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -13,7 +13,7 @@ def test_convert_matches_live_sink(tmp_path, capsys):
     poses = synthetic_motion(frames=20)
     with JsonlSink(tmp_path / "run.jsonl", meta={"fps": 20.0}) as js, BvhSink(tmp_path / "live.bvh", fps=20.0) as bs:
         for i in range(20):
-            r = make_result(i, poses[i] if i not in (3, 4, 11) else None, person_id=2, extra_people=1)
+            r = make_result(i, poses[i] if i not in (3, 4, 11) else None, person_id=2, extra_people=1, fps=20.0)
             js.write(r)
             bs.write(r)
     assert main([str(tmp_path / "run.jsonl"), str(tmp_path / "out.bvh")]) == 0

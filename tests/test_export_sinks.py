@@ -20,7 +20,9 @@ from export.jsonl import read_jsonl
 from export.sinks import (
     BvhSink, ExportError, JsonlSink, PersonFollower, PoseLog, check_writable, frame_rate, hold_missing,
 )
+from core.outputs import NO_FRAMES, partial_path, summary_lines
 from core.paths import repo_root
+from export.convert import main as convert_main
 from tests.test_export_bvh import read_bvhio, read_ours
 from tests.test_export_fixtures import make_result, synthetic_motion
 
@@ -77,7 +79,9 @@ def test_pose_log_grows_holds_and_stays_small():
     for p, h in zip(poses, held):
         last = p if p is not None else last
         assert np.allclose(h, last, atol=1e-6)
-    assert frame_rate(None, log.times) == pytest.approx(30.0) and frame_rate(25, log.times) == 25.0
+    # The timestamps set the rate (the file lasts as long as the frames did); a given fps only for a single frame.
+    assert frame_rate(None, log.times) == pytest.approx(30.0) and frame_rate(25, log.times) == pytest.approx(30.0)
+    assert frame_rate(25, log.times[:1]) == 25.0 and frame_rate(None, []) == 30.0
     assert frame_rate(None, [None, 1.0]) == 30.0   # no step to measure
     per_frame = sum(a.nbytes for a in (log._poses, log._have, log._times)) / len(log)
     assert per_frame < 2 * (17 * 3 * 4 + 1 + 8) + 1   # float32 poses, at most doubled capacity
@@ -93,9 +97,12 @@ def test_bvh_nobody_gives_a_still_default_skeleton(tmp_path):
 
 
 def test_no_frames_no_file(tmp_path):
-    with BvhSink(tmp_path / "none.bvh", fps=30.0):
+    with BvhSink(tmp_path / "none.bvh", fps=30.0) as bvh, JsonlSink(tmp_path / "none.jsonl") as js:
         pass
-    assert not (tmp_path / "none.bvh").exists()
+    assert not list(tmp_path.iterdir())          # neither the files nor their partial names
+    for sink in (bvh, js):
+        assert not sink.written and sink.failure == NO_FRAMES
+        assert summary_lines([sink]) == [f"NOT written: {sink.path} (no frame was processed)"]
 
 
 def test_rewrite_schedule(tmp_path):
@@ -106,9 +113,11 @@ def test_rewrite_schedule(tmp_path):
         for i in range(5):
             a.write(make_result(i, poses[i]))
             b.write(make_result(i, poses[i]))
-            assert len(read_ours(every)[0]) == i + 1   # on disk after every frame
-        assert not late.exists()                       # nothing before the first interval...
+            assert len(read_ours(partial_path(every))[0]) == i + 1   # on disk (partial name) after every frame
+        assert not every.exists()                      # the final name only once complete
+        assert not partial_path(late).exists()         # nothing before the first interval...
     assert len(read_ours(late)[0]) == 5                # ...and everything on close
+    assert a.written and b.written and sorted(p.name for p in tmp_path.iterdir()) == ["every.bvh", "late.bvh"]
 
 
 def test_fps_from_timestamps(tmp_path):
@@ -171,7 +180,8 @@ def _run_until(tmp_path: Path, frames: int, sig: int) -> tuple[Path, Path, subpr
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if jsonl.exists() and bvh.exists() and jsonl.read_text().count("\n") > frames:
+        growing, rewritten = partial_path(jsonl), partial_path(bvh)   # where the outputs are while the run goes on
+        if growing.exists() and rewritten.exists() and growing.read_text().count("\n") > frames:
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -190,18 +200,26 @@ def test_sigint_finalises_both_files(tmp_path):
     ours, _ = read_ours(bvh)
     assert len(ours) == n                      # close() wrote every processed frame
     assert np.allclose(read_bvhio(bvh), ours, atol=1e-5)
-    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.bvh", "run.jsonl"]   # no partial or temporary file
 
 
 def test_sigkill_leaves_valid_files(tmp_path):
     jsonl, bvh, run = _run_until(tmp_path, 40, signal.SIGKILL)
     assert run.returncode == -signal.SIGKILL
+    assert not jsonl.exists() and not bvh.exists()      # final names only for finished outputs
+    jsonl, bvh = partial_path(jsonl), partial_path(bvh)
     lines = jsonl.read_text().splitlines()
     header, frames = read_jsonl(jsonl)
     assert len(frames) == len(lines) - 1 >= 40
     ours, _ = read_ours(bvh)                   # the last periodic rewrite: complete and valid
     assert 0 < len(ours) <= len(frames)
     assert len(read_bvhio(bvh)) == len(ours)
+    # The JSONL rebuilds a BVH with every frame, even with its last line cut off mid-write.
+    cut = tmp_path / "cut.jsonl"
+    text = jsonl.read_text()
+    cut.write_text(text[: len(text) - len(lines[-1]) // 2 - 1])
+    assert convert_main([str(cut), str(tmp_path / "rebuilt.bvh")]) == 0
+    assert len(read_ours(tmp_path / "rebuilt.bvh")[0]) == len(frames) - 1
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
@@ -214,5 +232,5 @@ def test_jsonl_sink_disk_full_is_one_line(tmp_path):
     assert str(e.value).startswith("cannot write") and "\n" not in str(e.value)
     with pytest.raises(ExportError):
         sink.close()                            # the unwritten buffer fails again, reported the same way
-    header, frames = read_jsonl(tmp_path / "x.jsonl")
-    assert frames == [] and json.dumps(header)
+    assert not sink.written and sink.failure.startswith("cannot write")
+    assert not list(tmp_path.iterdir())         # no frame: nothing published, the partial file removed

@@ -86,7 +86,7 @@ def test_one_bvh_per_track_never_joining_people(tmp_path):
         for i in range(3):
             sink.write(make_result(i, a[i], person_id=4))
         sink.flush()
-        assert sink.paths == [path] and path.exists()                 # one person so far: out.bvh
+        assert sink.paths == [path] and sink.parts[0].partial.exists()    # one person so far: out.bvh (partial name while running)
         for i in range(3, 10):              # person 9 (1 m to the side) joins; 4 is missed in frame 5, gone after 7
             r = make_result(i, a[i], person_id=4, extra_people=1)
             r.persons[1].id = 9

@@ -96,12 +96,6 @@ class Presenter:
         if self.writer is not None:
             self.writer.write(side_by_side(overlay, self.view.render()), index=result.frame.index)
 
-    def close_writer(self) -> None:
-        """Finish the render file now (the windows stay open)."""
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            writer.close()
-
     def poll(self) -> bool:
         if self.window and getattr(self.view, "visible", False):
             self.view.poll()

@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 
 from core.camera import project
+from core.errors import ExportError
+from core.outputs import NO_FRAMES, OutputFile, atomic_write, discard, partial_path, publish, reason
 from core.skeleton import BONES, NUM_JOINTS
 from visualize.colours import draw_id_labels, id_bgr
 from visualize.controls import Controls
@@ -128,6 +130,10 @@ def side_by_side(left: np.ndarray, right: np.ndarray, height: int | None = None)
     return out
 
 
+VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".avi", ".mkv")    # written with the mp4v codec through OpenCV
+IMAGE_EXTS = (".png", ".jpg", ".jpeg")                       # one picture: the last frame
+
+
 def is_folder_target(path) -> bool:
     """A render target that names a folder (ends with a slash, is a folder, or has no extension): one PNG per frame."""
     text = str(path)
@@ -135,53 +141,123 @@ def is_folder_target(path) -> bool:
     return text.endswith(("/", "\\")) or p.is_dir() or p.suffix == ""
 
 
-class RenderWriter:
-    """Writes composed frames to an MP4 (or any OpenCV video extension), one PNG for a single image source (a path
-    ending in .png also keeps only the last frame), or one PNG per frame into a folder (see is_folder_target)."""
+def render_target_problem(path) -> str | None:
+    """Why `path` cannot be a render target (one line), or None: a folder, a video or a picture by extension."""
+    if is_folder_target(path):
+        return None
+    ext = Path(str(path)).suffix.lower()
+    if ext in VIDEO_EXTS or ext in IMAGE_EXTS:
+        return None
+    return (f"{ext} is not a format the renderer writes; use a video ({', '.join(VIDEO_EXTS)}), a picture "
+            f"({', '.join(IMAGE_EXTS)}) or a folder (one PNG per frame)")
+
+
+class RenderWriter(OutputFile):
+    """Writes composed frames to an MP4 (or another of VIDEO_EXTS), one PNG for a single image source (a path
+    ending in .png also keeps only the last frame), or one PNG per frame into a folder (see is_folder_target).
+
+    Every file follows core.outputs: a video grows under its partial name (out.partial.mp4) and close() re-opens it,
+    counts its frames and renames it only when it holds every frame written; pictures are written atomically (a
+    full disk never leaves a cut PNG). Afterwards `written`, `frames` and `failure` say what is on disk."""
 
     def __init__(self, path: str | Path, fps: float, single: bool = False):
         self.folder = is_folder_target(path)
         path = Path(path)
-        if single and not self.folder and path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        if single and not self.folder and path.suffix.lower() not in IMAGE_EXTS:
             path = path.with_suffix(".png")
         self.path = path
+        self.partial = partial_path(path)
         self.fps = fps if fps and fps > 0 else 25.0
-        self.single = not self.folder and (single or path.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        self.single = not self.folder and (single or path.suffix.lower() in IMAGE_EXTS)
+        self.unit = "PNGs" if self.folder else "frames"
         self.frames = 0
         self._writer = None
         self._last: np.ndarray | None = None
 
+    def _encode(self, image: np.ndarray, ext: str) -> bytes:
+        ok, data = cv2.imencode(ext, image)
+        if not ok:
+            raise ExportError(f"cannot write {self.path}: the image could not be encoded as {ext}")
+        return data.tobytes()
+
     def write(self, image: np.ndarray, index: int | None = None) -> None:
-        self.frames += 1
+        if self.failure:
+            raise ExportError(self.failure)
+        try:
+            self._write(image, index)
+        except ExportError as e:
+            self.fail(str(e))
+            raise
+
+    def _write(self, image: np.ndarray, index: int | None) -> None:
         if self.folder:
-            self.path.mkdir(parents=True, exist_ok=True)
-            name = f"{(self.frames - 1) if index is None else index:06d}.png"
-            ok, data = cv2.imencode(".png", image)
-            if not ok:
-                raise OSError(f"cannot encode frame {name}")
-            data.tofile(str(self.path / name))
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ExportError(f"cannot write {self.path}: {reason(e)}") from None
+            name = f"{self.frames if index is None else index:06d}.png"
+            atomic_write(self.path / name, self._encode(image, ".png"))
+            self.frames += 1
             return
         if self.single:
             self._last = image
+            self.frames = 1
             return
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             size = (image.shape[1], image.shape[0])
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+            self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
             if not self._writer.isOpened():
-                raise OSError(f"cannot open a video writer for {self.path}")
+                self._writer = None
+                discard(self.partial)
+                raise ExportError(f"cannot write {self.path}: OpenCV cannot open a video writer for it")
             self._size = size
         if (image.shape[1], image.shape[0]) != self._size:
             image = cv2.resize(image, self._size)
         self._writer.write(image)
+        self.frames += 1
+
+    def _verify_video(self, p: Path) -> None:
+        """The video as written can be opened and holds every frame (a full disk or a kill leaves it unreadable)."""
+        cap = cv2.VideoCapture(str(p))
+        try:
+            if not cap.isOpened():
+                raise ExportError(f"cannot write {self.path}: the finished video cannot be read back")
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            if count != self.frames:   # the container's count disagrees: count the frames themselves
+                count = 0
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                while cap.grab():
+                    count += 1
+            else:                      # the count is right: check the last frame's data is there
+                cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, count - 1))
+                if not cap.grab():
+                    count = count - 1
+            if count != self.frames:
+                raise ExportError(f"cannot write {self.path}: the finished video holds {count} of "
+                                  f"{self.frames} frames")
+        finally:
+            cap.release()
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            writer.release()
+            if self.failure:
+                discard(self.partial)
+            else:
+                try:
+                    publish(self.partial, self.path, self._verify_video)
+                    self.written = True
+                except ExportError as e:
+                    self.fail(str(e))
         if self.single and self._last is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            ok, data = cv2.imencode(self.path.suffix or ".png", self._last)
-            if ok:
-                data.tofile(str(self.path))
-            self._last = None
+            last, self._last = self._last, None
+            try:
+                atomic_write(self.path, self._encode(last, self.path.suffix or ".png"))
+                self.written = True
+            except ExportError as e:
+                self.fail(str(e))
+        if self.folder and self.frames:
+            self.written = True
+        if not self.frames and not self.failure:
+            self.fail(NO_FRAMES)
