@@ -69,8 +69,9 @@ class Grounding:
         self.floor.reset()
         self.tracks = {}
 
-    def update(self, persons: list[Person], t: float) -> WorldFrame:
-        """Sets each person's estimate.root_translation (filtered, camera frame), .world and .contacts."""
+    def update(self, persons: list[Person], t: float, keep: set[int] | None = None) -> WorldFrame:
+        """Sets each person's estimate.root_translation (filtered, camera frame), .world and .contacts. `keep`: the
+        ids whose track goes on (a person hidden for a moment keeps their root filter); default: those seen now."""
         people = [p for p in persons if p.estimate is not None and np.isfinite(p.estimate.mean).all()
                   and np.isfinite(p.estimate.root_translation).all()]
         measured = [np.asarray(p.estimate.mean, float) + np.asarray(p.estimate.root_translation, float)
@@ -90,7 +91,7 @@ class Grounding:
             est.root_translation = root.astype(np.asarray(est.root_translation).dtype)
             world, contacts = track.feet.update((mean + root) @ rot.T + trans, t)
             est.world, est.contacts = world, contacts
-        for gone in set(self.tracks) - {p.id for p in people}:
+        for gone in set(self.tracks) - ({p.id for p in people} if keep is None else set(keep)):
             del self.tracks[gone]
         pitch, roll = g.angles
         return WorldFrame(rot, trans, pitch, roll, g.std_deg, floor.std, g.source)

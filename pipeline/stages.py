@@ -141,7 +141,7 @@ class Pipeline:
         if self._lifted_size is not None and frame.size != self._lifted_size:
             self._grounding.reset()
         self._lifted_size = frame.size
-        return self._grounding.update(persons, frame.timestamp)
+        return self._grounding.update(persons, frame.timestamp, keep=self._tracks.ids())
 
     def _estimate(self, people: list[Person], inits: list[np.ndarray | None]) -> list[Estimate3D]:
         """The lifter on every person: one batch for those starting from noise, one for the warm-started ones (a
