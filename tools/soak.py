@@ -159,6 +159,8 @@ def parse_args(argv):
     ap.add_argument("--hypotheses", type=int, default=None, help="3D hypotheses per frame (default: app config)")
     ap.add_argument("--steps", type=int, default=None, help="DDIM steps (default: app config)")
     ap.add_argument("--lifter", default=None, help="lifter weights name or path (default: app config)")
+    ap.add_argument("--max-people", type=int, default=None,
+                    help="people followed (default: app config; 1: the single-person front end)")
     ap.add_argument("--warmup", type=int, default=None, help="frames before the memory baseline (default: one pass)")
     ap.add_argument("--window", type=int, default=None, help="frames per throughput window (default: one pass)")
     ap.add_argument("--max-rss-growth-mb", type=float, default=50.0, help="allowed RSS growth after warm-up (MiB)")
@@ -182,7 +184,7 @@ def parse_args(argv):
 def build(args):
     """The app's config with the soak's overrides, and its pipeline."""
     cfg = apply_options(load_config(), model=args.model, hypotheses=args.hypotheses, steps=args.steps,
-                        lifter=args.lifter)
+                        lifter=args.lifter, max_people=args.max_people)
     return cfg, build_pipeline(cfg)
 
 
@@ -212,7 +214,8 @@ def run(args) -> dict:
     result = analyse(probe, warmup, window, rss_start)
     result.update({
         "source": str(path), "start": args.start, "clip_frames": clip, "passes": source.passes, "model": cfg.model,
-        "hypotheses": cfg.hypotheses, "steps": cfg.steps, "lifter": cfg.lifter, "run_wall_s": wall,
+        "hypotheses": cfg.hypotheses, "steps": cfg.steps, "lifter": cfg.lifter, "max_people": cfg.max_people,
+        "run_wall_s": wall,
         "fps_overall": len(probe.wall) / wall, "outputs_bytes": sizes, "load_average": list(os.getloadavg()),
         "with_person": float(np.mean(probe.person)),
     })
