@@ -91,7 +91,10 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
             say(f"ONNX lifter ready in {time.perf_counter() - t0:.1f} s")
         return fast
     except (OSError, RuntimeError, ImportError) as e:
-        say(f"fast lifter path unavailable ({type(e).__name__}: {e}); using the PyTorch lifter")
+        # A file-system error says what could not be written, in words (no raw exception name in the user's log).
+        why = (f"cannot write {e.filename or 'the ONNX cache'}: {e.strerror}" if isinstance(e, OSError) and e.strerror
+               else f"{type(e).__name__}: {e}")
+        say(f"fast lifter path unavailable ({why}); using the PyTorch lifter")
         return lifter
 
 
