@@ -24,8 +24,8 @@ from core.errors import ConfigError, ExportError, SampleMissing, SourceError, Us
 from core.outputs import NO_FRAMES, OutputFile, atomic_write, check_no_overlap, summary_lines
 from export.sinks import check_writable
 from lifter.api import resolve_weights
-from pipeline.cli import add_settings_options, apply_settings
-from pipeline.config import DEFAULT_CONFIG, AppConfig, check_device, check_run_options, load_config
+from pipeline.cli import add_settings_options, apply_settings, config_from_argv
+from pipeline.config import DEFAULT_CONFIG, AppConfig, check_device, check_run_options
 from pipeline.factory import build_pipeline, say_stderr as say
 from pipeline.outputs import INTERRUPTS, Outputs, finish_outputs, open_consumers, run_source, source_warnings
 from pipeline.runner import hold
@@ -256,12 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     INTERRUPTS.on_hangup = mute_dead_terminal
     INTERRUPTS.install()
 
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config")
-    pre.add_argument("--verbose", action="store_true")
-    known, _ = pre.parse_known_args(argv)
     try:
-        cfg = load_config(known.config)
+        cfg = config_from_argv(argv)
     except ConfigError as e:
         say(f"error: {e}")
         return EXIT_USAGE

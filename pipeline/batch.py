@@ -35,8 +35,8 @@ from tqdm import tqdm
 
 from core.errors import ConfigError, UserError
 from core.paths import repo_root
-from pipeline.cli import add_settings_options, apply_settings
-from pipeline.config import AppConfig, config_dict, load_config
+from pipeline.cli import add_settings_options, apply_settings, config_from_argv
+from pipeline.config import AppConfig, config_dict
 from pipeline.manifest import (EXPORTS, PARTIAL, Input, Manifest, collect_inputs, failed_same, input_identity,
                                install, is_image, one_line, settings_key, verified)
 from pipeline.sources import quiet_opencv
@@ -337,11 +337,8 @@ def stop_on_sigterm(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(ValueError):   # main() from another thread (a test): leave signals alone
         signal.signal(signal.SIGTERM, stop_on_sigterm)
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config")
-    known, _ = pre.parse_known_args(argv)
     try:
-        cfg = load_config(known.config)
+        cfg = config_from_argv(argv)
     except ConfigError as e:
         say(f"error: {e}")
         return EXIT_USAGE

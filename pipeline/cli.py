@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options
+from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options, load_config
+
+
+def config_from_argv(argv: list[str] | None) -> AppConfig:
+    """The config file named by `--config` in argv (else the default), read before the full parser is built so that
+    its values become the options' defaults. Raises pipeline.config's ConfigError."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known, _ = pre.parse_known_args(argv)
+    return load_config(known.config)
 
 
 def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> None:
