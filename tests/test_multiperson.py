@@ -187,3 +187,50 @@ def test_a_tile_filled_by_a_followed_person_is_not_scanned():
     assert covered((0, 0, 192), [np.array([-10, -10, 180, 200.0])])
     assert not covered((0, 0, 192), [np.array([0, 0, 60, 190.0])])      # a small person in the tile: scanned
     assert not covered((0, 0, 192), [])
+
+
+def test_a_tile_detection_bigger_than_the_tile_or_centred_outside_it_is_dropped():
+    from detectors.people import plausible
+
+    def det(cx, cy, size):
+        return Detection(score=0.9, bbox=np.array([cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2]),
+                         roi=Roi(cx, cy, size))
+    assert plausible(det(96, 96, 150), 192) and plausible(det(200, 96, 260), 192)   # in the tile / at its edge
+    assert not plausible(det(96, 96, 500), 192)                  # many tiles wide: an echo of something bigger
+    assert not plausible(det(-454, 54, 300), 192)                # centred far outside the tile
+    assert plausible(det(-454, 54, 1700), 0)                     # the whole frame: any size
+
+
+def test_messi_is_one_person():
+    """messi5.jpg: one footballer filling the frame. A tile at the frame's top edge used to give a 1700-px detection
+    centred outside itself, and the landmarks on it a second, false person over him."""
+    import cv2
+    from detectors.multi import MultiFrontEnd
+    from pipeline.samples import SampleMissing, sample_path
+    try:
+        image = cv2.imread(str(sample_path("messi5.jpg")))
+        vtest_or_skip()
+    except SampleMissing as e:
+        pytest.skip(f"sample media missing ({e})")
+    fe = MultiFrontEnd(model="full", seed=0, num_threads=1, k=4)
+    persons, _ = fe.process(Frame(0, 0.0, image), None)
+    assert len(persons) == 1
+    x0, y0, x1, y1 = persons[0].detection.bbox
+    assert x0 > 50 and x1 < 480 and y0 > 50 and y1 < 342        # on the footballer (89-434 x 96-334 px)
+
+
+def test_a_still_tile_is_not_scanned_again_until_something_moves():
+    from detectors.people import still, thumbnail
+    rng = np.random.default_rng(0)
+    image = rng.integers(60, 200, (400, 400, 3)).astype(np.uint8)
+    region = (100, 100, 192)
+    before = thumbnail(image, region)
+    noisy = np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+    assert still(before, thumbnail(noisy, region))                             # sensor noise
+    assert still(before, thumbnail(np.clip(image.astype(int) + 30, 0, 255).astype(np.uint8), region))  # exposure
+    walker = image.copy()
+    walker[150:230, 180:210] = 20                                               # a 30x80 px dark figure walks in
+    assert not still(before, thumbnail(walker, region))
+    outside = image.copy()
+    outside[0:80, 0:30] = 20                                                    # out of the tile: no change
+    assert still(before, thumbnail(outside, region))
