@@ -145,13 +145,20 @@ class MultiFrontEnd:
     def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, max_people: int = MAX_PEOPLE, presence_threshold: float = PRESENCE_THRESHOLD,
                  min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 1.0,
-                 max_lost_s: float = 3.0, detector: PoseDetector | None = None,
-                 landmark_model: LandmarkModel | None = None):
+                 max_lost_s: float = 3.0, extra_model: str | None = None, full_people: int = 1,
+                 detector: PoseDetector | None = None, landmark_model: LandmarkModel | None = None,
+                 extra_landmark_model: LandmarkModel | None = None):
         detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
                                                  config=DetectorConfig(min_score=min_detection_score))
         self.scanner = Scanner(detector)
         self.landmark_model = landmark_model or LandmarkModel.load(model, runtime=runtime, device=device,
                                                                    num_threads=num_threads)
+        # The people beyond the first `full_people` (by track age) may use a cheaper landmark model (extra_model).
+        if extra_landmark_model is None and extra_model is not None and extra_model != model:
+            extra_landmark_model = LandmarkModel.load(extra_model, runtime=runtime, device=device,
+                                                      num_threads=num_threads)
+        self.extra_landmark_model = extra_landmark_model
+        self.full_people = full_people
         self.k = k
         self.max_people = max_people
         self.presence_threshold = presence_threshold
@@ -171,9 +178,10 @@ class MultiFrontEnd:
         tracks = {i: tr for i, tr in state.tracks.items() if tr.roi is not None or t - tr.last_seen <= self.max_lost_s}
         active = [tr for tr in tracks.values() if tr.roi is not None]
 
-        # 1. Everyone tracked: their ROIs in one landmark call.
+        # 1. Everyone tracked: their ROIs in one landmark call (the oldest tracks first: they get the full model).
+        active.sort(key=lambda tr: tr.id)
         t0 = time.perf_counter()
-        found = self.landmark_model.run([rgb] * len(active), [tr.roi for tr in active])
+        found = self._landmarks(rgb, [tr.roi for tr in active], self.full_people)
         timings["landmarks"] += (time.perf_counter() - t0) * 1e3
         kept = self._keep_tracked(frame.image, active, found, t)
 
@@ -212,7 +220,7 @@ class MultiFrontEnd:
         new = []
         if dets and len(kept) < self.max_people:
             t0 = time.perf_counter()
-            lms = self.landmark_model.run([rgb] * len(dets), [d.roi for d in dets])
+            lms = self._landmarks(rgb, [d.roi for d in dets], self.full_people - len(kept))
             timings["landmarks"] += (time.perf_counter() - t0) * 1e3
             for d, lm in sorted(zip(dets, lms), key=lambda p: -p[1].presence):
                 if not is_present(lm, self.presence_threshold):
@@ -245,6 +253,12 @@ class MultiFrontEnd:
         persons.sort(key=lambda p: p.id)
         return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, credit, empty, t, frame.index,
                                                                    timings))
+
+    def _landmarks(self, rgb: np.ndarray, rois: list[Roi], full: int) -> list[Landmarks]:
+        """Landmarks on each ROI: the first `full` with the landmark model, the rest with the extra one (if any)."""
+        full = len(rois) if self.extra_landmark_model is None else max(full, 0)
+        return (self.landmark_model.run([rgb] * len(rois[:full]), rois[:full])
+                + (self.extra_landmark_model.run([rgb] * len(rois[full:]), rois[full:]) if rois[full:] else []))
 
     def _keep_tracked(self, image, active: list[PersonTrack], found: list[Landmarks], t: float) -> list[tuple]:
         """(track, landmarks, box, look) of the tracks whose landmarks are present, where the track was heading and

@@ -234,3 +234,59 @@ def test_a_still_tile_is_not_scanned_again_until_something_moves():
     outside = image.copy()
     outside[0:80, 0:30] = 20                                                    # out of the tile: no change
     assert still(before, thumbnail(outside, region))
+
+
+class CountingDetector:
+    """A person detector that finds nobody and records the crops it was given."""
+
+    def __init__(self):
+        self.calls = []
+
+    def detect_batch(self, crops):
+        self.calls.append([c.shape[:2] for c in crops])
+        return [[] for _ in crops]
+
+
+class CountingLandmarks:
+    """A landmark model that records how many ROIs it ran on (nobody present)."""
+
+    def __init__(self):
+        self.rois = 0
+
+    def run(self, images, rois):
+        from core.records import Landmarks
+        self.rois += len(rois)
+        return [Landmarks(roi=r, presence=0.0, landmarks=np.zeros((33, 5)), world=np.zeros((33, 3)),
+                          heatmaps=np.zeros((39, 64, 64))) for r in rois]
+
+
+def test_the_scan_costs_at_most_two_tiles_a_frame_and_skips_still_empty_tiles():
+    from detectors.multi import MAX_TILES, MultiFrontEnd
+    det = CountingDetector()
+    fe = MultiFrontEnd(detector=det, landmark_model=CountingLandmarks(), scan_period_s=1.0)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (576, 768, 3)).astype(np.uint8)
+    tiles = lambda call: sum(shape == (192, 192) for shape in call)   # noqa: E731
+    state = fe.process(Frame(0, 0.0, image), None)[1]
+    assert tiles(det.calls[-1]) == 20                     # a stream's first frame: the whole sweep
+    state = fe.process(Frame(1, 5.0, image), state)[1]    # a frame 5 s later (a slow live frame) ...
+    assert tiles(det.calls[-1]) == 0                      # ... the scanned tiles found nobody and nothing moved
+    moved = image.copy()
+    moved[::2] = 255 - moved[::2]                         # everything changes
+    for i in range(2, 8):
+        state = fe.process(Frame(i, 5.0 + 2.0 * i, moved), state)[1]
+        assert 0 < tiles(det.calls[-1]) <= MAX_TILES      # ... at most two tiles however late the frame
+
+
+def test_people_beyond_the_first_use_the_extra_landmark_model():
+    from detectors.multi import MultiFrontEnd
+    from core.records import Roi
+    full, lite = CountingLandmarks(), CountingLandmarks()
+    fe = MultiFrontEnd(detector=CountingDetector(), landmark_model=full, extra_landmark_model=lite, full_people=1)
+    rgb = np.zeros((100, 100, 3), np.uint8)
+    assert len(fe._landmarks(rgb, [Roi(50, 50, 40)] * 3, 1)) == 3 and (full.rois, lite.rois) == (1, 2)
+    fe._landmarks(rgb, [Roi(50, 50, 40)] * 2, -1)         # new people after the first: all extra
+    assert (full.rois, lite.rois) == (1, 4)
+    alone = MultiFrontEnd(detector=CountingDetector(), landmark_model=full)   # no extra model: everyone full
+    alone._landmarks(rgb, [Roi(50, 50, 40)] * 2, 0)
+    assert full.rois == 3
