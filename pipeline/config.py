@@ -89,7 +89,7 @@ class PeopleConfig:
     """Finding and following several people (detectors/multi.py, detectors/people.py)."""
     scan_period_s: float = 1.0   # the detector sweeps its tiles for people not tracked yet once in this time
     max_lost_s: float = 3.0      # a track lost longer than this ends; the person found again gets a new id
-    extra_model: str | None = "lite"   # landmark model for the people beyond the first full_people (null: `model`)
+    extra_model: str | None = None     # landmark model for the people beyond the first full_people (null: `model`)
     full_people: int = 1         # people (the longest followed first) whose landmarks use `model`
 
 
