@@ -3,7 +3,8 @@
     python -m export.convert run.jsonl run.bvh [--person ID] [--units cm] [--no-ground]
 
 Same rules as the live BvhSink (export.sinks.PersonFollower) unless --person fixes the track id; missing frames
-hold the last pose; frame time from the timestamps (export.sinks.frame_rate), else the header's fps. A file whose last
+are interpolated between the poses around them, trailing ones hold the last (export.sinks.fill_missing); frame time
+from the timestamps (export.sinks.frame_rate), else the header's fps. A file whose last
 line was cut off (a run killed mid-write: o.partial.jsonl) is read up to its last complete line. As in the sink, a
 file whose frames carry an estimated world (world_from_camera with the floor at y = 0) is not shifted to the floor
 again.
@@ -18,7 +19,7 @@ import numpy as np
 
 from export.bvh import write_bvh
 from export.jsonl import read_jsonl
-from export.sinks import ExportError, PersonFollower, check_writable, frame_rate, hold_missing
+from export.sinks import ExportError, PersonFollower, check_writable, frame_rate, fill_missing
 
 
 def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray | None, float, int | None]:
@@ -30,9 +31,10 @@ def poses_from_jsonl(path: str, person: int | None = None) -> tuple[np.ndarray |
         people = [(p["id"], np.array(p["pose_3d_world"], dtype=np.float64)) for p in f["persons"]
                   if p["pose_3d_world"] is not None]
         poses.append(follower.choose([(i, pose) for i, pose in people if np.isfinite(pose).all()]))
-    held = hold_missing(poses)
-    fps = frame_rate(header.get("fps"), [f["timestamp"] for f in frames])
-    return None if held is None else held.astype(np.float64), fps, follower.person_id
+    times = [f["timestamp"] for f in frames]
+    filled = fill_missing(poses, times)
+    fps = frame_rate(header.get("fps"), times)
+    return None if filled is None else filled.astype(np.float64), fps, follower.person_id
 
 
 def floor_known(path: str) -> bool:

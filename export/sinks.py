@@ -280,22 +280,36 @@ class PoseLog:
     def times(self) -> np.ndarray:
         return self._times[:self.n]
 
-    def held(self) -> np.ndarray | None:
-        """(T, 17, 3): a frame without a pose holds the previous pose; frames before the first pose take the first.
-        None when there is no pose at all."""
-        have = self._have[:self.n]
+    def filled(self) -> np.ndarray | None:
+        """(T, 17, 3), one pose per frame. A frame without a pose between two frames with one is interpolated
+        linearly in time (a person missed for a moment moves to where they are seen again instead of holding still
+        and then jumping there); frames after the last pose hold it, frames before the first take the first; equal
+        timestamps hold. None when there is no pose at all."""
+        n = self.n
+        have = self._have[:n]
         if not have.any():
             return None
-        last = np.maximum.accumulate(np.where(have, np.arange(self.n), -1))   # latest frame with a pose, or -1
-        return self._poses[np.where(last < 0, int(np.argmax(have)), last)]
+        idx = np.arange(n)
+        prev = np.maximum.accumulate(np.where(have, idx, -1))                # latest frame with a pose, or -1
+        nxt = np.minimum.accumulate(np.where(have, idx, n)[::-1])[::-1]      # next frame with a pose, or n
+        prev = np.where(prev < 0, int(np.argmax(have)), prev)
+        nxt = np.where(nxt >= n, prev, nxt)
+        t = self._times[:n]
+        span = t[nxt] - t[prev]
+        w = np.clip(np.divide(t - t[prev], span, out=np.zeros(n), where=span > 0), 0.0, 1.0)[:, None, None]
+        return ((1.0 - w) * self._poses[prev] + w * self._poses[nxt]).astype(np.float32)
 
 
-def hold_missing(poses: list[np.ndarray | None]) -> np.ndarray | None:
-    """PoseLog.held for a list of poses (None: no pose in that frame)."""
+def fill_missing(poses: list[np.ndarray | None], times=None) -> np.ndarray | None:
+    """PoseLog.filled for a list of poses (None: no pose in that frame) and their timestamps (default: the frame
+    index)."""
+    t = np.arange(len(poses), dtype=np.float64)
+    if times is not None and all(x is not None for x in times):
+        t = np.asarray(times, dtype=np.float64)
     log = PoseLog(max(len(poses), 1))
-    for p in poses:
-        log.append(p)
-    return log.held()
+    for p, ti in zip(poses, t):
+        log.append(p, float(ti))
+    return log.filled()
 
 
 def frame_rate(fps: float | None, timestamps) -> float:
@@ -313,8 +327,8 @@ def frame_rate(fps: float | None, timestamps) -> float:
 
 class BvhSink(_Sink):
     """BVH of one person (PersonFollower: the first with a 3D estimate, re-acquired under a new track id after a
-    loss); frames without that person hold the last pose, so the file has exactly one frame per write(). Poses stay in
-    memory (PoseLog, ~0.2 KiB per frame). While the run goes on the whole file is rewritten atomically to
+    loss); frames without that person are interpolated between the poses around them (PoseLog.filled), so the file
+    has exactly one frame per write(). Poses stay in memory (PoseLog, ~0.2 KiB per frame). While the run goes on the whole file is rewritten atomically to
     `partial_path(path)` (o.partial.bvh) at most every `rewrite_every` seconds of processing (a valid file at any
     moment, for a hard kill); close() writes `path` (atomically, size checked) and removes the partial file. Bone
     lengths are the medians over all frames so far, so they settle as the run goes on.
@@ -365,7 +379,7 @@ class BvhSink(_Sink):
         self._log.n = min(self._log.n, max(0, int(frames)))
 
     def _positions(self) -> np.ndarray:
-        positions = self._log.held()
+        positions = self._log.filled()
         if positions is None:  # nobody seen yet: a valid file with the default skeleton standing still
             positions = np.repeat(rest_pose(rest_from_positions(None))[None], len(self._log), axis=0)
         return positions.astype(np.float64)

@@ -3,8 +3,8 @@
 Naming (`--export-bvh out.bvh`): the first person's track is written to `out.bvh` (a run with one person gives just
 that file, as before), every later track to `out_id<ID>.bvh`; `ids` / `paths` (and the app's summary) tell which
 id each file holds. A track's file starts at the frame the person first appears and ends at the last frame they
-were seen; frames in between without them (a short occlusion that the tracker bridged under the same id) hold the
-last pose. Each file is an export.sinks.BvhSink (atomic rewrites every few seconds and on close).
+were seen; frames in between without them (a short occlusion that the tracker bridged under the same id) are
+interpolated between the poses around the gap (export.sinks.PoseLog.filled). Each file is an export.sinks.BvhSink (atomic rewrites every few seconds and on close).
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class TrackBvhSink(_Sink):
         self._times.append(float(result.frame.timestamp))
         for track_id, _ in world_poses(result):
             track = self._tracks.get(track_id) or self._start(track_id, n)
-            for i in range(track.written, n):    # frames the person missed since last seen: the last pose holds
+            for i in range(track.written, n):    # frames the person missed since last seen: filled in later
                 track.sink.write(FrameResult(frame=Frame(i, self._times[i], _EMPTY)))
             one = [p for p in result.persons if p.id == track_id]
             track.sink.write(FrameResult(frame=result.frame, persons=one, intrinsics=result.intrinsics,

@@ -18,7 +18,7 @@ from export import sinks
 from export.bvh import solve
 from export.jsonl import read_jsonl
 from export.sinks import (
-    BvhSink, ExportError, JsonlSink, PersonFollower, PoseLog, check_writable, frame_rate, hold_missing,
+    BvhSink, ExportError, JsonlSink, PersonFollower, PoseLog, check_writable, frame_rate, fill_missing,
 )
 from core.outputs import NO_FRAMES, partial_path, summary_lines
 from core.paths import repo_root
@@ -27,7 +27,7 @@ from tests.test_export_bvh import read_bvhio, read_ours
 from tests.test_export_fixtures import make_result, synthetic_motion
 
 
-def test_bvh_follows_first_person_and_holds_missing_frames(tmp_path):
+def test_bvh_follows_first_person_and_fills_missing_frames(tmp_path):
     poses = synthetic_motion(frames=12)
     other = synthetic_motion(frames=12, seed=5)
     path = tmp_path / "a.bvh"
@@ -44,8 +44,9 @@ def test_bvh_follows_first_person_and_holds_missing_frames(tmp_path):
         assert sink.person_id == 7
     got, frame_time = read_ours(path)
     assert len(got) == 12 and frame_time == pytest.approx(1 / 30)
-    held = np.stack([poses[1]] + [poses[i] for i in range(1, 5)] + [poses[4], poses[4]] + [poses[i] for i in range(7, 12)])
-    expected = solve(held).positions
+    gap = [poses[4] + (poses[7] - poses[4]) * w for w in (1 / 3, 2 / 3)]   # frames 5, 6: between 4 and 7 in time
+    filled = np.stack([poses[1]] + [poses[i] for i in range(1, 5)] + gap + [poses[i] for i in range(7, 12)])
+    expected = solve(filled).positions
     assert np.linalg.norm(got - expected, axis=-1).mean() < 1e-5
 
 
@@ -60,25 +61,29 @@ def test_follower_prefers_the_new_track_nearest_the_last_pose():
     assert fixed.choose([(1, pose)]) is None and fixed.person_id == 2
 
 
-def test_hold_missing():
+def test_fill_missing():
     a, b = np.zeros((17, 3)), np.ones((17, 3))
-    assert hold_missing([None, None]) is None
-    out = hold_missing([None, a, None, b, None])
-    assert [float(x[0, 0]) for x in out] == [0, 0, 0, 1, 1]
+    assert fill_missing([None, None]) is None
+    out = fill_missing([None, a, None, b, None])   # before the first: the first; a gap: interpolated; after: held
+    assert [float(x[0, 0]) for x in out] == [0, 0, 0.5, 1, 1]
+    out = fill_missing([a, None, None, b], times=[0.0, 0.1, 0.4, 0.5])   # by time, not by frame count
+    assert np.allclose([x[0, 0] for x in out], [0, 0.2, 0.8, 1])
+    assert [float(x[0, 0]) for x in fill_missing([a, None, b], times=[1.0, 1.0, 1.0])] == [0, 0, 1]   # no time: hold
 
 
-def test_pose_log_grows_holds_and_stays_small():
+def test_pose_log_grows_fills_and_stays_small():
     log = PoseLog(capacity=4)
     rng = np.random.default_rng(0)
     poses = [None if i % 3 == 0 else rng.normal(size=(17, 3)) for i in range(1000)]
     for i, p in enumerate(poses):
         log.append(p, i / 30)
-    held = log.held()
-    assert len(log) == 1000 and held.shape == (1000, 17, 3)
-    last = poses[1]                               # frame 0 has none: it takes the first pose
-    for p, h in zip(poses, held):
-        last = p if p is not None else last
-        assert np.allclose(h, last, atol=1e-6)
+    filled = log.filled()
+    assert len(log) == 1000 and filled.shape == (1000, 17, 3)
+    assert np.allclose(filled[0], poses[1], atol=1e-6)           # frame 0 has none: it takes the first pose
+    for i in range(1, 999):
+        want = poses[i] if poses[i] is not None else (poses[i - 1] + poses[i + 1]) / 2   # gaps of one frame
+        assert np.allclose(filled[i], want, atol=1e-5)
+    assert np.allclose(filled[999], poses[998], atol=1e-6)     # after the last pose: held
     # The timestamps set the rate (the file lasts as long as the frames did); a given fps only for a single frame.
     assert frame_rate(None, log.times) == pytest.approx(30.0) and frame_rate(25, log.times) == pytest.approx(30.0)
     assert frame_rate(25, log.times[:1]) == 25.0 and frame_rate(None, []) == 30.0

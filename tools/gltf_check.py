@@ -4,7 +4,7 @@ gltf-validator in .node/, `make test-extras`) and Blender's glTF importer (.venv
     python -m tools.gltf_check out.glb out.jsonl [--frames 8] [--tol 0.001]
 
 The expected positions are the JSONL's pose_3d_world of the person the exports follow (export.convert's rule, frames
-without them holding the last pose) minus the file's ground height (scene extras). Prints one JSON line; exit 0 when
+without them filled in as there) minus the file's ground height (scene extras). Prints one JSON line; exit 0 when
 the validator reports no error and Blender's joints are within --tol at every checked frame.
 """
 from __future__ import annotations
