@@ -409,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
         model = LifterModel(ModelConfig.from_dict(ck["config"]))
         model.load_state_dict(ck["ema"])
+        model.eval()
         summary = {"steps": ck["step"], "start_step": ck.get("start_step", 0), "train_minutes": ck["elapsed"] / 60,
                    "frame_model": args.init}
     else:
