@@ -110,7 +110,7 @@ class AppConfig:
     lifter: str = "default"
     lifter_mode: str = "frame"   # frame: each frame lifted alone | temporal: a window of each person's frames
     temporal_lifter: str = "temporal"  # the temporal lifter's weights (lifter.temporal), for lifter_mode temporal
-    temporal_rate: float | None = 10.0  # frames per second of the temporal lifter's window (None: every frame)
+    temporal_rate: float | None = None  # frames per second of the temporal lifter's window (None: every frame)
     fov: float = 60.0
     camera_pitch: float | None = None   # degrees the camera looks down; None: estimated from the people
     camera_roll: float | None = None    # degrees the camera is turned counter-clockwise; None: estimated

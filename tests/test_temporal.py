@@ -199,9 +199,10 @@ def test_pipeline_keeps_a_window_per_person_and_config_checks_the_mode(tmp_path)
     est = result.persons[0].estimate
     assert est.hypotheses.shape == (5, 17, 3) and np.isfinite(est.covariance).all()
     assert len(pipe._tracks.get(0).window._times) == lifter.cfg.window
-    app = replace(load_config(), lifter_mode="temporal")
-    assert app.temporal_rate and build_pipeline(app, frontend=FakeFrontEnd(), lifter=lifter).temporal_rate == \
-        app.temporal_rate                                          # configs/app.yaml's window rate reaches the stream
+    app = build_pipeline(replace(load_config(), lifter_mode="temporal", temporal_rate=15.0),
+                         frontend=FakeFrontEnd(), lifter=lifter)
+    app.process(Frame(index=0, timestamp=0.0, image=img))
+    assert app._tracks.get(0).window.rate == 15.0                 # the config's window rate reaches the stream
     with pytest.raises(ConfigError):
         apply_options(load_config(), lifter_mode="video")
     frame_lifter().save(tmp_path / "frame.pt")
