@@ -199,6 +199,93 @@ class OnnxRunner:
         return torch.from_numpy(self.session(steps, start).run(["hyps"], feed)[0])
 
 
+class TokensGraph(nn.Module):
+    """A temporal model's per-frame part: xy (R,17,K,2), lik (R,17,K) -> the encoder's joint tokens (R,17,width)."""
+
+    def __init__(self, model: LifterModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, xy: torch.Tensor, lik: torch.Tensor) -> torch.Tensor:
+        return self.model.encoder(xy, lik)[0]
+
+
+class WindowSampleGraph(nn.Module):
+    """A temporal model's window: tokens (F,17,width) oldest first, tau (F,) seconds relative to the last slot, pad
+    (F,) 1 for padding slots, noise (N,16,3) -> the output slot's N hypotheses (N,17,3) in metres: the temporal
+    layers, the slot's condition, S DDIM steps (eta 0) for fixed timesteps, as lifter.temporal.TemporalStream."""
+
+    def __init__(self, model: LifterModel, timesteps: torch.Tensor, alpha_bar: torch.Tensor, slot: int):
+        super().__init__()
+        self.model, self.timesteps, self.slot = model, timesteps, slot
+        self.register_buffer("alpha_bar", alpha_bar.double())
+
+    def forward(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, noise: torch.Tensor):
+        c = self.model.window_condition(tokens, tau, pad > 0.5, self.model.cfg.window)
+        n, s = noise.shape[0], slice(self.slot, self.slot + 1)
+        rep = lambda v: v[s].expand(n, *v.shape[1:])  # noqa: E731
+        cond = Condition(rep(c.inp), rep(c.inp), rep(c.inp), [rep(m) for m in c.mods])
+        cfg = self.model.cfg
+        x = ddim(lambda z, t: self.model.denoise(z, t, cond), noise, self.timesteps, self.alpha_bar, cfg.target,
+                 0.0, None, clip_x0=3.0 * cfg.pose_scale)
+        return self.model.from_internal(x)
+
+
+def export_tokens(model: LifterModel, out_dir: Path | None = None) -> Path:
+    """Export (or reuse) a temporal model's per-frame tokens graph."""
+    model = cpu_float(model)
+    path = (Path(out_dir) if out_dir else onnx_dir()) / f"lifter-{model_key(model)}-tokens.onnx"
+    if not path.is_file():
+        xy, lik = torch.rand(3, NUM_JOINTS, 8, 2) * 1.6 - 0.8, torch.rand(3, NUM_JOINTS, 8)
+        export_module(TokensGraph(model), (xy, lik), path, ["xy", "lik"], ["tokens"],
+                      {"xy": {0: "rows", 2: "k"}, "lik": {0: "rows", 2: "k"}, "tokens": {0: "rows"}})
+        prune_cache(keep=path, folder=path.parent)
+    return used(path)
+
+
+def export_window(model: LifterModel, steps: int, slot: int | None = None, out_dir: Path | None = None) -> Path:
+    """Export (or reuse) a temporal model's window sampler for `steps` DDIM steps with the output at `slot`
+    (default the last: causal)."""
+    model = cpu_float(model)
+    f = model.cfg.window
+    slot = f - 1 if slot is None else int(slot)
+    path = (Path(out_dir) if out_dir else onnx_dir()) / f"lifter-{model_key(model)}-window-s{steps}-o{slot}.onnx"
+    if not path.is_file():
+        schedule = CosineSchedule(T=model.cfg.T)
+        graph = WindowSampleGraph(model, schedule.timesteps(steps), schedule.alpha_bar(), slot)
+        tokens = torch.randn(f, NUM_JOINTS, model.cfg.width)
+        tau = -torch.arange(f - 1, -1, -1, dtype=torch.float32) / 30
+        pad = (torch.arange(f) < 2).float()
+        export_module(graph, (tokens, tau, pad, torch.randn(3, NUM_JOINTS - 1, 3)), path,
+                      ["tokens", "tau", "pad", "noise"], ["hyps"], {"noise": {0: "n"}, "hyps": {0: "n"}})
+        prune_cache(keep=path, folder=path.parent)
+    return used(path)
+
+
+class OnnxWindowRunner:
+    """onnxruntime for a temporal model's live window (lifter.temporal.TemporalStream uses a lifter's
+    `window_runner`): `encode` one frame's candidates to tokens, `sample` a window's tokens to N hypotheses; one
+    session per graph, the window graph exported once per DDIM step count (causal: the output is the last slot)."""
+
+    def __init__(self, model: LifterModel, num_threads: int = 1):
+        self.model, self.num_threads = cpu_float(model), num_threads
+        self.sessions: dict = {}
+
+    def _session(self, key):
+        if key not in self.sessions:
+            path = export_tokens(self.model) if key == "tokens" else export_window(self.model, key)
+            self.sessions[key] = make_session(path, "cpu", self.num_threads)
+        return self.sessions[key]
+
+    def encode(self, xy: torch.Tensor, lik: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self._session("tokens").run(["tokens"], {"xy": _np(xy), "lik": _np(lik)})[0])
+
+    def sample(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, noise: torch.Tensor,
+               steps: int) -> torch.Tensor:
+        feed = {"tokens": _np(tokens), "tau": _np(tau), "pad": _np(pad.float()), "noise": _np(noise)}
+        return torch.from_numpy(self._session(int(steps)).run(["hyps"], feed)[0])
+
+
 def _np(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)
 

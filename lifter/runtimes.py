@@ -28,7 +28,7 @@ import torch
 
 from core.skeleton import NUM_JOINTS
 from lifter.api import Lifter
-from lifter.onnx_export import OnnxRunner
+from lifter.onnx_export import OnnxRunner, OnnxWindowRunner
 from lifter.sampler import ddim
 
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
@@ -146,6 +146,15 @@ def with_runtime(base: Lifter, runtime: str | None = "eager", dtype: str | torch
         if runtime not in MODES:
             raise ValueError(f"unknown lifter runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         lifter.runner = TorchRunner(lifter, dtype, runtime)
+    return lifter
+
+
+def with_window_runtime(base: Lifter, threads: int = 1) -> Lifter:
+    """A temporal Lifter (lifter.temporal) whose live window runs on onnxruntime on the CPU (`window_runner`, used
+    by TemporalStream: the tokens graph per frame, the window sampler per output; same results within 1e-4 m)."""
+    lifter = Lifter(base.model if base.device.type == "cpu" else copy.deepcopy(base.model).cpu(), base.calibration,
+                    dict(base.meta, runtime="onnx"), "cpu")
+    lifter.window_runner = OnnxWindowRunner(lifter.model, threads)
     return lifter
 
 

@@ -96,10 +96,12 @@ def window_times(times: np.ndarray, idx: np.ndarray, pad: np.ndarray, slot: int,
 
 def lift_sequence(lifter, xy: torch.Tensor, lik: torch.Tensor, times: np.ndarray, sequence: np.ndarray,
                   n: int, steps: int, lifter_mode: str = "temporal", mode: str = "causal", stride: int = 1,
-                  seed: int = 0, chunk: int = 256) -> torch.Tensor:
+                  seed: int = 0, chunk: int = 256, rate: float | None = None) -> torch.Tensor:
     """Poses of sequences in order: xy (M,17,K,2), lik (M,17,K) box-normalised candidates, times (M,) seconds,
     sequence (M,) ids (windows never cross sequences) -> (M, N, 17, 3). Each sequence's hypotheses start from one
-    noise table (seed + its number) in every frame, for the frame model as for the temporal one (as the app)."""
+    noise table (seed + its number) in every frame, for the frame model as for the temporal one (as the app).
+    stride: every stride-th frame in a window; rate (frames per second, overrides stride): the stride for that window
+    rate at the median frame interval (window_stride, as TemporalStream)."""
     m = len(times)
     change = np.r_[True, np.asarray(sequence)[1:] != np.asarray(sequence)[:-1]]
     seq_no = np.cumsum(change) - 1
@@ -112,11 +114,14 @@ def lift_sequence(lifter, xy: torch.Tensor, lik: torch.Tensor, times: np.ndarray
     if lifter_mode == "temporal" and is_temporal(lifter):
         frames = lifter.cfg.window
         first = np.flatnonzero(change)
-        idx, pad = window_index(first[seq_no], np.r_[first[1:], m][seq_no], frames, mode, stride)
         times = np.asarray(times, np.float64)
         gaps = np.diff(times)[~change[1:]]
+        dt = float(np.median(gaps)) if len(gaps) else 0.1
+        if rate:
+            stride = window_stride(dt, rate)
+        idx, pad = window_index(first[seq_no], np.r_[first[1:], m][seq_no], frames, mode, stride)
         slot = window_slots(frames, mode)[0]
-        tau = window_times(times, idx, pad, slot, stride, float(np.median(gaps)) if len(gaps) else 0.1)
+        tau = window_times(times, idx, pad, slot, stride, dt)
     elif lifter_mode in LIFTER_MODES:
         frames, idx, pad, tau, slot = 1, np.arange(m)[:, None], np.zeros((m, 1), bool), np.zeros((m, 1)), 0
     else:
@@ -137,14 +142,25 @@ def lift_sequence(lifter, xy: torch.Tensor, lik: torch.Tensor, times: np.ndarray
     return torch.cat(out) if out else torch.zeros(0, n, NUM_JOINTS, 3)
 
 
+def window_stride(interval: float, rate: float | None) -> int:
+    """Frames between a window's slots so that the window runs at about `rate` frames per second on a source whose
+    frames come every `interval` seconds (1 without a rate, or on a source slower than it)."""
+    if not rate or not interval or interval <= 0:
+        return 1
+    return max(1, int(round(1.0 / (interval * rate))))
+
+
 @dataclass
 class TemporalStream:
     """One person's live window (causal): the encoder tokens and times of the last frames and the person's start
-    noise. `step` takes the newest frame's candidates and returns its N hypotheses (N, 17, 3)."""
+    noise. `step` takes the newest frame's candidates and returns its N hypotheses (N, 17, 3). rate: the window's
+    slots are every stride-th frame (lifter.temporal.window_stride from the median frame interval), so the window
+    spans (window - 1) / rate seconds on any source at or above that rate; None: every frame."""
     lifter: object
     n: int
     steps: int
     seed: int = 0
+    rate: float | None = None
     _tokens: list = field(default_factory=list)
     _times: list = field(default_factory=list)
     _noise: torch.Tensor | None = None
@@ -155,22 +171,31 @@ class TemporalStream:
     def step(self, xy: torch.Tensor, lik: torch.Tensor, t: float) -> torch.Tensor:
         """xy (1,17,K,2), lik (1,17,K) box-normalised, t seconds -> (N, 17, 3) metres."""
         f = self.lifter.cfg.window
+        runner = getattr(self.lifter, "window_runner", None)
         if self._times and t <= self._times[-1]:
             self.reset()                                              # time went back: a seek or a new video
         with torch.inference_mode():
-            self._tokens.append(self.lifter.model.encoder(xy.float(), lik.float())[0])
+            self._tokens.append(runner.encode(xy, lik) if runner else self.lifter.model.encoder(xy.float(),
+                                                                                                 lik.float())[0])
         self._times.append(float(t))
-        self._tokens, self._times = self._tokens[-f:], self._times[-f:]
+        gaps = np.diff(self._times)
+        stride = window_stride(float(np.median(gaps)) if len(gaps) else 0.0, self.rate)
+        self._tokens, self._times = self._tokens[-(f - 1) * stride - 1:], self._times[-(f - 1) * stride - 1:]
         if self._noise is None or self._noise.shape[0] != self.n:
             self._noise = hypothesis_noise(self.n, self.seed)
-        have = len(self._times)
-        rows = [0] * (f - have) + list(range(have))                  # padding slots repeat the oldest frame
-        dt = (self._times[-1] - self._times[0]) / (have - 1) if have > 1 else 1 / 30
-        tau = torch.tensor([(self._times[r] - self._times[-1]) if k >= f - have else (k - f + 1) * dt
+        real = list(range(len(self._times) - 1, -1, -stride))[:f][::-1]   # the window's frames, oldest first
+        have = len(real)
+        rows = [real[0]] * (f - have) + real                          # padding slots repeat the oldest frame
+        times = [self._times[r] for r in real]
+        dt = (times[-1] - times[0]) / (have - 1) if have > 1 else stride / 30
+        tau = torch.tensor([(self._times[r] - times[-1]) if k >= f - have else (k - f + 1) * dt
                             for k, r in enumerate(rows)], dtype=torch.float32)
         pad = torch.tensor([True] * (f - have) + [False] * have)
+        window = torch.cat([self._tokens[r] for r in rows])
+        if runner is not None:
+            return runner.sample(window, tau, pad, self._noise, self.steps)
         with torch.inference_mode():
-            cond = self.lifter.model.window_condition(torch.cat([self._tokens[r] for r in rows]), tau, pad, f)
+            cond = self.lifter.model.window_condition(window, tau, pad, f)
             cond = cond.select(torch.tensor([f - 1]))
         return denoise(self.lifter, cond, self._noise, self.steps)[0]
 

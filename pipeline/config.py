@@ -112,6 +112,7 @@ class AppConfig:
     lifter: str = "default"
     lifter_mode: str = "frame"   # frame: each frame lifted alone | temporal: a window of each person's frames
     temporal_lifter: str = "temporal"  # the temporal lifter's weights (lifter.temporal), for lifter_mode temporal
+    temporal_rate: float | None = None  # frames per second of the temporal lifter's window (None: every frame)
     fov: float = 60.0
     camera_pitch: float | None = None   # degrees the camera looks down; None: estimated from the people
     camera_roll: float | None = None    # degrees the camera is turned counter-clockwise; None: estimated
@@ -156,6 +157,7 @@ SCHEMA = {
         "lifter": {"type": "string"},
         "lifter_mode": {"enum": ["frame", "temporal"]},
         "temporal_lifter": {"type": "string"},
+        "temporal_rate": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1000},
         "fov": {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 179},
         "camera_pitch": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
         "camera_roll": {"type": ["number", "null"], "minimum": -180, "maximum": 180},

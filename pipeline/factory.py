@@ -24,7 +24,7 @@ from detectors.onnx_export import onnx_dir
 from lifter.api import Lifter, resolve_weights
 from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
 from lifter.onnx_export import MAX_EXPORT_STEPS, OnnxRunner, export_seconds, sampler_path
-from lifter.runtimes import fastest, make_variant
+from lifter.runtimes import fastest, make_variant, with_window_runtime
 from lifter.temporal import is_temporal
 from pipeline.config import AppConfig, check_device
 from pipeline.stages import Pipeline
@@ -64,7 +64,7 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
     The runtime is run once here as the pipeline will run it, so its one-time export/capture happens before the
     first frame and, if it cannot (e.g. an unwritable or full cache), the plain PyTorch lifter is used."""
     if cfg.lifter_mode == "temporal":
-        return build_temporal_lifter(cfg)
+        return build_temporal_lifter(cfg, say, fast=variant in (None, "onnx"))
     try:
         lifter, source = load_lifter(cfg.lifter, device=cfg.device)
     except LifterWeightsError as e:
@@ -92,16 +92,22 @@ def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, varian
             say(f"ONNX lifter ready in {time.perf_counter() - t0:.1f} s")
         return fast
     except (OSError, RuntimeError, ImportError) as e:
-        # A file-system error says what could not be written, in words (no raw exception name in the user's log).
-        why = (f"cannot write {e.filename or 'the ONNX cache'}: {e.strerror}" if isinstance(e, OSError) and e.strerror
-               else f"{type(e).__name__}: {e}")
-        say(f"fast lifter path unavailable ({why}); using the PyTorch lifter")
+        say(f"fast lifter path unavailable ({fast_path_error(e)}); using the PyTorch lifter")
         return lifter
 
 
-def build_temporal_lifter(cfg: AppConfig) -> Lifter:
-    """cfg.temporal_lifter's weights (a temporal model, lifter.temporal) on the plain PyTorch path: its window runs
-    per person in pipeline.stages (the fast runtimes serve single frames)."""
+def fast_path_error(e: Exception) -> str:
+    """Why a fast lifter path could not be prepared: a file-system error says what could not be written, in words
+    (no raw exception name in the user's log)."""
+    if isinstance(e, OSError) and e.strerror:
+        return f"cannot write {e.filename or 'the ONNX cache'}: {e.strerror}"
+    return f"{type(e).__name__}: {e}"
+
+
+def build_temporal_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fast: bool = True) -> Lifter:
+    """cfg.temporal_lifter's weights (a temporal model, lifter.temporal; its window runs per person in
+    pipeline.stages) on onnxruntime on the CPU (lifter.runtimes.with_window_runtime; exported once and run once
+    here, before the first frame), else (fast False, a GPU, or where that cannot be prepared) on plain PyTorch."""
     try:
         lifter, source = load_lifter(cfg.temporal_lifter, device=cfg.device)
     except LifterWeightsError as e:
@@ -109,7 +115,18 @@ def build_temporal_lifter(cfg: AppConfig) -> Lifter:
     if source.startswith(UNTRAINED) or not is_temporal(lifter):
         raise ConfigError(f"--lifter-mode temporal: {resolve_weights(cfg.temporal_lifter)} is not a temporal lifter "
                           "(train one with `python -m lifter.train_temporal`, or use --lifter-mode frame)")
-    return lifter
+    if not fast or cfg.device.startswith("cuda") or cfg.steps > MAX_EXPORT_STEPS:
+        return lifter
+    try:
+        onnx = with_window_runtime(lifter, threads=cfg.torch_threads)
+        runner, f = onnx.window_runner, lifter.cfg.window
+        tokens = runner.encode(torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
+        runner.sample(tokens.expand(f, -1, -1), torch.zeros(f), torch.zeros(f, dtype=torch.bool),
+                      torch.zeros(cfg.hypotheses, NUM_JOINTS - 1, 3), cfg.steps)
+        return onnx
+    except (OSError, RuntimeError, ImportError) as e:
+        say(f"fast temporal lifter path unavailable ({fast_path_error(e)}); using the PyTorch lifter")
+        return lifter
 
 
 def fast_lifter(lifter: Lifter, cfg: AppConfig, say: Callable[[str], None]) -> Lifter:
@@ -137,4 +154,5 @@ def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fron
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones,
                     reprojection=cfg.reprojection, world=cfg.world, camera_pitch=cfg.camera_pitch,
-                    camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode, person=cfg.person)
+                    camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode, person=cfg.person,
+                    temporal_rate=cfg.temporal_rate)

@@ -56,6 +56,7 @@ class Pipeline:
     _grounding: Grounding | None = None      # the world stage (gravity, floor, root trajectory, contacts)
     _lifted_size: tuple | None = None        # frame size seen last by lift (another size: another camera)
     lifter_mode: str = "frame"               # "temporal": the lifter is a temporal one, fed each person's window
+    temporal_rate: float | None = None       # frames per second of that window (lifter.temporal.TemporalStream)
     _state: TrackState | None = None
     _tracks: PersonStates = field(default_factory=PersonStates)
     _size: tuple | None = None               # frame size seen last
@@ -166,7 +167,7 @@ class Pipeline:
 
     def _window(self, track: PersonState) -> TemporalStream:
         if track.window is None:
-            track.window = TemporalStream(self.lifter, self.hypotheses, self.steps)
+            track.window = TemporalStream(self.lifter, self.hypotheses, self.steps, rate=self.temporal_rate)
         return track.window
 
     def _init_pose(self, person: Person, t: float, track: PersonState) -> np.ndarray | None:

@@ -4,6 +4,7 @@ the pipeline's per-person window and its configuration."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,10 +18,11 @@ from lifter.cameras import sample_cameras
 from lifter.data.sequences import check_sequences, sequence_keys
 from lifter.model import LifterModel, ModelConfig
 from lifter.simulate import SimConfig
-from lifter.temporal import TemporalStream, lift_sequence, window_index
+from lifter.runtimes import with_window_runtime
+from lifter.temporal import TemporalStream, lift_sequence, window_index, window_stride
 from lifter.train_temporal import WindowSampler, Clips, temporal_from_frame, window_loss, simulate_windows
 from pipeline.config import apply_options, load_config
-from pipeline.factory import build_temporal_lifter
+from pipeline.factory import build_pipeline, build_temporal_lifter
 from pipeline.stages import Pipeline
 from tests.fakes_app import FakeFrontEnd
 from tests.lifter_fixtures import synthetic_poses
@@ -98,6 +100,25 @@ def test_live_stream_equals_the_offline_causal_pass_and_hypotheses_are_trajector
     step = (offline[1:] - offline[:-1]).norm(dim=-1).mean()
     spread = (offline - offline.mean(1, keepdim=True)).norm(dim=-1).mean()
     assert step < 0.5 * spread
+
+
+def test_window_rate_and_the_onnx_window_equal_the_offline_pass(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFMOCAP_CACHE", str(tmp_path))          # the ONNX export goes to a fresh cache
+    assert window_stride(1 / 60, 10) == 6 and window_stride(1 / 30, 20) == 2
+    assert window_stride(0.1, 30) == 1 and window_stride(1 / 60, None) == 1
+    lifter = temporal_lifter()
+    xy, lik = candidates(16)
+    times = np.arange(16) / 60.0
+    offline = lift_sequence(lifter, xy, lik, times, np.zeros(16, int), n=4, steps=2, seed=0, rate=20)  # stride 3
+    every = lift_sequence(lifter, xy, lik, times, np.zeros(16, int), n=4, steps=2, seed=0)
+    assert (every[6:] - offline[6:]).abs().max() > 1e-4       # the window holds other frames
+    onnx = with_window_runtime(lifter)
+    assert onnx.window_runner is not None and onnx.meta["runtime"] == "onnx"
+    for lf in (lifter, onnx):
+        stream = TemporalStream(lf, n=4, steps=2, seed=0, rate=20)
+        live = torch.stack([stream.step(xy[i:i + 1], lik[i:i + 1], times[i]) for i in range(16)])
+        torch.testing.assert_close(live, offline, atol=1e-4, rtol=1e-4)
+        assert len(stream._times) == (lifter.cfg.window - 1) * 3 + 1   # the history the window needs, no more
 
 
 def test_window_index_pads_at_sequence_edges():
@@ -178,6 +199,10 @@ def test_pipeline_keeps_a_window_per_person_and_config_checks_the_mode(tmp_path)
     est = result.persons[0].estimate
     assert est.hypotheses.shape == (5, 17, 3) and np.isfinite(est.covariance).all()
     assert len(pipe._tracks.get(0).window._times) == lifter.cfg.window
+    app = build_pipeline(replace(load_config(), lifter_mode="temporal", temporal_rate=15.0),
+                         frontend=FakeFrontEnd(), lifter=lifter)
+    app.process(Frame(index=0, timestamp=0.0, image=img))
+    assert app._tracks.get(0).window.rate == 15.0                 # the config's window rate reaches the stream
     with pytest.raises(ConfigError):
         apply_options(load_config(), lifter_mode="video")
     frame_lifter().save(tmp_path / "frame.pt")
