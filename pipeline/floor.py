@@ -36,7 +36,8 @@ FRAME_DEPTH_SIGMA = 0.05      # relative frame-to-frame depth error of a foot (v
 HEIGHT_SIGMA = 0.05           # m: a foot's own height error on the floor (heel / toe, the lifter)
 MAX_FIT_POINTS = 1024         # points used by one fit (evenly thinned)
 GRID_DEG, GRID_STEP_DEG = 35.0, 2.5   # the tilts scanned around the body cue's up before the fit
-MIN_FIT_POINTS = 3            # feet before the first fit: a few people at different depths already tilt the plane
+MIN_FIT_POINTS = 10           # feet before the first fit
+MIN_CAMERA_HEIGHT = 0.2       # m: the fitted floor is below the camera (the feet seen are below it)
 
 
 @dataclass
@@ -175,7 +176,12 @@ def fit_plane(points: np.ndarray, groups: np.ndarray, prior_up: np.ndarray, prio
         scale = (previous.height + SOLE_BELOW_ANKLE) / (previous.up @ points.T)    # ~ each foot's scale
         s0 = np.log(np.clip(np.bincount(index, scale, n_groups) / np.bincount(index, None, n_groups), 0.3, 3.0))
         starts.append(np.r_[u @ e1, u @ e2, previous.height, s0])
-    fits = [least_squares(residuals, x0, loss="soft_l1", f_scale=2.0, jac_sparsity=sparsity) for x0 in starts]
+    bounds = (np.r_[-np.inf, -np.inf, -np.inf, np.full(n_groups, -np.inf)],
+              np.r_[np.inf, np.inf, -MIN_CAMERA_HEIGHT, np.full(n_groups, np.inf)])
+    for x0 in starts:
+        x0[2] = min(x0[2], -MIN_CAMERA_HEIGHT - 1e-3)
+    fits = [least_squares(residuals, x0, loss="soft_l1", f_scale=2.0, jac_sparsity=sparsity, bounds=bounds)
+            for x0 in starts]
     fit = min(fits, key=lambda f: f.cost)
     up = up_of(fit.x)
     jac = fit.jac.toarray() if hasattr(fit.jac, "toarray") else fit.jac
