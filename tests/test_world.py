@@ -336,3 +336,25 @@ def test_a_new_track_stands_on_the_floor_from_its_first_frame():
     lower = cam[3] if cam[3] @ up < cam[6] @ up else cam[6]
     got = RootFilter().update(cam[0] * 1.3, 0.0, (lower - cam[0], up, -3.0))
     assert np.linalg.norm(got - cam[0]) < 0.15     # the scale-based solve alone: 30 % (~2 m) too far
+
+
+def test_measure_counts_walkers_and_leaves_out_objects_that_never_move(tmp_path):
+    """export.measure --world: "walkers" are tracks of >= 10 frames whose box moves at least a box height; a
+    wide box lying still (clothes on the grass, lifted as someone lying: lean 90 deg) is in "all" only."""
+    import json
+
+    from export.measure import world_stats
+    lines = [{"type": "header", "schema_version": "1.1"}]
+    for i in range(20):
+        walking, _ = walker(i / FPS, start=(0, 0, -6), velocity=(1.2, 0, 0))
+        lying = walker(0)[0] @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0.0]]).T + np.array([2, 0.2, -5])
+        persons = [{"id": 1, "bbox": [100 + 10 * i, 100, 130 + 10 * i, 180], "pose_3d_world": walking.tolist()},
+                   {"id": 2, "bbox": [300, 400, 360, 420], "pose_3d_world": lying.tolist()}]
+        lines.append({"type": "frame", "frame_index": i, "timestamp": i / FPS, "persons": persons})
+    path = tmp_path / "m.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    stats = world_stats(str(path))
+    assert stats["per_track"][1]["walks"] and not stats["per_track"][2]["walks"]
+    assert stats["walkers"]["tracks"] == 1 and stats["all"]["tracks"] == 2
+    assert stats["walkers"]["lean_deg"]["max"] < 1.0 and stats["all"]["lean_deg"]["max"] > 80
+    assert stats["walkers"]["max_root_step_m"] == pytest.approx(0.12, abs=1e-6)
