@@ -20,9 +20,6 @@ from pipeline.trajectory import RootFilter
 
 UPRIGHT_TAU_S = 1.0      # s: time constant of a track's smoothed balance axis
 UPRIGHT_MAX_DEG = 30.0   # a balance axis further than this from up is a posture (bending, lying), not a tilt
-TURN_DEG_S = 10.0        # a static camera's world turns at most this fast towards a new estimate (deg/s) ...
-LIFT_M_S = 1.0           # ... and its floor moves at most this fast (m/s): a refit that changes the estimate
-                         # (the first fits on vtest.avi: 6 -> 20 deg, 1.7 -> 4.8 m) would move everyone at once
 
 
 class TrackWorld:
@@ -70,28 +67,12 @@ class Grounding:
         self.floor = FloorEstimator(self.cfg.camera, self.cfg.window_s)
         self.tracks: dict[int, TrackWorld] = {}
         self._serial = 0
-        self._held: tuple[np.ndarray, float, float] | None = None   # the world in use: up, floor height, time
 
     def reset(self) -> None:
         self.gravity.reset()
         self.floor.reset()
         self.tracks = {}
         self._serial = 0
-        self._held = None
-
-    def _settle(self, up: np.ndarray, height: float, t: float, limit: bool) -> tuple[np.ndarray, float]:
-        """The world in use moves towards the estimate (up, floor height) at a bounded rate when `limit`."""
-        if limit and self._held is not None and t >= self._held[2]:
-            held_up, held_height, held_t = self._held
-            dt = t - held_t
-            turn = float(angle_deg(held_up, up))
-            if turn > TURN_DEG_S * dt and turn > 1e-9:
-                axis = unit(np.cross(held_up, up))
-                a = np.radians(TURN_DEG_S * dt)
-                up = held_up * np.cos(a) + np.cross(axis, held_up) * np.sin(a) + axis * (axis @ held_up) * (1 - np.cos(a))
-            height = held_height + float(np.clip(height - held_height, -LIFT_M_S * dt, LIFT_M_S * dt))
-        self._held = (unit(up), float(height), t)
-        return self._held[0], self._held[1]
 
     def _track(self, pid: int) -> TrackWorld:
         if pid not in self.tracks:
@@ -115,16 +96,13 @@ class Grounding:
                                   groups=[self._track(people[i].id).serial for i in upright])
         if floor.up is not None and g.source == "estimated":   # the feet over the floor refine the body cue
             g = Gravity(floor.up, floor.up_std_deg, g.source)
-        up, height = self._settle(g.up, floor.height, t, self.cfg.camera == "static" and g.source == "estimated"
-                                  and np.isfinite(floor.std))
-        g = Gravity(up, g.std_deg, g.source)
         rot = world_rotation(g.up)
-        trans = np.array([0.0, -height, 0.0])
+        trans = np.array([0.0, floor.camera_height, 0.0])
         for p in people:
             est = p.estimate
             track = self._track(p.id)
             mean = track.stand_up(np.asarray(est.mean, float), g.up, t)
-            on_floor = (lowest_ankle(mean, g.up), g.up, height) if np.isfinite(floor.std) else None
+            on_floor = (lowest_ankle(mean, g.up), g.up, floor.height) if np.isfinite(floor.std) else None
             root = track.root.update(est.root_translation, t, on_floor)
             est.root_translation = root.astype(np.asarray(est.root_translation).dtype)
             world, contacts = track.feet.update((mean + root) @ rot.T + trans, t)
