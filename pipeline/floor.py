@@ -31,8 +31,8 @@ from pipeline.gravity import REFIT_S, unit
 DEFAULT_CAMERA_HEIGHT = 1.5   # m: assumed before any foot was seen
 CORRELATION_S = 0.5           # observations closer in time than this are not independent
 DEPTH_SIGMA = 0.15            # relative depth error of a person (the root solve's scale): one per track
-FRAME_DEPTH_SIGMA = 0.05      # relative frame-to-frame depth error of a foot (vtest.avi: 2.5-3.3 % median, 1-s
-                              # to 3-s detrending, 8 % worst track)
+FRAME_DEPTH_SIGMA = 0.05      # relative frame-to-frame depth error of a foot (vtest.avi, root depth about its
+                              # 0.5-3 s moving mean: median track 2.5-3.3 %, worst 6-12 %)
 HEIGHT_SIGMA = 0.05           # m: a foot's own height error on the floor (heel / toe, the lifter)
 MAX_FIT_POINTS = 512          # points used by one fit (evenly thinned)
 GRID_DEG, GRID_STEP_DEG = 35.0, 5.0   # the tilts scanned around the body cue's up before the fit
