@@ -200,7 +200,9 @@ def fit_plane(points: np.ndarray, groups: np.ndarray, prior_up: np.ndarray, prio
               np.r_[np.inf, np.inf, -MIN_CAMERA_HEIGHT, np.full(n_groups, np.inf)])
     for x0 in starts:
         x0[2] = min(x0[2], -MIN_CAMERA_HEIGHT - 1e-3)
-    fits = [least_squares(residuals, x0, jac=jacobian, loss="soft_l1", f_scale=2.0, bounds=bounds) for x0 in starts]
+    # lsmr, not the exact solver: its SVD on a multithreaded BLAS took seconds on a loaded machine (vtest.avi)
+    fits = [least_squares(residuals, x0, jac=jacobian, loss="soft_l1", f_scale=2.0, bounds=bounds, tr_solver="lsmr")
+            for x0 in starts]
     fit = min(fits, key=lambda f: f.cost)
     up = up_of(fit.x)
     try:
