@@ -40,24 +40,25 @@ def refine_from_heatmap(xy_norm: np.ndarray, heat_hwc: np.ndarray, kernel: int =
                         min_confidence: float = 0.5) -> np.ndarray:
     """MediaPipe's RefineLandmarksFromHeatmap on normalised crop coordinates (L, 2) with heatmap logits (H, W, L).
 
-    Kept faithful to the reference, including its bounds test (the row is not checked against the height)."""
-    h, w, _ = heat_hwc.shape
+    Kept faithful to the reference, including its bounds test (the row is not checked against the height), for all
+    landmarks at once: each landmark's window is gathered (cells outside the map weigh 0)."""
+    h, w, n = heat_hwc.shape
     out = xy_norm.copy()
     off = (kernel - 1) // 2
-    for i, (x, y) in enumerate(xy_norm):
-        col, row = int(x * w), int(y * h)  # C++ float -> int truncates toward zero
-        if col < 0 or col >= w or row < 0 or col >= h:
-            continue
-        r0, r1 = max(0, row - off), min(h, row + off + 1)
-        c0, c1 = max(0, col - off), min(w, col + off + 1)
-        if r0 >= r1 or c0 >= c1:
-            continue
-        conf = sigmoid(heat_hwc[r0:r1, c0:c1, i].astype(np.float64))
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            rows, cols = np.mgrid[r0:r1, c0:c1]
-            out[i, 0] = (cols * conf).sum() / w / total
-            out[i, 1] = (rows * conf).sum() / h / total
+    col = np.trunc(xy_norm[:, 0] * w).astype(np.int64)   # C++ float -> int truncates toward zero
+    row = np.trunc(xy_norm[:, 1] * h).astype(np.int64)
+    valid = (col >= 0) & (col < w) & (row >= 0) & (col < h)
+    d = np.arange(-off, off + 1)
+    rows, cols = row[:, None] + d, col[:, None] + d                       # (L, kernel)
+    inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+    logits = heat_hwc[rows.clip(0, h - 1)[:, :, None], cols.clip(0, w - 1)[:, None, :], np.arange(n)[:, None, None]]
+    conf = np.where(inside, sigmoid(logits.astype(np.float64)), 0.0)    # (L, kernel, kernel)
+    total = conf.sum((1, 2))
+    use = valid & (conf.max((1, 2)) >= min_confidence) & (total > 0)
+    safe = np.where(total > 0, total, 1.0)
+    x = (conf * cols[:, None, :]).sum((1, 2)) / w / safe
+    y = (conf * rows[:, :, None]).sum((1, 2)) / h / safe
+    out[use, 0], out[use, 1] = x[use], y[use]
     return out
 
 

@@ -31,7 +31,7 @@ from core.protocols import FrontEndOutput
 from core.records import Detection, Frame, Landmarks, Person, Roi
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
-from detectors.people import Scanner, next_regions
+from detectors.people import Scanner, merge, next_regions, still, thumbnail
 from detectors.pose_detector import DetectorConfig, PoseDetector, iou
 from detectors.tracking import PRESENCE_THRESHOLD, OneEuro, is_present, roi_from_landmarks, smooth_aux
 
@@ -39,6 +39,8 @@ MAX_PEOPLE = 8
 TORSO = (11, 12, 24, 23)     # BlazePose shoulders and hips, around the torso
 SLID = 0.55                  # Bhattacharyya distance from a track's appearance: its ROI is on someone else
 SAME = 0.45                  # at most this far from a lost track's appearance to take its id back
+MAX_TILES = 2                # tiles scanned in one frame at most: a slow frame (live mode on a busy machine) does
+                             # not pay for the time it took, the sweep takes longer instead (latency stays bounded)
 
 
 @dataclass
@@ -66,6 +68,7 @@ class MultiTrackerState:
     next_id: int = 0
     cursor: int = 0                  # round-robin position of the scan
     credit: float = 0.0              # tiles owed to the scan (scan_period_s spreads a sweep over time)
+    empty: dict[int, np.ndarray] = field(default_factory=dict)   # region -> its thumbnail when a scan found nobody
     last_time: float | None = None   # timestamp of the previous frame
     frame_index: int = -1
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -142,13 +145,20 @@ class MultiFrontEnd:
     def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, max_people: int = MAX_PEOPLE, presence_threshold: float = PRESENCE_THRESHOLD,
                  min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 1.0,
-                 max_lost_s: float = 3.0, detector: PoseDetector | None = None,
-                 landmark_model: LandmarkModel | None = None):
+                 max_lost_s: float = 3.0, extra_model: str | None = None, full_people: int = 1,
+                 detector: PoseDetector | None = None, landmark_model: LandmarkModel | None = None,
+                 extra_landmark_model: LandmarkModel | None = None):
         detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
                                                  config=DetectorConfig(min_score=min_detection_score))
         self.scanner = Scanner(detector)
         self.landmark_model = landmark_model or LandmarkModel.load(model, runtime=runtime, device=device,
                                                                    num_threads=num_threads)
+        # The people beyond the first `full_people` (by track age) may use a cheaper landmark model (extra_model).
+        if extra_landmark_model is None and extra_model is not None and extra_model != model:
+            extra_landmark_model = LandmarkModel.load(extra_model, runtime=runtime, device=device,
+                                                      num_threads=num_threads)
+        self.extra_landmark_model = extra_landmark_model
+        self.full_people = full_people
         self.k = k
         self.max_people = max_people
         self.presence_threshold = presence_threshold
@@ -168,9 +178,10 @@ class MultiFrontEnd:
         tracks = {i: tr for i, tr in state.tracks.items() if tr.roi is not None or t - tr.last_seen <= self.max_lost_s}
         active = [tr for tr in tracks.values() if tr.roi is not None]
 
-        # 1. Everyone tracked: their ROIs in one landmark call.
+        # 1. Everyone tracked: their ROIs in one landmark call (the oldest tracks first: they get the full model).
+        active.sort(key=lambda tr: tr.id)
         t0 = time.perf_counter()
-        found = self.landmark_model.run([rgb] * len(active), [tr.roi for tr in active])
+        found = self._landmarks(rgb, [tr.roi for tr in active], self.full_people)
         timings["landmarks"] += (time.perf_counter() - t0) * 1e3
         kept = self._keep_tracked(frame.image, active, found, t)
 
@@ -180,7 +191,8 @@ class MultiFrontEnd:
         tiles = len(regions) - 1
         # The tiles are swept once every scan_period_s seconds, a share per frame (768x576 at 30 fps: 0.67 a frame).
         dt = 0.0 if state.last_time is None else min(max(t - state.last_time, 0.0), self.scan_period_s)
-        credit = state.credit + tiles * dt / self.scan_period_s
+        credit = min(state.credit + tiles * dt / self.scan_period_s, MAX_TILES)
+        empty = dict(state.empty)
         if state.frame_index < 0:
             scan, credit = list(range(len(regions))), 0.0  # a stream's first frame: the whole scan at once
         elif len(kept) >= self.max_people:
@@ -188,18 +200,27 @@ class MultiFrontEnd:
         else:
             scan, cursor = next_regions(tiles, cursor, int(credit))
             credit -= len(scan)
-            # A tile that someone followed fills (a close-up) has no one new to find: skipped (its turn is spent).
-            scan = [i + 1 for i in scan if not covered(regions[i + 1], [k[2] for k in kept])]
+            # Skipped, their turn spent: a tile that someone followed fills (a close-up: no one new to find), and
+            # a tile where the last scan found nobody and nothing moved since (the detector would see the same).
+            scan = [i + 1 for i in scan if not covered(regions[i + 1], [k[2] for k in kept])
+                    and not (i + 1 in empty and still(empty[i + 1], thumbnail(frame.image, regions[i + 1])))]
             scan += [] if kept else [0]                    # the whole frame too while nobody is tracked
+        scan = sorted(set(scan))
         t0 = time.perf_counter()
-        dets = self.scanner.detect(frame.image, [regions[i] for i in sorted(set(scan))])
+        found = self.scanner.detect_regions(frame.image, [regions[i] for i in scan])
+        for i, dets in zip(scan, found):
+            if i and not dets:
+                empty[i] = thumbnail(frame.image, regions[i])
+            else:
+                empty.pop(i, None)
+        dets = merge([d for ds in found for d in ds])
         timings["detect"] += (time.perf_counter() - t0) * 1e3
         boxes = [k[2] for k in kept]
         dets = [d for d in dets if not boxes or distance(d.bbox, np.array(boxes)).min() > 0.5]
         new = []
         if dets and len(kept) < self.max_people:
             t0 = time.perf_counter()
-            lms = self.landmark_model.run([rgb] * len(dets), [d.roi for d in dets])
+            lms = self._landmarks(rgb, [d.roi for d in dets], self.full_people - len(kept))
             timings["landmarks"] += (time.perf_counter() - t0) * 1e3
             for d, lm in sorted(zip(dets, lms), key=lambda p: -p[1].presence):
                 if not is_present(lm, self.presence_threshold):
@@ -230,7 +251,14 @@ class MultiFrontEnd:
                 tr.roi, tr.aux_filter = None, None
                 out[tr.id] = tr
         persons.sort(key=lambda p: p.id)
-        return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, credit, t, frame.index, timings))
+        return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, credit, empty, t, frame.index,
+                                                                   timings))
+
+    def _landmarks(self, rgb: np.ndarray, rois: list[Roi], full: int) -> list[Landmarks]:
+        """Landmarks on each ROI: the first `full` with the landmark model, the rest with the extra one (if any)."""
+        full = len(rois) if self.extra_landmark_model is None else max(full, 0)
+        return (self.landmark_model.run([rgb] * len(rois[:full]), rois[:full])
+                + (self.extra_landmark_model.run([rgb] * len(rois[full:]), rois[full:]) if rois[full:] else []))
 
     def _keep_tracked(self, image, active: list[PersonTrack], found: list[Landmarks], t: float) -> list[tuple]:
         """(track, landmarks, box, look) of the tracks whose landmarks are present, where the track was heading and

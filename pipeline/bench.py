@@ -11,7 +11,8 @@ the first frame where the person detector finds someone and the landmark model c
 whose pedestrians are often too small for BlazePose), preceded by --warmup frames that are not timed:
 1. stages: one thread, one frame at a time, through the pipeline's two stages (Pipeline.detect, Pipeline.lift);
    ms per frame for decode, detect, landmark, candidates (the front end's own timings), lifter (condition + N x S
-   sampling + mean and calibrated covariance, as Lifter.estimate runs them), root and smooth. Means are over all
+   sampling + mean and calibrated covariance, as Lifter.estimate runs them), root, smooth and world (the world
+   stage: gravity, floor, root trajectory, contacts; pipeline/grounding.py). Means are over all
    measured frames (a stage that did not run counts 0, so they add up to the sequential per-frame time);
    `stages_ms_when_run` averages over the frames where the stage ran.
 2. offline / offline_pipelined: the app's offline loop (run_offline: capture thread + every frame in order) on the
@@ -57,7 +58,7 @@ from pipeline.runner import run_live, run_offline
 from pipeline.samples import sample_path
 from pipeline.sources import ReplaySource, VideoSource
 
-STAGES = ("decode", "detect", "landmark", "candidates", "lifter", "root", "smooth")
+STAGES = ("decode", "detect", "landmark", "candidates", "lifter", "root", "smooth", "world")
 COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
 
 
@@ -169,7 +170,8 @@ def stage_pass(args, pipeline) -> dict:
             people.append(len(result.persons))
             t = result.timings_ms
             row = dict(decode=decode, detect=t["detect"], landmark=t["landmarks"], candidates=t["candidates"],
-                       lifter=t["lift"], root=t["root"], smooth=t["smooth"])
+                       lifter=t["lift"], root=t["root"], smooth=t["smooth"],
+                       world=t.get("world", 0.0))
             for key, value in row.items():
                 times[key].append(value)
     n = len(times["decode"])

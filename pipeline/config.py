@@ -89,6 +89,8 @@ class PeopleConfig:
     """Finding and following several people (detectors/multi.py, detectors/people.py)."""
     scan_period_s: float = 1.0   # the detector sweeps its tiles for people not tracked yet once in this time
     max_lost_s: float = 3.0      # a track lost longer than this ends; the person found again gets a new id
+    extra_model: str | None = "lite"   # landmark model for the people beyond the first full_people (null: `model`)
+    full_people: int = 1         # people (the longest followed first) whose landmarks use `model`
 
 
 @dataclass
@@ -163,7 +165,9 @@ SCHEMA = {
         "max_people": {"type": "integer", "minimum": 1, "maximum": 64},
         "person": {"type": ["integer", "null"], "minimum": 0},
         "people": {"type": "object", "additionalProperties": False, "properties": {
-            "scan_period_s": _POS_NUM, "max_lost_s": _POS_NUM}},
+            "scan_period_s": _POS_NUM, "max_lost_s": _POS_NUM,
+            "extra_model": {"enum": ["lite", "full", "heavy", None]},
+            "full_people": {"type": "integer", "minimum": 0, "maximum": 64}}},
         "skeleton_names": {"enum": list(SKELETON_NAMES)},
         "seed": {"type": ["integer", "null"], "minimum": 0},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {

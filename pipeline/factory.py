@@ -54,7 +54,8 @@ def build_frontend(cfg: AppConfig) -> FrontEnd:
                                  num_threads=cfg.litert_threads, seed=cfg.seed)
     return MultiFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
                          num_threads=cfg.litert_threads, seed=cfg.seed, max_people=cfg.max_people,
-                         scan_period_s=cfg.people.scan_period_s, max_lost_s=cfg.people.max_lost_s)
+                         scan_period_s=cfg.people.scan_period_s, max_lost_s=cfg.people.max_lost_s,
+                         extra_model=cfg.people.extra_model, full_people=cfg.people.full_people)
 
 
 def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, variant: str | None = None) -> Lifter:

@@ -249,7 +249,9 @@ def _detecting(worker: "DetectThread | None"):
         yield
     finally:
         worker.stop.set()
-        worker.join(timeout=5.0)
+        # no timeout: the thread checks `stop` between frames, so this waits for at most one detect call; a thread
+        # left running inside a native model call at interpreter exit aborts the process ("terminate called ...")
+        worker.join()
 
 
 def _finish(frame: Frame, result, consumers, stats: RunStats, controls, max_frames) -> bool:

@@ -32,7 +32,8 @@ def test_bench_cli_prints_json_with_all_keys():
     out = subprocess.run(cmd, cwd=repo_root(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
-    assert set(result["stages_ms"]) == {"decode", "detect", "landmark", "candidates", "lifter", "root", "smooth"}
+    assert set(result["stages_ms"]) == {"decode", "detect", "landmark", "candidates", "lifter", "root", "smooth",
+                                          "world"}
     assert all(v >= 0 for v in result["stages_ms"].values())
     assert result["sequential"]["with_person"] > 0          # --start auto found the first walker ...
     assert result["stages_ms"]["lifter"] > 0                 # ... so the lifter ran

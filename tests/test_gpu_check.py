@@ -16,7 +16,7 @@ from tests.lifter_fixtures import synthetic_poses
 def test_gpu_check_runs_every_step_on_the_cpu(tmp_path):
     np.savez(tmp_path / "poses.npz", poses=synthetic_poses(8))
     env = dict(os.environ, PY=sys.executable, OUT=str(tmp_path / "out"), DEVICE="cpu", FRAMES="3", POSES="8",
-               REPEATS="2", SKIP_TESTS="1", POSES_FILE=str(tmp_path / "poses.npz"))
+               REPEATS="2", BATCH="4", BENCH_ARGS="--no-live --max-people 1", SKIP_TESTS="1", POSES_FILE=str(tmp_path / "poses.npz"))
     run = subprocess.run(["bash", "tools/gpu_check.sh"], cwd=repo_root(), env=env, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr

@@ -187,3 +187,106 @@ def test_a_tile_filled_by_a_followed_person_is_not_scanned():
     assert covered((0, 0, 192), [np.array([-10, -10, 180, 200.0])])
     assert not covered((0, 0, 192), [np.array([0, 0, 60, 190.0])])      # a small person in the tile: scanned
     assert not covered((0, 0, 192), [])
+
+
+def test_a_tile_detection_bigger_than_the_tile_or_centred_outside_it_is_dropped():
+    from detectors.people import plausible
+
+    def det(cx, cy, size):
+        return Detection(score=0.9, bbox=np.array([cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2]),
+                         roi=Roi(cx, cy, size))
+    assert plausible(det(96, 96, 150), 192) and plausible(det(200, 96, 260), 192)   # in the tile / at its edge
+    assert not plausible(det(96, 96, 500), 192)                  # many tiles wide: an echo of something bigger
+    assert not plausible(det(-454, 54, 300), 192)                # centred far outside the tile
+    assert plausible(det(-454, 54, 1700), 0)                     # the whole frame: any size
+
+
+def test_messi_is_one_person():
+    """messi5.jpg: one footballer filling the frame. A tile at the frame's top edge used to give a 1700-px detection
+    centred outside itself, and the landmarks on it a second, false person over him."""
+    import cv2
+    from detectors.multi import MultiFrontEnd
+    from pipeline.samples import SampleMissing, sample_path
+    try:
+        image = cv2.imread(str(sample_path("messi5.jpg")))
+        vtest_or_skip()
+    except SampleMissing as e:
+        pytest.skip(f"sample media missing ({e})")
+    fe = MultiFrontEnd(model="full", seed=0, num_threads=1, k=4)
+    persons, _ = fe.process(Frame(0, 0.0, image), None)
+    assert len(persons) == 1
+    x0, y0, x1, y1 = persons[0].detection.bbox
+    assert x0 > 50 and x1 < 480 and y0 > 50 and y1 < 342        # on the footballer (89-434 x 96-334 px)
+
+
+def test_a_still_tile_is_not_scanned_again_until_something_moves():
+    from detectors.people import still, thumbnail
+    rng = np.random.default_rng(0)
+    image = rng.integers(60, 200, (400, 400, 3)).astype(np.uint8)
+    region = (100, 100, 192)
+    before = thumbnail(image, region)
+    noisy = np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+    assert still(before, thumbnail(noisy, region))                             # sensor noise
+    assert still(before, thumbnail(np.clip(image.astype(int) + 30, 0, 255).astype(np.uint8), region))  # exposure
+    walker = image.copy()
+    walker[150:230, 180:210] = 20                                               # a 30x80 px dark figure walks in
+    assert not still(before, thumbnail(walker, region))
+    outside = image.copy()
+    outside[0:80, 0:30] = 20                                                    # out of the tile: no change
+    assert still(before, thumbnail(outside, region))
+
+
+class CountingDetector:
+    """A person detector that finds nobody and records the crops it was given."""
+
+    def __init__(self):
+        self.calls = []
+
+    def detect_batch(self, crops):
+        self.calls.append([c.shape[:2] for c in crops])
+        return [[] for _ in crops]
+
+
+class CountingLandmarks:
+    """A landmark model that records how many ROIs it ran on (nobody present)."""
+
+    def __init__(self):
+        self.rois = 0
+
+    def run(self, images, rois):
+        from core.records import Landmarks
+        self.rois += len(rois)
+        return [Landmarks(roi=r, presence=0.0, landmarks=np.zeros((33, 5)), world=np.zeros((33, 3)),
+                          heatmaps=np.zeros((39, 64, 64))) for r in rois]
+
+
+def test_the_scan_costs_at_most_two_tiles_a_frame_and_skips_still_empty_tiles():
+    from detectors.multi import MAX_TILES, MultiFrontEnd
+    det = CountingDetector()
+    fe = MultiFrontEnd(detector=det, landmark_model=CountingLandmarks(), scan_period_s=1.0)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (576, 768, 3)).astype(np.uint8)
+    tiles = lambda call: sum(shape == (192, 192) for shape in call)   # noqa: E731
+    state = fe.process(Frame(0, 0.0, image), None)[1]
+    assert tiles(det.calls[-1]) == 20                     # a stream's first frame: the whole sweep
+    state = fe.process(Frame(1, 5.0, image), state)[1]    # a frame 5 s later (a slow live frame) ...
+    assert tiles(det.calls[-1]) == 0                      # ... the scanned tiles found nobody and nothing moved
+    moved = image.copy()
+    moved[::2] = 255 - moved[::2]                         # everything changes
+    for i in range(2, 8):
+        state = fe.process(Frame(i, 5.0 + 2.0 * i, moved), state)[1]
+        assert 0 < tiles(det.calls[-1]) <= MAX_TILES      # ... at most two tiles however late the frame
+
+
+def test_people_beyond_the_first_use_the_extra_landmark_model():
+    from detectors.multi import MultiFrontEnd
+    from core.records import Roi
+    full, lite = CountingLandmarks(), CountingLandmarks()
+    fe = MultiFrontEnd(detector=CountingDetector(), landmark_model=full, extra_landmark_model=lite, full_people=1)
+    rgb = np.zeros((100, 100, 3), np.uint8)
+    assert len(fe._landmarks(rgb, [Roi(50, 50, 40)] * 3, 1)) == 3 and (full.rois, lite.rois) == (1, 2)
+    fe._landmarks(rgb, [Roi(50, 50, 40)] * 2, -1)         # new people after the first: all extra
+    assert (full.rois, lite.rois) == (1, 4)
+    alone = MultiFrontEnd(detector=CountingDetector(), landmark_model=full)   # no extra model: everyone full
+    alone._landmarks(rgb, [Roi(50, 50, 40)] * 2, 0)
+    assert full.rois == 3

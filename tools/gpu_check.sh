@@ -4,7 +4,8 @@
 # $OUT (default gpu_out/); a failing step is recorded in its .err file and the next one runs.
 #
 #   OUT=gpu_out DEVICE=cuda bash tools/gpu_check.sh            # on a machine with a GPU and its own python3 + torch
-#   DEVICE=cpu FRAMES=4 POSES=20 REPEATS=2 bash tools/gpu_check.sh   # plumbing check on any machine (CI runs it)
+#   DEVICE=cpu FRAMES=4 POSES=20 REPEATS=2 BATCH=4 BENCH_ARGS='--no-live --max-people 1' bash tools/gpu_check.sh
+#                                          # plumbing check on any machine (CI runs it)
 #
 # Inputs, looked for in this order: the BlazePose files in weights/third_party (python -m weights.fetch), the clip
 # at $VIDEO (default: pipeline.samples' vtest.avi), test poses at $POSES_FILE (default .cache/mocap/test.npz).
@@ -20,6 +21,8 @@ POSES_FILE=${POSES_FILE:-.cache/mocap/test.npz}
 REPEATS=${REPEATS:-30}
 MODELS=${MODELS:-heavy full}   # bench runs: heavy with N=64, full with N=16 (leave one out when its file is absent)
 SKIP_TESTS=${SKIP_TESTS:-0}
+BATCH=${BATCH:-64}             # frames per call of the lifter-only timing
+read -r -a BENCH_EXTRA <<< "${BENCH_ARGS:-}"   # more bench options (the CPU plumbing test: --no-live --max-people 1)
 mkdir -p "$OUT"
 if compgen -G ".whl/*.whl" > /dev/null; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
@@ -45,10 +48,10 @@ step machine.txt bash -c "nvidia-smi -L 2>/dev/null; $PY -c 'import torch, platf
 for model in $MODELS; do
   n=16; [ "$model" = heavy ] && n=64
   step "bench_${model}_n$n.json" "$PY" -m pipeline.bench "${VIDEO_ARG[@]}" --device "$DEVICE" --runtime torch \
-    --model "$model" --hypotheses "$n" --steps 5 --frames "$FRAMES" --no-mediapipe --json
+    --model "$model" --hypotheses "$n" --steps 5 --frames "$FRAMES" --no-mediapipe "${BENCH_EXTRA[@]}" --json
 done
 step lifter_only_n64.json "$PY" -m pipeline.bench "${VIDEO_ARG[@]}" --lifter-only --device "$DEVICE" --hypotheses 64 \
-  --steps 5 --variants fp32 "${GRAPH[@]}" --batch 64 --repeats "$REPEATS" --json
+  --steps 5 --variants fp32 "${GRAPH[@]}" --batch "$BATCH" --repeats "$REPEATS" --json
 for v in fp32 "$FAST"; do
   step "eval_n64_$v.json" "$PY" -m lifter.evaluate --poses "$POSES_FILE" --max-poses "$POSES" --hypotheses 64 --steps 5 \
     --device "$DEVICE" --variant "$v" --json
