@@ -10,6 +10,10 @@ World (`world_stats`), per track with at least `min_frames` frames and over all 
 torso lean (pelvis -> thorax against +Y, degrees), root steps (pelvis moves between consecutive frames of a track,
 metres), the lowest foot's height above the floor (lowest ankle minus the sole, metres: std and the share within
 +-5 cm), the share of frames with a foot contact, and the frame's pitch / roll / up uncertainty.
+"all" summarises every such track; "walkers" only the tracks that walk: at least `min_frames` frames (1 s at
+10 fps) and a 2D box centre that gets at least one box height (the track's median) away from where the track
+began. The rule uses the detector's boxes only, not the 3D being measured; it leaves out objects taken for people
+(on vtest.avi: clothes on the grass, wider than tall, and a tripod, which never move) and people who only stand.
 """
 from __future__ import annotations
 
@@ -88,21 +92,39 @@ def track_stats(items: list[tuple[int, dict]]) -> dict:
                 [c["r_foot"] or c["l_foot"] for c in with_contact])), 4)}
 
 
+def walks(items: list[tuple[int, dict]]) -> bool:
+    """The track's box centre gets at least one (median) box height away from where it began."""
+    box = np.array([p["bbox"] for _, p in items if p.get("bbox") is not None], float).reshape(-1, 4)
+    if not len(box):
+        return False
+    centre = 0.5 * (box[:, :2] + box[:, 2:])
+    return bool(np.linalg.norm(centre - centre[0], axis=1).max() >= np.median(box[:, 3] - box[:, 1]))
+
+
+def _overall(per: dict, items: list) -> dict | None:
+    if not per:
+        return None
+    foot = [s["foot_height_m"] for s in per.values()]
+    return {"tracks": len(per), "lean_deg": track_stats(items)["lean_deg"],
+            "max_root_step_m": max(s["root_step_m"].get("max", 0.0) for s in per.values()),
+            "worst_foot_std_m": max(f["std"] for f in foot), "worst_within_5cm": min(f["within_5cm"] for f in foot),
+            "foot_std_m": _summary([f["std"] for f in foot]), "within_5cm": _summary([f["within_5cm"] for f in foot])}
+
+
 def world_stats(path: str, min_frames: int = 10) -> dict:
     _header, frames = read_jsonl(path, validate=False)
-    per = {i: track_stats(items) for i, items in tracks(frames).items() if len(items) >= min_frames}
+    long = {i: items for i, items in tracks(frames).items() if len(items) >= min_frames}
+    per = {i: {**track_stats(items), "walks": walks(items)} for i, items in long.items()}
     worlds = [f["world_from_camera"] for f in frames if f.get("world_from_camera")]
     angle = lambda key: _summary([w[key] if w.get(key) is not None else np.nan for w in worlds])  # noqa: E731
-    everyone = [x for items in tracks(frames).values() if len(items) >= min_frames for x in items]
     result = {"file": path, "frames": len(frames), "tracks": len(per), "min_frames": min_frames,
               "pitch_deg": angle("pitch_deg"), "roll_deg": angle("roll_deg"), "up_std_deg": angle("up_std_deg"),
               "per_track": per}
-    if everyone:
-        all_tracks = track_stats(everyone)
-        steps = [s["root_step_m"].get("max", 0.0) for s in per.values()]
-        result["all"] = {"lean_deg": all_tracks["lean_deg"], "max_root_step_m": max(steps, default=None),
-                         "worst_foot_std_m": max(s["foot_height_m"]["std"] for s in per.values()),
-                         "worst_within_5cm": min(s["foot_height_m"]["within_5cm"] for s in per.values())}
+    walkers = {i: s for i, s in per.items() if s["walks"]}
+    for key, chosen in (("all", per), ("walkers", walkers)):
+        summary = _overall(chosen, [x for i in chosen for x in long[i]])
+        if summary is not None:
+            result[key] = summary
     return result
 
 

@@ -25,7 +25,8 @@ UPRIGHT_MAX_DEG = 30.0   # a balance axis further than this from up is a posture
 class TrackWorld:
     """One person's temporal world state: root filter, foot contacts, and the smoothed balance axis."""
 
-    def __init__(self, cfg: WorldConfig):
+    def __init__(self, cfg: WorldConfig, serial: int = 0):
+        self.serial = serial     # unique per track over the source's life (ids may come back): the floor's group
         self.root = RootFilter(max_speed=cfg.max_speed, max_accel=cfg.max_accel)
         self.feet = FootContacts(lock=cfg.foot_lock)
         self.upright = cfg.upright
@@ -43,7 +44,9 @@ class TrackWorld:
         and a standing or walking person's centre of mass is above the support on average."""
         if not self.upright:
             return pose
-        axis = observe(pose, up)
+        # The support foot and the sole are found along the pose's own vertical (its smoothed balance axis): the
+        # lifter's pose may lean from the camera's up, and along that up the front foot would seem the lower one.
+        axis = observe(pose, up if self._axis is None else self._axis)
         if axis is None:
             return pose
         if self._axis is None or self._t is None or t <= self._t:
@@ -63,11 +66,19 @@ class Grounding:
         self.gravity = GravityEstimator(self.cfg.camera, self.cfg.window_s, pitch, roll)
         self.floor = FloorEstimator(self.cfg.camera, self.cfg.window_s)
         self.tracks: dict[int, TrackWorld] = {}
+        self._serial = 0
 
     def reset(self) -> None:
         self.gravity.reset()
         self.floor.reset()
         self.tracks = {}
+        self._serial = 0
+
+    def _track(self, pid: int) -> TrackWorld:
+        if pid not in self.tracks:
+            self.tracks[pid] = TrackWorld(self.cfg, self._serial)
+            self._serial += 1
+        return self.tracks[pid]
 
     def update(self, persons: list[Person], t: float, keep: set[int] | None = None) -> WorldFrame:
         """Sets each person's estimate.root_translation (filtered, camera frame), .world and .contacts. `keep`: the
@@ -77,14 +88,19 @@ class Grounding:
         measured = [np.asarray(p.estimate.mean, float) + np.asarray(p.estimate.root_translation, float)
                     for p in people]
         g = self.gravity.update(measured, t)
-        floor = self.floor.update(measured, g.up, t, g.std_deg, tilt=g.source != "given")
+        # The floor's evidence: people standing or walking (balance axis near up), not someone lying or a false
+        # detection lifted as lying, whose lower ankle is not on the floor (or not a foot at all).
+        upright = [i for i, m in enumerate(measured) if (a := observe(m - m[0], g.up)) is not None
+                   and angle_deg(a, g.up) <= UPRIGHT_MAX_DEG]
+        floor = self.floor.update([measured[i] for i in upright], g.up, t, g.std_deg, tilt=g.source != "given",
+                                  groups=[self._track(people[i].id).serial for i in upright])
         if floor.up is not None and g.source == "estimated":   # the feet over the floor refine the body cue
             g = Gravity(floor.up, floor.up_std_deg, g.source)
         rot = world_rotation(g.up)
         trans = np.array([0.0, floor.camera_height, 0.0])
         for p in people:
             est = p.estimate
-            track = self.tracks.setdefault(p.id, TrackWorld(self.cfg))
+            track = self._track(p.id)
             mean = track.stand_up(np.asarray(est.mean, float), g.up, t)
             on_floor = (lowest_ankle(mean, g.up), g.up, floor.height) if np.isfinite(floor.std) else None
             root = track.root.update(est.root_translation, t, on_floor)
