@@ -39,6 +39,8 @@ GRID_DEG, GRID_STEP_DEG = 35.0, 5.0   # the tilts scanned around the body cue's 
 GRID_POINTS = 256             # feet used by the scan (evenly thinned): it only finds the start
 MIN_FIT_POINTS = 10           # feet before the first fit
 MIN_CAMERA_HEIGHT = 0.2       # m: the fitted floor is below the camera (the feet seen are below it)
+MAX_REFIT_S = 2.0             # s: a static camera's refits space out to this as they pile up (each costs 15-30 ms
+                              # and the estimate settles: every REFIT_S it took 13 ms a frame of a 49 ms frame)
 
 
 @dataclass
@@ -68,8 +70,9 @@ class FloorEstimator:
         self._times = np.zeros(0)
         self._groups = np.zeros(0, int)      # which person (track) each point belongs to
         self._next_group = 0
-        self._fit: Floor | None = None       # the last plane fit, reused for REFIT_S
+        self._fit: Floor | None = None       # the last plane fit, reused until the next refit is due
         self._fit_t: float | None = None
+        self._fits = 0
 
     def update(self, poses: list[np.ndarray], up: np.ndarray, t: float, up_std_deg: float = float("inf"),
                tilt: bool = True, groups: list[int] | None = None) -> Floor:
@@ -99,12 +102,20 @@ class FloorEstimator:
         floor = Floor(median, spread / np.sqrt(independent) if len(heights) > 1 else float("inf"), up, up_std_deg)
         if not (tilt and np.isfinite(up_std_deg) and len(heights) >= MIN_FIT_POINTS):
             return floor
-        if self._fit is None or self._fit_t is None or not 0 <= t - self._fit_t < REFIT_S:
+        if self._fit is None or self._fit_t is None or not 0 <= t - self._fit_t < self.refit_interval():
             step = max(1, len(self._points) // MAX_FIT_POINTS)
             self._fit = fit_plane(self._points[::step], self._groups[::step], up, up_std_deg, floor,
                                   independent / len(heights), self._fit)
             self._fit_t = t
+            self._fits += 1
         return self._fit
+
+    def refit_interval(self) -> float:
+        """Seconds until the next fit: REFIT_S at first; a static camera's interval doubles every 4 fits up to
+        MAX_REFIT_S (its floor does not move; new evidence only refines it), a moving camera's stays REFIT_S."""
+        if self.mode == "moving":
+            return REFIT_S
+        return min(MAX_REFIT_S, REFIT_S * 2 ** (self._fits // 4))
 
     def _keep(self, which) -> None:
         self._points, self._times, self._groups = self._points[which], self._times[which], self._groups[which]

@@ -11,9 +11,9 @@ from core.skeleton import SOLE_BELOW_ANKLE
 from export.jsonl import frame_record, validate_record
 from pipeline.config import AppConfig, WorldConfig, apply_options
 from pipeline.contacts import FootContacts, two_bone_ik
-from pipeline.floor import Floor, FloorEstimator, fit_plane
-from pipeline.gravity import (FOOT_FORWARD, LEVEL_UP, GravityEstimator, angle_deg, angles_from_up, up_from_angles,
-                              world_rotation)
+from pipeline.floor import MAX_REFIT_S, Floor, FloorEstimator, fit_plane
+from pipeline.gravity import (FOOT_FORWARD, LEVEL_UP, REFIT_S, GravityEstimator, angle_deg, angles_from_up,
+                              up_from_angles, world_rotation)
 from pipeline.grounding import Grounding
 from pipeline.trajectory import RootFilter
 
@@ -358,3 +358,24 @@ def test_measure_counts_walkers_and_leaves_out_objects_that_never_move(tmp_path)
     assert stats["walkers"]["tracks"] == 1 and stats["all"]["tracks"] == 2
     assert stats["walkers"]["lean_deg"]["max"] < 1.0 and stats["all"]["lean_deg"]["max"] > 80
     assert stats["walkers"]["max_root_step_m"] == pytest.approx(0.12, abs=1e-6)
+
+
+def test_static_floor_refits_space_out_and_moving_ones_do_not():
+    rng = np.random.default_rng(3)
+    up = np.array([0.0, -1.0, 0.0])
+    for mode, last in (("static", MAX_REFIT_S), ("moving", REFIT_S)):
+        est = FloorEstimator(mode, window_s=2.0)
+        fit_times = []
+        for i in range(300):                      # 30 s at 10 fps of one person walking on a floor 1.5 m down
+            t = i / 10
+            pose = np.zeros((17, 3))
+            pose[:, 1] = 1.5 - 0.9 + rng.normal(0, 0.01)
+            pose[[3, 6], 1] = 1.5 - 0.08
+            pose[:, 0], pose[:, 2] = np.sin(t / 3) * 2, 4 + np.cos(t / 3)
+            before = est._fit_t
+            est.update([pose], up, t, up_std_deg=5.0)
+            if est._fit_t != before:
+                fit_times.append(t)
+        gaps = np.diff(fit_times)
+        assert gaps[0] == pytest.approx(REFIT_S, abs=0.11) and gaps[-1] == pytest.approx(last, abs=0.11), (mode, gaps)
+        assert abs(est._fit.height + 1.5) < 0.05
