@@ -74,6 +74,7 @@ class WorldConfig:
     max_accel: float = 10.0      # m/s^2: largest change of the root velocity
     foot_lock: bool = True       # hold feet in contact still and solve the legs by IK
     upright: bool = True         # turn each standing person's pose about the pelvis so its balance axis is up
+    settle_s: float = 1.0        # offline video: the world stage first looks at this many seconds (0: off)
 
 
 @dataclass
@@ -196,7 +197,7 @@ SCHEMA = {
         "world": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "camera": {"enum": ["static", "moving"]}, "window_s": _POS_NUM,
             "max_speed": _POS_NUM, "max_accel": _POS_NUM, "foot_lock": {"type": "boolean"},
-            "upright": {"type": "boolean"}}},
+            "upright": {"type": "boolean"}, "settle_s": {"type": "number", "minimum": 0, "maximum": 60}}},
         "mmpose": {"type": "object", "additionalProperties": False, "properties": {
             "config": {"type": "string"}, "checkpoint": {"type": "string"}}},
     },

@@ -110,6 +110,11 @@ class FloorEstimator:
             self._fits += 1
         return self._fit
 
+    @property
+    def fits(self) -> int:
+        """Plane fits so far (the estimate settles as they pile up)."""
+        return self._fits
+
     def refit_interval(self) -> float:
         """Seconds until the next fit: REFIT_S at first; a static camera's interval doubles every 4 fits up to
         MAX_REFIT_S (its floor does not move; new evidence only refines it), a moving camera's stays REFIT_S."""

@@ -14,12 +14,19 @@ from core.records import Person, WorldFrame
 from pipeline.config import WorldConfig
 from pipeline.contacts import FootContacts
 from pipeline.floor import FloorEstimator, lowest_ankle
-from pipeline.gravity import Gravity, GravityEstimator, angle_deg, observe, shortest_rotation, unit, world_rotation
+from pipeline.gravity import (Gravity, GravityEstimator, angle_deg, angles_from_up, observe, shortest_rotation, unit,
+                              world_rotation)
 from pipeline.trajectory import RootFilter
 
 
 UPRIGHT_TAU_S = 1.0      # s: time constant of a track's smoothed balance axis
 UPRIGHT_MAX_DEG = 30.0   # a balance axis further than this from up is a posture (bending, lying), not a tilt
+# A settled static camera's world moves towards a new estimate at most this fast: a refit that tilts the floor by 1 deg
+# moves someone 20 m away by 0.35 m in one frame (vtest.avi: a walker's feet 0.24 m into the floor, recovering over
+# 1 s); eased, the change spreads over a few frames. Before SETTLED_FITS floor fits the world follows at once.
+MAX_TURN_DEG_S = 2.0
+MAX_LIFT_M_S = 0.2
+SETTLED_FITS = 4
 
 
 class TrackWorld:
@@ -67,12 +74,31 @@ class Grounding:
         self.floor = FloorEstimator(self.cfg.camera, self.cfg.window_s)
         self.tracks: dict[int, TrackWorld] = {}
         self._serial = 0
+        self._shown: tuple[np.ndarray, float, float] | None = None   # the world given out: up, camera height, time
 
     def reset(self) -> None:
         self.gravity.reset()
         self.floor.reset()
         self.tracks = {}
         self._serial = 0
+        self._shown = None
+
+    def _ease(self, up: np.ndarray, height: float, t: float) -> tuple[np.ndarray, float]:
+        """The world to give out: the estimate itself, or for a settled static camera a step towards it of at most
+        MAX_TURN_DEG_S / MAX_LIFT_M_S (a time going backwards, as after Pipeline.settle_world, moves nothing)."""
+        if self._shown is not None and self.cfg.camera == "static" and self.floor.fits >= SETTLED_FITS:
+            shown_up, shown_height, shown_t = self._shown
+            dt = max(0.0, t - shown_t)
+            turn = float(angle_deg(shown_up, up))
+            if turn > MAX_TURN_DEG_S * dt:
+                up = unit(shown_up + (MAX_TURN_DEG_S * dt / turn) * (up - shown_up))
+            height = shown_height + float(np.clip(height - shown_height, -MAX_LIFT_M_S * dt, MAX_LIFT_M_S * dt))
+        self._shown = (up, height, t)
+        return up, height
+
+    def forget_tracks(self) -> None:
+        """Drop every person's state, keep the camera-level up and floor (Pipeline.settle_world)."""
+        self.tracks = {}
 
     def _track(self, pid: int) -> TrackWorld:
         if pid not in self.tracks:
@@ -96,8 +122,9 @@ class Grounding:
                                   groups=[self._track(people[i].id).serial for i in upright])
         if floor.up is not None and g.source == "estimated":   # the feet over the floor refine the body cue
             g = Gravity(floor.up, floor.up_std_deg, g.source)
-        rot = world_rotation(g.up)
-        trans = np.array([0.0, floor.camera_height, 0.0])
+        shown_up, height = self._ease(g.up, floor.camera_height, t)
+        rot = world_rotation(shown_up)
+        trans = np.array([0.0, height, 0.0])
         for p in people:
             est = p.estimate
             track = self._track(p.id)
@@ -109,5 +136,5 @@ class Grounding:
             est.world, est.contacts = world, contacts
         for gone in set(self.tracks) - ({p.id for p in people} if keep is None else set(keep)):
             del self.tracks[gone]
-        pitch, roll = g.angles
+        pitch, roll = angles_from_up(shown_up)
         return WorldFrame(rot, trans, pitch, roll, g.std_deg, floor.std, g.source)

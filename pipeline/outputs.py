@@ -6,17 +6,19 @@ that runs them (pipeline.runner, live or offline)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from core.errors import ExportError
+from core.errors import ExportError, SourceError
 from export.sinks import BvhSink, GltfSink, JsonlSink, align_frames
 from export.tracks import TrackBvhSink
 from pipeline.config import AppConfig
 from pipeline.factory import say_stderr
 from pipeline.runner import RunStats, run_live, run_offline
+from pipeline.sources import open_source
 from visualize.controls import KEY_HELP, Controls
 from visualize.present import Presenter
 from visualize.render import RenderWriter, make_view
@@ -147,8 +149,33 @@ def run_source(cfg: AppConfig, source, pipeline, consumers, *, live: bool, contr
         return run_live(source, pipeline, consumers, controls=controls, reconnect=cfg.live.reconnect,
                         reconnect_max_s=cfg.live.reconnect_max_s, max_frames=max_frames, say=say,
                         pipelined=cfg.live.pipelined)
+    settle_world(cfg, source, pipeline, say)
     return run_offline(source, pipeline, consumers, controls=controls, max_frames=max_frames, say=say,
                        pipelined=cfg.offline.pipelined, progress=progress)
+
+
+def settle_world(cfg: AppConfig, source, pipeline, say: Callable[[str], None] = say_stderr) -> int:
+    """Offline video file: the world stage's look-ahead (Pipeline.settle_world) on its first cfg.world.settle_s
+    seconds, read from a second opening of the file. Not for live sources, images or streams (nothing to look ahead
+    at), nor when the user gave pitch and roll. Returns the frames used (0: none)."""
+    world = cfg.world
+    if (not world.enabled or world.settle_s <= 0 or source.kind != "video" or not Path(source.name).is_file()
+            or (cfg.camera_pitch is not None and cfg.camera_roll is not None)
+            or not hasattr(pipeline, "settle_world")):
+        return 0
+    try:
+        ahead = open_source(source.name)
+    except SourceError as e:
+        say(f"warning: the world's look-ahead was skipped ({e})")
+        return 0
+    try:
+        return pipeline.settle_world(itertools.takewhile(lambda f: f.timestamp < world.settle_s,
+                                                         iter(ahead.read, None)))
+    except SourceError as e:   # the run proper reports a broken file
+        say(f"warning: the world's look-ahead stopped early ({e})")
+        return 0
+    finally:
+        ahead.close()
 
 
 def source_warnings(source) -> list[str]:

@@ -69,6 +69,26 @@ class Pipeline:
         if self._grounding is not None:
             self._grounding.reset()
 
+    def settle_world(self, frames) -> int:
+        """Offline look-ahead for the world stage: the video's first frames (`frames`, read from a second opening of
+        the source) go through the pipeline, then everything but the camera-level up vector and floor is forgotten
+        (tracks, ids, per-person state; the candidate sampler's random state is put back), so the run proper starts
+        in a settled world instead of moving it, and everyone in it, when the first floor fit lands (vtest.avi: a
+        jump of up to 0.9 m at frame 3). Those frames' evidence then counts twice in a static camera's estimate.
+        Returns the frames used."""
+        generator = getattr(self.frontend, "generator", None)
+        saved = generator.get_state() if hasattr(generator, "get_state") else None
+        n = 0
+        for frame in frames:
+            self.process(frame)
+            n += 1
+        if saved is not None:
+            generator.set_state(saved)
+        self._state, self._tracks, self._size, self._lifted_size = None, PersonStates(), None, None
+        if self._grounding is not None:
+            self._grounding.forget_tracks()
+        return n
+
     def _restart_tracker(self) -> None:
         """A fresh 2D tracker state that keeps counting ids. The 3D state of the old ids ends in `lift` (their ids
         are not seen again), so this is safe on the 2D thread of pipelined live mode."""

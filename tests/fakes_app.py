@@ -29,17 +29,18 @@ def fake_estimate(n: int = 8, spread: float = 0.02, seed: int = 0, root=(0.0, 0.
 
 
 class FakeFrontEnd:
-    """Projects REST_POSE (moved by a sine) into the frame; `delay` seconds of work per frame."""
+    """Projects REST_POSE (moved by a sine, or to `path(frame index)`: camera-frame root) into the frame; `delay`
+    seconds of work per frame."""
 
-    def __init__(self, delay: float = 0.0, fov: float = 60.0, k: int = 4):
-        self.delay, self.fov, self.k = delay, fov, k
+    def __init__(self, delay: float = 0.0, fov: float = 60.0, k: int = 4, path=None):
+        self.delay, self.fov, self.k, self.path = delay, fov, k, path
 
     def process(self, frame: Frame, state=None):
         if self.delay:
             time.sleep(self.delay)
         w, h = frame.size
         kmat = intrinsics_from_fov(w, h, self.fov)
-        t = np.array([0.3 * np.sin(frame.index / 5.0), 0.0, 3.5])
+        t = np.array([0.3 * np.sin(frame.index / 5.0), 0.0, 3.5]) if self.path is None else self.path(frame.index)
         uv = project(REST_POSE + t, kmat)
         xy = np.repeat(uv[:, None], self.k, 1)
         lik = np.full((17, self.k), 0.9)

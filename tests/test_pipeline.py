@@ -240,3 +240,31 @@ def test_warm_start_from_the_world_landmarks_of_each_frame(tmp_path):
     for i, c in enumerate(calls):
         expected = world_joints(np.random.default_rng(i).normal(0, 0.3, (33, 3)))
         assert np.allclose(c["init"], expected) and np.allclose(c["init"][0], 0)
+
+
+@pytest.mark.parametrize("settle_s", [1.0, 0.0])
+def test_offline_video_starts_in_a_settled_world(tmp_path, settle_s):
+    """The world's look-ahead (pipeline.outputs.settle_world): an offline video starts with the up vector and floor of
+    its first second. Here someone walks away from a camera looking 20 deg down, lifted upright in the camera frame
+    (as the lifter leans people seen from steep views): the body cue says level, the feet over the floor say 20 deg;
+    without the look-ahead the world turns when the first floor fit lands, moving everyone in it."""
+    from pipeline.config import AppConfig
+    from pipeline.outputs import run_source
+    pitch, height = np.radians(20.0), 3.0
+
+    def path(i):   # camera-frame root: feet (0.88 m below the pelvis) on the pitched floor, 1.25 m/s away
+        z = 3.0 + 0.05 * i
+        return np.array([0.0, (height - z * np.sin(pitch)) / np.cos(pitch) - 0.96, z])
+    cfg = AppConfig()
+    cfg.world.settle_s = settle_s
+    src = open_source(write_video(tmp_path / "clip.avi", n=40, fps=25.0))
+    pipe = Pipeline(frontend=FakeFrontEnd(path=path), lifter=FakeLifter(), hypotheses=6, steps=2,
+                    warm_start=WarmStartConfig(enabled=False))
+    collect = Collect()
+    run_source(cfg, src, pipe, [collect], live=False, progress=False)
+    src.close()
+    assert [r.frame.index for r in collect.results] == list(range(40))
+    pitches = np.array([r.world.pitch_deg for r in collect.results])
+    assert pitches[24] > 3, pitches                  # the feet tilt the world away from the level body cue
+    gap = abs(pitches[0] - pitches[24])              # the first frame against the world after one second
+    assert gap < 1.5 if settle_s else gap > 3, pitches
