@@ -111,9 +111,11 @@ class FloorEstimator:
         return self._fit
 
     @property
-    def fits(self) -> int:
-        """Plane fits so far (the estimate settles as they pile up)."""
-        return self._fits
+    def seen_s(self) -> float:
+        """Seconds between the first and the last foot kept (0 before a plane fit)."""
+        if self._fit is None or not len(self._times):
+            return 0.0
+        return float(self._times.max() - self._times.min())
 
     def refit_interval(self) -> float:
         """Seconds until the next fit: REFIT_S at first; a static camera's interval doubles every 4 fits up to

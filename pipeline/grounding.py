@@ -23,10 +23,11 @@ UPRIGHT_TAU_S = 1.0      # s: time constant of a track's smoothed balance axis
 UPRIGHT_MAX_DEG = 30.0   # a balance axis further than this from up is a posture (bending, lying), not a tilt
 # A settled static camera's world moves towards a new estimate at most this fast: a refit that tilts the floor by 1 deg
 # moves someone 20 m away by 0.35 m in one frame (vtest.avi: a walker's feet 0.24 m into the floor, recovering over
-# 1 s); eased, the change spreads over a few frames. Before SETTLED_FITS floor fits the world follows at once.
+# 1 s); eased, the change spreads over a few frames. Until the floor has seen SETTLED_S seconds of feet the world
+# follows the estimate at once (it converges then: the real clips' up is within 5 deg after 1 s only so).
 MAX_TURN_DEG_S = 2.0
 MAX_LIFT_M_S = 0.2
-SETTLED_FITS = 4
+SETTLED_S = 2.0
 
 
 class TrackWorld:
@@ -83,10 +84,10 @@ class Grounding:
         self._serial = 0
         self._shown = None
 
-    def _ease(self, up: np.ndarray, height: float, t: float) -> tuple[np.ndarray, float]:
+    def _ease(self, up: np.ndarray, height: float, t: float, settled: bool) -> tuple[np.ndarray, float]:
         """The world to give out: the estimate itself, or for a settled static camera a step towards it of at most
         MAX_TURN_DEG_S / MAX_LIFT_M_S (a time going backwards, as after Pipeline.settle_world, moves nothing)."""
-        if self._shown is not None and self.cfg.camera == "static" and self.floor.fits >= SETTLED_FITS:
+        if self._shown is not None and self.cfg.camera == "static" and settled:
             shown_up, shown_height, shown_t = self._shown
             dt = max(0.0, t - shown_t)
             turn = float(angle_deg(shown_up, up))
@@ -122,7 +123,7 @@ class Grounding:
                                   groups=[self._track(people[i].id).serial for i in upright])
         if floor.up is not None and g.source == "estimated":   # the feet over the floor refine the body cue
             g = Gravity(floor.up, floor.up_std_deg, g.source)
-        shown_up, height = self._ease(g.up, floor.camera_height, t)
+        shown_up, height = self._ease(g.up, floor.camera_height, t, self.floor.seen_s >= SETTLED_S)
         rot = world_rotation(shown_up)
         trans = np.array([0.0, height, 0.0])
         for p in people:

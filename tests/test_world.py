@@ -382,23 +382,21 @@ def test_static_floor_refits_space_out_and_moving_ones_do_not():
 
 
 def test_a_settled_static_world_eases_towards_a_new_estimate():
-    from pipeline.grounding import MAX_LIFT_M_S, MAX_TURN_DEG_S, SETTLED_FITS
+    from pipeline.grounding import MAX_LIFT_M_S, MAX_TURN_DEG_S
     level, tilted = up_from_angles(20.0, 0.0), up_from_angles(25.0, 0.0)
     for camera, settled, eased in (("static", True, True), ("static", False, False), ("moving", True, False)):
         g = Grounding(WorldConfig(camera=camera))
-        g.floor._fits = SETTLED_FITS if settled else 0
-        g._ease(level, 3.0, 0.0)
-        up, height = g._ease(tilted, 4.0, 0.1)                      # a refit: 5 deg and 1 m, one frame later
+        g._ease(level, 3.0, 0.0, settled)
+        up, height = g._ease(tilted, 4.0, 0.1, settled)             # a refit: 5 deg and 1 m, one frame later
         if eased:
             assert angle_deg(up, level) == pytest.approx(MAX_TURN_DEG_S * 0.1, abs=1e-3)
             assert height == pytest.approx(3.0 + MAX_LIFT_M_S * 0.1)
             for i in range(2, 60):                                   # and gets there (1 m at 0.2 m/s: 5 s)
-                up, height = g._ease(tilted, 4.0, i / 10)
+                up, height = g._ease(tilted, 4.0, i / 10, settled)
             assert angle_deg(up, tilted) < 1e-6 and height == pytest.approx(4.0)
         else:
             assert angle_deg(up, tilted) < 1e-6 and height == 4.0
     g = Grounding(WorldConfig())
-    g.floor._fits = SETTLED_FITS
-    g._ease(level, 3.0, 1.0)
-    up, height = g._ease(tilted, 4.0, 0.0)                           # time going back (after settle_world)
+    g._ease(level, 3.0, 1.0, True)
+    up, height = g._ease(tilted, 4.0, 0.0, True)                     # time going back (after settle_world)
     assert angle_deg(up, level) < 1e-6 and height == 3.0
