@@ -39,8 +39,9 @@ GRID_DEG, GRID_STEP_DEG = 35.0, 5.0   # the tilts scanned around the body cue's 
 GRID_POINTS = 256             # feet used by the scan (evenly thinned): it only finds the start
 MIN_FIT_POINTS = 10           # feet before the first fit
 MIN_CAMERA_HEIGHT = 0.2       # m: the fitted floor is below the camera (the feet seen are below it)
-MAX_REFIT_S = 2.0             # s: a static camera's refits space out to this as they pile up (each costs 15-30 ms
-                              # and the estimate settles: every REFIT_S it took 13 ms a frame of a 49 ms frame)
+MAX_REFIT_S = 2.0             # s: a static camera's refits space out to this while they change little (each costs
+                              # 15-30 ms: every REFIT_S the world stage took 13 ms of a 49 ms single-person frame)
+STEADY_DEG, STEADY_M = 0.25, 0.03   # a refit that moves the plane less than this counts as no change
 
 
 @dataclass
@@ -72,7 +73,7 @@ class FloorEstimator:
         self._next_group = 0
         self._fit: Floor | None = None       # the last plane fit, reused until the next refit is due
         self._fit_t: float | None = None
-        self._fits = 0
+        self._interval = REFIT_S
 
     def update(self, poses: list[np.ndarray], up: np.ndarray, t: float, up_std_deg: float = float("inf"),
                tilt: bool = True, groups: list[int] | None = None) -> Floor:
@@ -104,10 +105,13 @@ class FloorEstimator:
             return floor
         if self._fit is None or self._fit_t is None or not 0 <= t - self._fit_t < self.refit_interval():
             step = max(1, len(self._points) // MAX_FIT_POINTS)
-            self._fit = fit_plane(self._points[::step], self._groups[::step], up, up_std_deg, floor,
-                                  independent / len(heights), self._fit)
-            self._fit_t = t
-            self._fits += 1
+            fit = fit_plane(self._points[::step], self._groups[::step], up, up_std_deg, floor,
+                            independent / len(heights), self._fit)
+            steady = (self._fit is not None and self._fit.up is not None and fit.up is not None
+                      and float(np.degrees(np.arccos(np.clip(fit.up @ self._fit.up, -1, 1)))) < STEADY_DEG
+                      and abs(fit.height - self._fit.height) < STEADY_M)
+            self._interval = min(MAX_REFIT_S, 2 * self._interval) if steady else REFIT_S
+            self._fit, self._fit_t = fit, t
         return self._fit
 
     @property
@@ -118,11 +122,10 @@ class FloorEstimator:
         return float(self._times.max() - self._times.min())
 
     def refit_interval(self) -> float:
-        """Seconds until the next fit: REFIT_S at first; a static camera's interval doubles every 4 fits up to
-        MAX_REFIT_S (its floor does not move; new evidence only refines it), a moving camera's stays REFIT_S."""
-        if self.mode == "moving":
-            return REFIT_S
-        return min(MAX_REFIT_S, REFIT_S * 2 ** (self._fits // 4))
+        """Seconds until the next fit: REFIT_S while the fits move the plane; for a static camera whose fits change
+        it by less than STEADY_DEG / STEADY_M the interval doubles, up to MAX_REFIT_S (its floor does not move; new
+        evidence only refines it). A moving camera refits every REFIT_S."""
+        return REFIT_S if self.mode == "moving" else self._interval
 
     def _keep(self, which) -> None:
         self._points, self._times, self._groups = self._points[which], self._times[which], self._groups[which]

@@ -23,10 +23,11 @@ UPRIGHT_TAU_S = 1.0      # s: time constant of a track's smoothed balance axis
 UPRIGHT_MAX_DEG = 30.0   # a balance axis further than this from up is a posture (bending, lying), not a tilt
 # A settled static camera's world moves towards a new estimate at most this fast: a refit that tilts the floor by 1 deg
 # moves someone 20 m away by 0.35 m in one frame (vtest.avi: a walker's feet 0.24 m into the floor, recovering over
-# 1 s); eased, the change spreads over a few frames. Until the floor has seen SETTLED_S seconds of feet the world
+# 1 s); eased, the change spreads over a few frames (at 10 fps 0.6 deg a frame: 0.2 m at 20 m). Slower (2 deg/s) left
+# vtest's feet off the floor while the world caught up. Until the floor has seen SETTLED_S seconds of feet the world
 # follows the estimate at once (it converges then: the real clips' up is within 5 deg after 1 s only so).
-MAX_TURN_DEG_S = 2.0
-MAX_LIFT_M_S = 0.2
+MAX_TURN_DEG_S = 6.0
+MAX_LIFT_M_S = 0.6
 SETTLED_S = 2.0
 
 

@@ -391,7 +391,7 @@ def test_a_settled_static_world_eases_towards_a_new_estimate():
         if eased:
             assert angle_deg(up, level) == pytest.approx(MAX_TURN_DEG_S * 0.1, abs=1e-3)
             assert height == pytest.approx(3.0 + MAX_LIFT_M_S * 0.1)
-            for i in range(2, 60):                                   # and gets there (1 m at 0.2 m/s: 5 s)
+            for i in range(2, 60):                                   # and gets there (1 m at MAX_LIFT_M_S)
                 up, height = g._ease(tilted, 4.0, i / 10, settled)
             assert angle_deg(up, tilted) < 1e-6 and height == pytest.approx(4.0)
         else:
