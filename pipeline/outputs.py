@@ -171,8 +171,8 @@ def settle_world(cfg: AppConfig, source, pipeline, say: Callable[[str], None] = 
     try:
         return pipeline.settle_world(itertools.takewhile(lambda f: f.timestamp < world.settle_s,
                                                          iter(ahead.read, None)))
-    except SourceError as e:   # the run proper reports a broken file
-        say(f"warning: the world's look-ahead stopped early ({e})")
+    except Exception as e:  # noqa: BLE001 - a broken file or a failing stage: the run proper meets and reports it
+        say(f"warning: the world's look-ahead stopped early ({type(e).__name__}: {e})")
         return 0
     finally:
         ahead.close()

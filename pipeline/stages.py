@@ -79,14 +79,16 @@ class Pipeline:
         generator = getattr(self.frontend, "generator", None)
         saved = generator.get_state() if hasattr(generator, "get_state") else None
         n = 0
-        for frame in frames:
-            self.process(frame)
-            n += 1
-        if saved is not None:
-            generator.set_state(saved)
-        self._state, self._tracks, self._size, self._lifted_size = None, PersonStates(), None, None
-        if self._grounding is not None:
-            self._grounding.forget_tracks()
+        try:
+            for frame in frames:
+                self.process(frame)
+                n += 1
+        finally:   # also after a failure: the run proper starts afresh (and meets the failure in its own frames)
+            if saved is not None:
+                generator.set_state(saved)
+            self._state, self._tracks, self._size, self._lifted_size = None, PersonStates(), None, None
+            if self._grounding is not None:
+                self._grounding.forget_tracks()
         return n
 
     def _restart_tracker(self) -> None:
