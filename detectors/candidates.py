@@ -9,6 +9,17 @@ import numpy as np
 import torch
 
 
+def sampling_generator(seed: int | None = None) -> torch.Generator:
+    """The candidate sampler's random stream of one front end: seeded (the same outputs every run) or from the
+    system's entropy (seed None)."""
+    generator = torch.Generator()
+    if seed is not None:
+        generator.manual_seed(seed)
+    else:
+        generator.seed()
+    return generator
+
+
 def heatmap_values(logits: torch.Tensor) -> torch.Tensor:
     """Raw heatmap logits -> per-cell likelihood in 0..1 (the value a candidate carries)."""
     return torch.sigmoid(logits)

@@ -15,11 +15,11 @@ import time
 
 import cv2
 import numpy as np
-import torch
 
 from core import defaults
 from core.protocols import FrontEndOutput
 from core.records import Detection, Frame, FrameResult, Person
+from detectors.candidates import sampling_generator
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
 from detectors.pose_detector import DetectorConfig, PoseDetector, roi_bbox
@@ -40,11 +40,7 @@ class FrontEnd:
         self.k = k
         self.presence_threshold = presence_threshold
         self.smooth_roi = smooth_roi
-        self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(seed)
-        else:
-            self.generator.seed()
+        self.generator = sampling_generator(seed)
 
     def process(self, frame: Frame, state: TrackerState | None = None) -> FrontEndOutput:
         state = state or TrackerState()

@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from core import defaults
 from core.optional import optional_import
 from core.protocols import FrontEndOutput
 from core.records import Candidates, Detection, Frame, Person
 from core.skeleton import JOINT_INDEX, NUM_JOINTS
+from detectors.candidates import sampling_generator
 from detectors.joint_map import HEAD_EXTENSION, candidates_from_heatmaps
 from detectors.pose_detector import PoseDetector
 from detectors.tracking import TrackerState
@@ -97,11 +97,7 @@ class MMPoseBackend:
         self.model.test_cfg["output_heatmaps"] = True
         self.table = table_for(int(self.model.dataset_meta["num_keypoints"]))
         self.k = k
-        self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(seed)
-        else:
-            self.generator.seed()
+        self.generator = sampling_generator(seed)
 
     def heatmaps(self, image_bgr: np.ndarray, bbox: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-down inference on one box (x0, y0, x1, y1): returns (heatmaps (S, h, w) clipped to 0..1,

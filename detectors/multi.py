@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-import torch
 from scipy.optimize import linear_sum_assignment
 
 from core import defaults
 from core.protocols import FrontEndOutput
 from core.records import Detection, Frame, Landmarks, Person, Roi
+from detectors.candidates import sampling_generator
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
 from detectors.people import Scanner, merge, next_regions, still, thumbnail
@@ -164,11 +164,7 @@ class MultiFrontEnd:
         self.presence_threshold = presence_threshold
         self.scan_period_s = scan_period_s
         self.max_lost_s = max_lost_s
-        self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(seed)
-        else:
-            self.generator.seed()
+        self.generator = sampling_generator(seed)
 
     def process(self, frame: Frame, state: MultiTrackerState | None = None) -> FrontEndOutput:
         state = state or MultiTrackerState()

@@ -328,10 +328,10 @@ def frame_rate(fps: float | None, timestamps) -> float:
 class BvhSink(_Sink):
     """BVH of one person (PersonFollower: the first with a 3D estimate, re-acquired under a new track id after a
     loss); frames without that person are interpolated between the poses around them (PoseLog.filled), so the file
-    has exactly one frame per write(). Poses stay in memory (PoseLog, ~0.2 KiB per frame). While the run goes on the whole file is rewritten atomically to
-    `partial_path(path)` (o.partial.bvh) at most every `rewrite_every` seconds of processing (a valid file at any
-    moment, for a hard kill); close() writes `path` (atomically, size checked) and removes the partial file. Bone
-    lengths are the medians over all frames so far, so they settle as the run goes on.
+    has exactly one frame per write(). Poses stay in memory (PoseLog, ~0.2 KiB per frame). While the run goes on the
+    whole file is rewritten atomically to `partial_path(path)` (o.partial.bvh) at most every `rewrite_every` seconds
+    of processing (a valid file at any moment, for a hard kill); close() writes `path` (atomically, size checked) and
+    removes the partial file. Bone lengths are the medians over all frames so far, so they settle as the run goes on.
 
     fps: the source's frame rate, used when the timestamps cannot give one (a single frame); the frame time comes
     from the frames' timestamps (frame_rate), so the file lasts as long as the source did.

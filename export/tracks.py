@@ -4,7 +4,8 @@ Naming (`--export-bvh out.bvh`): the first person's track is written to `out.bvh
 that file, as before), every later track to `out_id<ID>.bvh`; `ids` / `paths` (and the app's summary) tell which
 id each file holds. A track's file starts at the frame the person first appears and ends at the last frame they
 were seen; frames in between without them (a short occlusion that the tracker bridged under the same id) are
-interpolated between the poses around the gap (export.sinks.PoseLog.filled). Each file is an export.sinks.BvhSink (atomic rewrites every few seconds and on close).
+interpolated between the poses around the gap (export.sinks.PoseLog.filled). Each file is an export.sinks.BvhSink
+(atomic rewrites every few seconds and on close).
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from core.skeleton import SOLE_BELOW_ANKLE
-from pipeline.gravity import REFIT_S, unit
+from pipeline.gravity import REFIT_S, angle_deg, unit
 
 DEFAULT_CAMERA_HEIGHT = 1.5   # m: assumed before any foot was seen
 CORRELATION_S = 0.5           # observations closer in time than this are not independent
@@ -108,7 +108,7 @@ class FloorEstimator:
             fit = fit_plane(self._points[::step], self._groups[::step], up, up_std_deg, floor,
                             independent / len(heights), self._fit)
             steady = (self._fit is not None and self._fit.up is not None and fit.up is not None
-                      and float(np.degrees(np.arccos(np.clip(fit.up @ self._fit.up, -1, 1)))) < STEADY_DEG
+                      and float(angle_deg(fit.up, self._fit.up)) < STEADY_DEG
                       and abs(fit.height - self._fit.height) < STEADY_M)
             self._interval = min(MAX_REFIT_S, 2 * self._interval) if steady else REFIT_S
             self._fit, self._fit_t = fit, t
