@@ -52,7 +52,8 @@ from core.errors import SourceError
 from core.paths import repo_root
 from lifter.loading import load_lifter
 from lifter.runtimes import make_variant
-from pipeline.config import DEFAULT_CANDIDATES, DEFAULT_HYPOTHESES, DEFAULT_STEPS, apply_options, load_config
+from pipeline.config import (DEFAULT_CANDIDATES, DEFAULT_HYPOTHESES, DEFAULT_STEPS, TEMPORAL_WINDOWS, apply_options,
+                             load_config)
 from pipeline.factory import build_lifter, build_pipeline
 from pipeline.runner import run_live, run_offline
 from pipeline.samples import sample_path
@@ -164,7 +165,7 @@ def stage_pass(args, pipeline) -> dict:
                 break
             detected = pipeline.detect(frame)
             result = pipeline.lift(detected)
-            if i < args.warmup:
+            if i < args.warmup or result is None:   # None: a temporal window that looks ahead holds the frame
                 continue
             with_person += bool(result.persons)
             people.append(len(result.persons))
@@ -275,7 +276,8 @@ def bench_config(args):
         args.runtime = "torch"  # LiteRT is CPU only; the GPU path runs the converted models in PyTorch
     cfg = apply_options(load_config(), model=args.model, runtime=args.runtime, device=args.device,
                         hypotheses=args.hypotheses, steps=args.steps, lifter=args.weights,
-                        lifter_mode="temporal" if args.temporal else None, temporal_lifter=args.temporal_weights)
+                        lifter_mode="temporal" if args.temporal else None, temporal_lifter=args.temporal_weights,
+                        temporal_window=args.temporal_window)
     cfg.candidates = args.k
     cfg.max_people = args.max_people or cfg.max_people
     cfg.litert_threads = args.threads_2d or cfg.litert_threads
@@ -295,7 +297,8 @@ def run(args) -> dict:
     runtime = "onnx" if lifter.meta.get("runtime") == "onnx" else \
         getattr(lifter.runner, "mode", "eager") if lifter.runner is not None else "eager (plain)"
     lifter_info = {"weights": cfg.temporal_lifter if cfg.lifter_mode == "temporal" else cfg.lifter,
-                   "lifter_mode": cfg.lifter_mode, "variant": variant or "fastest", "runtime": runtime,
+                   "lifter_mode": cfg.lifter_mode,
+                   "temporal_window": cfg.temporal_window if cfg.lifter_mode == "temporal" else None, "variant": variant or "fastest", "runtime": runtime,
                    "dtype": str(getattr(lifter.runner, "dtype", "torch.float32")).replace("torch.", "")}
     load_s = time.perf_counter() - t_load
     start = first_person_frame(args.source, pipeline.frontend) if args.start == "auto" else int(args.start)
@@ -411,6 +414,9 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--temporal", action="store_true",
                     help="the temporal lifter (the app's --lifter-mode temporal: a window of each person's frames)")
     ap.add_argument("--temporal-weights", default=None, help="temporal lifter weights (default: the config's)")
+    ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOWS),
+                    help="with --temporal: the window mode (default: the config's); lag1 / centred results wait for "
+                         "the frames after them, which the live latency includes")
     ap.add_argument("--live-fps", type=float, default=30.0, help="replay rate of the live pass (0: native)")
     ap.add_argument("--no-live", action="store_true")
     ap.add_argument("--no-mediapipe", action="store_true")
