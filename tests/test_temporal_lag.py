@@ -3,15 +3,20 @@ window), offline and live alike; the pipeline holds each frame until the next on
 frame (exports stay aligned), and flushes the last one at the end of the stream."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
 
+from core.errors import ConfigError
 from core.records import Frame
 from core.smoothing import OneEuroConfig
 from lifter.runtimes import with_window_runtime
 from lifter.temporal import TemporalStream, lift_sequence, window_index, window_slots
 from pipeline.runner import run_offline
-from pipeline.config import BonesConfig, WorldConfig
+from pipeline.config import BonesConfig, WorldConfig, apply_options, load_config
+from pipeline.factory import build_pipeline
 from pipeline.sources import open_source
 from pipeline.stages import Pipeline
 from tests.fakes_app import FakeFrontEnd
@@ -99,3 +104,14 @@ def test_offline_run_in_lag1_delivers_every_frame_in_order(tmp_path):
     assert stats.frames == 6 and len(stats.latencies_ms) == 6
     assert [r.frame.index for r in collect.results] == list(range(6))
     assert all(r.persons and r.persons[0].estimate is not None for r in collect.results)
+
+
+def test_config_window_mode_reaches_the_streams_and_is_checked():
+    cfg = apply_options(load_config(), lifter_mode="temporal", temporal_window="lag1")
+    pipe = build_pipeline(replace(cfg, temporal_rate=15.0), frontend=FakeFrontEnd(), lifter=temporal_lifter())
+    img = np.zeros((120, 160, 3), np.uint8)
+    assert pipe.process(Frame(index=0, timestamp=0.0, image=img)) is None
+    window = pipe._tracks.get(0).window
+    assert (window.mode, window.rate) == ("lag1", 15.0)
+    with pytest.raises(ConfigError):
+        apply_options(load_config(), temporal_window="ahead")

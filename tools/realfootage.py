@@ -87,11 +87,12 @@ def reprojection_error(hyps: np.ndarray, peaks: np.ndarray, k: np.ndarray) -> np
 
 
 def temporal_variants(cfg, windows, rates) -> dict:
-    """name -> config of each extra temporal variant (--temporal-windows x --temporal-rates), the app's own left out."""
+    """name -> config of each extra temporal variant (--temporal-windows x --temporal-rates), but the config's own
+    window and rate (that is diffmocap, or diffmocap_temporal beside a frame-mode app)."""
     out = {}
     for window in windows:
         for rate in rates:
-            if cfg.lifter_mode == "temporal" and (window, rate) == (cfg.temporal_window, cfg.temporal_rate):
+            if (window, rate) == (cfg.temporal_window, cfg.temporal_rate):
                 continue
             name = f"diffmocap_temporal_{window}" + (f"_{rate:g}fps" if rate else "")
             out[name] = replace(cfg, lifter_mode="temporal", temporal_window=window, temporal_rate=rate)
