@@ -10,10 +10,12 @@ starts or after it ends) are padding the attention skips.
 - causal (live): the window ends at the newest frame, which is the output (no added latency);
 - lag1 (live, one frame behind): the output is the frame before the newest (window slots: frames - 2 before it, 1
   after it), so it sees one frame of the future at one frame period of added latency (the training windows put the
-  output at a random slot, so this window is in their distribution); the pipeline holds each frame until the next
-  one arrives (pipeline.stages.Pipeline.lift / flush);
+  output at a random slot, so this window is in their distribution; its calibration is its own,
+  meta["calibration_modes"]["lag1"]); the pipeline holds each frame until the next one arrives
+  (pipeline.stages.Pipeline.lift / flush);
 - centred (offline): the window is centred on the output frame and uses the frames after it.
-Slots after the output frame that have no frame (the end of a sequence, a flushed stream) are padding too.
+Slots after the output frame that have no frame (the end of a sequence, a flushed stream) are padding too. With a
+window rate (stride k) a slot is k frames, so lag1 then waits k frames.
 
 The denoiser runs for the output frame only (N hypotheses x S steps, as the frame model), so a live frame costs the
 frame model's time plus the small attention over cached tokens. (Denoising the whole window jointly was measured at
