@@ -60,6 +60,7 @@ class Pipeline:
     temporal_rate: float | None = None       # frames per second of that window (lifter.temporal.TemporalStream)
     temporal_window: str = "causal"          # its window mode (lifter.temporal.MODES); lag1 / centred hold frames
     _held: deque = field(default_factory=deque)   # frames waiting for the frames after them (lag1 / centred)
+    _ready: deque = field(default_factory=deque)  # their results not returned yet (after time went back)
     _stamps: deque = field(default_factory=lambda: deque(maxlen=9))   # recent frame times (the window's stride)
     _state: TrackState | None = None
     _tracks: PersonStates = field(default_factory=PersonStates)
@@ -78,6 +79,7 @@ class Pipeline:
         """Frames held for a window that looks ahead are dropped (a reset starts a new stream; flush() first to
         keep them)."""
         self._held.clear()
+        self._ready.clear()
         self._stamps.clear()
 
     def settle_world(self, frames) -> int:
@@ -135,21 +137,23 @@ class Pipeline:
         if self.lifter_mode != "temporal":
             return self._lift(detected)
         t = detected.frame.timestamp
-        if self._stamps and t <= self._stamps[-1]:
-            self._stamps.clear()                     # time went back: a new video (each person's window restarts)
+        if self._stamps and t <= self._stamps[-1]:   # time went back (a new video): each person's window restarts,
+            self._ready.extend(self.flush())         # so the held frames are lifted first, from their own windows
+            self._stamps.clear()
         self._stamps.append(t)
         t1 = time.perf_counter()
         for p in self._people(detected):
             self._window(self._tracks.get(p.id)).add_candidates(p.candidates, t)
         detected.timings_ms["lift_encode"] = (time.perf_counter() - t1) * 1e3   # counted in this frame's lift
         self._held.append(detected)
-        if len(self._held) <= self._lookahead():
-            return None
-        return self._lift(self._held.popleft())
+        if len(self._held) > self._lookahead():
+            self._ready.append(self._lift(self._held.popleft()))
+        return self._ready.popleft() if self._ready else None
 
     def flush(self) -> list[FrameResult]:
         """The frames still held for a window that looks ahead, lifted in order (at the end of a video or stream)."""
-        out = []
+        out = list(self._ready)
+        self._ready.clear()
         while self._held:
             out.append(self._lift(self._held.popleft()))
         return out

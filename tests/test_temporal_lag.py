@@ -115,3 +115,21 @@ def test_config_window_mode_reaches_the_streams_and_is_checked():
     assert (window.mode, window.rate) == ("lag1", 15.0)
     with pytest.raises(ConfigError):
         apply_options(load_config(), temporal_window="ahead")
+
+
+def test_pipeline_lag1_lifts_the_held_frames_of_a_stream_before_time_goes_back():
+    lifter = temporal_lifter()
+    img = np.zeros((120, 160, 3), np.uint8)
+    stamps = [0.0, 1 / 30, 2 / 30, 0.0, 1 / 30]                        # a second video after three frames
+    pipe = Pipeline(frontend=FakeFrontEnd(), lifter=lifter, hypotheses=3, steps=2, lifter_mode="temporal",
+                    temporal_window="lag1", bones=BonesConfig(enabled=False), smoothing=OneEuroConfig(enabled=False),
+                    world=WorldConfig(enabled=False))
+    got = [pipe.process(Frame(index=i, timestamp=t, image=img)) for i, t in enumerate(stamps)]
+    got = [r for r in got if r is not None] + pipe.flush()
+    assert [r.frame.index for r in got] == [0, 1, 2, 3, 4]
+    # Frame 2, the first video's last, from its own window (padding after it), not the second video's frames.
+    stream = TemporalStream(lifter, n=3, steps=2, seed=0, mode="lag1")
+    for i in range(3):
+        stream.add_candidates(FakeFrontEnd().process(Frame(index=i, timestamp=stamps[i], image=img))[0][0].candidates,
+                              stamps[i])
+    assert np.allclose(got[2].persons[0].estimate.hypotheses, stream.estimate_at(stamps[2]).hypotheses)
