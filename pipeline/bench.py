@@ -2,7 +2,8 @@
 Pose on the same frames.
 
     python -m pipeline.bench [--source vtest.avi] [--device cpu|cuda] [--runtime litert|torch|onnx] [--model full]
-                             [--hypotheses 16] [--steps 5] [--frames 100] [--temporal] [--json]
+                             [--hypotheses 16] [--steps 5] [--frames 100] [--temporal [--temporal-window lag1]]
+                             [--json]
 
 The pipeline is the app's: built by pipeline.factory.build_pipeline from configs/app.yaml with the options given
 here (front end, lifter on its fastest runtime, warm starts, root, smoothing), run by the app's own loops
@@ -298,7 +299,8 @@ def run(args) -> dict:
         getattr(lifter.runner, "mode", "eager") if lifter.runner is not None else "eager (plain)"
     lifter_info = {"weights": cfg.temporal_lifter if cfg.lifter_mode == "temporal" else cfg.lifter,
                    "lifter_mode": cfg.lifter_mode,
-                   "temporal_window": cfg.temporal_window if cfg.lifter_mode == "temporal" else None, "variant": variant or "fastest", "runtime": runtime,
+                   "temporal_window": cfg.temporal_window if cfg.lifter_mode == "temporal" else None,
+                   "variant": variant or "fastest", "runtime": runtime,
                    "dtype": str(getattr(lifter.runner, "dtype", "torch.float32")).replace("torch.", "")}
     load_s = time.perf_counter() - t_load
     start = first_person_frame(args.source, pipeline.frontend) if args.start == "auto" else int(args.start)
