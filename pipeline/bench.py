@@ -53,8 +53,8 @@ from core.errors import SourceError
 from core.paths import repo_root
 from lifter.loading import load_lifter
 from lifter.runtimes import make_variant
-from pipeline.config import (DEFAULT_CANDIDATES, DEFAULT_HYPOTHESES, DEFAULT_STEPS, TEMPORAL_WINDOWS, apply_options,
-                             load_config)
+from pipeline.config import (DEFAULT_CANDIDATES, DEFAULT_HYPOTHESES, DEFAULT_STEPS, TEMPORAL_WINDOW_SETTINGS,
+                             apply_options, load_config, temporal_window_for)
 from pipeline.factory import build_lifter, build_pipeline
 from pipeline.runner import run_live, run_offline
 from pipeline.samples import sample_path
@@ -299,7 +299,9 @@ def run(args) -> dict:
         getattr(lifter.runner, "mode", "eager") if lifter.runner is not None else "eager (plain)"
     lifter_info = {"weights": cfg.temporal_lifter if cfg.lifter_mode == "temporal" else cfg.lifter,
                    "lifter_mode": cfg.lifter_mode,
-                   "temporal_window": cfg.temporal_window if cfg.lifter_mode == "temporal" else None,
+                   "temporal_window": None if cfg.lifter_mode != "temporal" else
+                   {"offline": temporal_window_for(cfg.temporal_window, False),
+                    "live": temporal_window_for(cfg.temporal_window, True)},
                    "variant": variant or "fastest", "runtime": runtime,
                    "dtype": str(getattr(lifter.runner, "dtype", "torch.float32")).replace("torch.", "")}
     load_s = time.perf_counter() - t_load
@@ -324,10 +326,12 @@ def run(args) -> dict:
     if args.people:
         result["stages_ms_by_people"] = by
     result["sequential"] = stages
+    pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the passes as the app runs them
     result["offline"] = offline_pass(args, pipeline, pipelined=False)
     result["offline_pipelined"] = offline_pass(args, pipeline, pipelined=True)
     result["offline_fps"] = result["offline_pipelined" if cfg.offline.pipelined else "offline"]["fps"]
     if not args.no_live:
+        pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=True)
         result["live"] = live_pass(args, pipeline, pipelined=False)
         result["live_pipelined"] = live_pass(args, pipeline, pipelined=True)
         live = result["live_pipelined" if cfg.live.pipelined else "live"]
@@ -416,7 +420,7 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--temporal", action="store_true",
                     help="the temporal lifter (the app's --lifter-mode temporal: a window of each person's frames)")
     ap.add_argument("--temporal-weights", default=None, help="temporal lifter weights (default: the config's)")
-    ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOWS),
+    ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOW_SETTINGS),
                     help="with --temporal: the window mode (default: the config's); lag1 / centred results wait for "
                          "the frames after them, which the live latency includes")
     ap.add_argument("--live-fps", type=float, default=30.0, help="replay rate of the live pass (0: native)")

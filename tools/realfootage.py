@@ -49,7 +49,8 @@ import numpy as np  # noqa: E402
 
 from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
-from pipeline.config import TEMPORAL_WINDOWS, WarmStartConfig, load_config  # noqa: E402
+from pipeline.config import (TEMPORAL_WINDOW_SETTINGS, TEMPORAL_WINDOWS, WarmStartConfig, load_config,  # noqa: E402
+                             temporal_window_for)
 from pipeline.factory import build_lifter, build_pipeline  # noqa: E402
 from pipeline.gravity import angle_deg, angles_from_up  # noqa: E402
 from core.paths import repo_root, shared_dir  # noqa: E402
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the app's lifter mode for 'diffmocap' (default: the config's); the other mode is reported "
                          "as diffmocap_<mode>")
     ap.add_argument("--temporal-lifter", default=None, help="temporal lifter weights (default: the config's)")
-    ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOWS),
+    ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOW_SETTINGS),
                     help="the app's temporal window mode (default: the config's)")
     ap.add_argument("--temporal-windows", nargs="+", default=None, choices=list(TEMPORAL_WINDOWS),
                     help="also report the temporal lifter with these window modes (diffmocap_temporal_<mode>[_<rate>fps])")
@@ -313,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("lifter", "hypotheses", "steps", "lifter_mode", "temporal_lifter", "temporal_window"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
+    cfg.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the clips run as the app runs a file
     result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
               "lifter": cfg.lifter, "lifter_mode": cfg.lifter_mode, "temporal_lifter": cfg.temporal_lifter,
