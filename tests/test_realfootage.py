@@ -26,6 +26,17 @@ def test_mpjpe_is_root_aligned_and_averaged_over_17_joints():
     assert m["per_joint_mpjpe_mm"]["pelvis"] == 0.0
 
 
+def test_acceleration_error_counts_jitter_and_skips_frame_gaps():
+    truth = truth_poses(6)
+    assert pose_metrics(truth + 0.5, truth, frames=np.arange(6))["accel_error_mm"] == 0.0     # offsets do not move
+    pred = truth.copy()
+    pred[3, JOINT_INDEX["l_wrist"]] += [0.01, 0.0, 0.0]     # a 10 mm jolt in one frame: accelerations 10, -20, 10 mm
+    assert pose_metrics(pred, truth, frames=np.arange(6))["accel_error_mm"] == pytest.approx(40 / 17 / 4, abs=0.01)
+    # every other video frame: no triple of consecutive frames, nothing to measure
+    assert np.isnan(pose_metrics(pred, truth, frames=np.array([0, 2, 4, 6, 8, 10]))["accel_error_mm"])
+    assert "accel_error_mm" not in pose_metrics(pred, truth)
+
+
 def test_procrustes_removes_a_similarity_but_plain_mpjpe_does_not():
     truth = truth_poses()
     c, s = np.cos(0.4), np.sin(0.4)

@@ -5,7 +5,9 @@ front end against the truth projected into the image.
 - mpjpe_mm, per_joint_mpjpe_mm; pa_mpjpe_mm after similarity Procrustes on all 17 joints; pa_mpjpe_limbs_mm with
   Procrustes fitted and scored on the 12 limb joints (the truth's hips and shoulders are surface keypoints);
 - with hypotheses: mpjpe_best_mm (the best single hypothesis per frame); with a covariance: coverage90, the fraction
-  of joints 1..16 inside their 90 % ellipsoid (lifter.aggregate.inside_ellipsoid).
+  of joints 1..16 inside their 90 % ellipsoid (lifter.aggregate.inside_ellipsoid); with the frames' video indices:
+  accel_error_mm, the mean per-joint acceleration error (mm / frame^2, root-relative, over triples of consecutive
+  video frames; lifter.evaluate.accel_error): how much a method jitters (or lags) beyond the truth's own motion.
 2D (px and as a fraction of the person's box: the larger side of the truth's 2D bounding box in that frame):
 per-joint median / p90 error, median signed offset (x, y: a bias, e.g. from the truth's other joint definitions
 (OpenPose hips, head top) rather than noise), gross-error rate (error > GROSS of the box), left/right swap rate (the
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 
 from lifter.aggregate import inside_ellipsoid
-from lifter.evaluate import joint_error, procrustes
+from lifter.evaluate import accel_error, joint_error, procrustes
 from core.skeleton import FLIP_PERM, JOINT_NAMES, LIMB_JOINTS, ROOT
 
 GROSS = 0.1   # a 2D error above this fraction of the box size counts as gross
@@ -32,8 +34,9 @@ def _mm(x) -> float:
     return round(float(x) * 1000, 1)
 
 
-def pose_metrics(pred, truth, hyps=None, cov=None) -> dict:
-    """pred, truth (M, 17, 3) metres; hyps (M, N, 17, 3) and cov (M, 17, 3, 3) optional. See the module docstring."""
+def pose_metrics(pred, truth, hyps=None, cov=None, frames=None) -> dict:
+    """pred, truth (M, 17, 3) metres; hyps (M, N, 17, 3) and cov (M, 17, 3, 3) optional; frames (M,) the video
+    frame of each row (for the acceleration error). See the module docstring."""
     pred_t = torch.from_numpy(root_relative(pred))
     truth_t = torch.from_numpy(root_relative(truth))
     err = joint_error(pred_t, truth_t)
@@ -51,6 +54,8 @@ def pose_metrics(pred, truth, hyps=None, cov=None) -> dict:
         # The hypotheses' mean is what the ellipsoids are centred on (pred for the app's output).
         inside = inside_ellipsoid(truth_t, pred_t, torch.tensor(np.asarray(cov, np.float64)), 0.9)
         out["coverage90"] = round(float(inside[:, 1:].double().mean()), 3)
+    if frames is not None:
+        out["accel_error_mm"] = round(accel_error(pred_t, truth_t, np.zeros(len(pred_t), int), np.asarray(frames)), 2)
     out["per_joint_mpjpe_mm"] = {name: _mm(e) for name, e in zip(JOINT_NAMES, err.mean(0))}
     return out
 
