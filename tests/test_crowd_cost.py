@@ -1,6 +1,6 @@
-"""What makes a crowded frame cheaper (issue 13, speed) does not change what it computes: the LiteRT batch run side
-by side, the candidates of all people sampled in one call, one balance axis per person for all people at once, and
-a settled floor's refit from its previous plane alone."""
+"""What makes a crowded frame cheaper (issue 13, speed) does not change what it computes: the candidates of all
+people sampled in one call, one balance axis per person for all people at once, and a settled floor's refit from its
+previous plane alone."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,23 +10,10 @@ import torch
 import pipeline.floor as floor_module
 from core.records import Roi
 from detectors.joint_map import blazepose_candidates, blazepose_candidates_many
-from detectors.litert import LiteRTModel
 from pipeline.floor import Floor, fit_plane, lowest_ankle
 from pipeline.gravity import angle_deg, observe_many, up_from_angles
 from tests.test_frontend import synthetic_landmarks
 from tests.test_world import camera, to_camera, walker
-from weights.fetch import model_path
-
-
-def test_litert_batch_side_by_side_equals_one_image_at_a_time():
-    model = LiteRTModel(model_path("pose_landmark_full"), num_threads=2)
-    x = np.random.default_rng(0).random((3, 256, 256, 3)).astype(np.float32)
-    batch = model(x)
-    assert len(model._workers) == 2                  # the batch ran on the one-thread interpreters
-    for i in range(3):
-        one = model(x[i:i + 1])
-        for name in model.output_names:
-            np.testing.assert_array_equal(batch[name][i], one[name][0])
 
 
 def test_candidates_of_several_people_in_one_call():
