@@ -23,7 +23,8 @@ from detectors.candidates import sampling_generator
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
 from detectors.pose_detector import DetectorConfig, PoseDetector, roi_bbox
-from detectors.tracking import PRESENCE_THRESHOLD, TrackerState, is_present, roi_from_landmarks, smooth_aux
+from detectors.tracking import (PRESENCE_THRESHOLD, TrackerState, first_landmarks, is_present, roi_from_landmarks,
+                                smooth_aux)
 
 
 class FrontEnd:
@@ -64,9 +65,9 @@ class FrontEnd:
             found = self.detector.detect(frame.image)
             timings["detect"] += (time.perf_counter() - t0) * 1e3
             if found:
-                detection = found[0]
                 t0 = time.perf_counter()
-                landmarks = self.landmark_model.run([rgb], [detection.roi])[0]
+                run = lambda rois: self.landmark_model.run([rgb] * len(rois), rois)  # noqa: E731
+                (detection,), (landmarks,) = first_landmarks(run, found[:1])
                 timings["landmarks"] += (time.perf_counter() - t0) * 1e3
                 if is_present(landmarks, self.presence_threshold):
                     person_id, next_id = next_id, next_id + 1

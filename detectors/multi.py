@@ -33,7 +33,8 @@ from detectors.joint_map import blazepose_candidates_many
 from detectors.landmarks import LandmarkModel
 from detectors.people import Scanner, merge, next_regions, still, thumbnail
 from detectors.pose_detector import DetectorConfig, PoseDetector, iou
-from detectors.tracking import PRESENCE_THRESHOLD, OneEuro, is_present, roi_from_landmarks, smooth_aux
+from detectors.tracking import (PRESENCE_THRESHOLD, OneEuro, first_landmarks, is_present, roi_from_landmarks,
+                                smooth_aux)
 
 MAX_PEOPLE = 8
 TORSO = (11, 12, 24, 23)     # BlazePose shoulders and hips, around the torso
@@ -216,7 +217,7 @@ class MultiFrontEnd:
         new = []
         if dets and len(kept) < self.max_people:
             t0 = time.perf_counter()
-            lms = self._landmarks(rgb, [d.roi for d in dets], self.full_people - len(kept))
+            dets, lms = first_landmarks(lambda rois: self._landmarks(rgb, rois, self.full_people - len(kept)), dets)
             timings["landmarks"] += (time.perf_counter() - t0) * 1e3
             for d, lm in sorted(zip(dets, lms), key=lambda p: -p[1].presence):
                 if not is_present(lm, self.presence_threshold):

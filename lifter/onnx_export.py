@@ -265,7 +265,7 @@ def export_window(model: LifterModel, steps: int, slot: int | None = None, out_d
 class OnnxWindowRunner:
     """onnxruntime for a temporal model's live window (lifter.temporal.TemporalStream uses a lifter's
     `window_runner`): `encode` one frame's candidates to tokens, `sample` a window's tokens to N hypotheses; one
-    session per graph, the window graph exported once per DDIM step count (causal: the output is the last slot)."""
+    session per graph, the window graph exported once per DDIM step count and output slot (causal: the last)."""
 
     def __init__(self, model: LifterModel, num_threads: int = 1):
         self.model, self.num_threads = cpu_float(model), num_threads
@@ -273,7 +273,7 @@ class OnnxWindowRunner:
 
     def _session(self, key):
         if key not in self.sessions:
-            path = export_tokens(self.model) if key == "tokens" else export_window(self.model, key)
+            path = export_tokens(self.model) if key == "tokens" else export_window(self.model, *key)
             self.sessions[key] = make_session(path, "cpu", self.num_threads)
         return self.sessions[key]
 
@@ -281,9 +281,11 @@ class OnnxWindowRunner:
         return torch.from_numpy(self._session("tokens").run(["tokens"], {"xy": _np(xy), "lik": _np(lik)})[0])
 
     def sample(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, noise: torch.Tensor,
-               steps: int) -> torch.Tensor:
+               steps: int, slot: int | None = None) -> torch.Tensor:
+        """slot: the output frame's slot (default the last: causal)."""
         feed = {"tokens": _np(tokens), "tau": _np(tau), "pad": _np(pad.float()), "noise": _np(noise)}
-        return torch.from_numpy(self._session(int(steps)).run(["hyps"], feed)[0])
+        slot = self.model.cfg.window - 1 if slot is None else int(slot)
+        return torch.from_numpy(self._session((int(steps), slot)).run(["hyps"], feed)[0])
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

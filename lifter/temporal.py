@@ -8,7 +8,14 @@ last slot, so any frame rate, dropped frames and uneven intervals are fine; slot
 starts or after it ends) are padding the attention skips.
 
 - causal (live): the window ends at the newest frame, which is the output (no added latency);
+- lag1 (live, one frame behind): the output is the frame before the newest (window slots: frames - 2 before it, 1
+  after it), so it sees one frame of the future at one frame period of added latency (the training windows put the
+  output at a random slot, so this window is in their distribution; its calibration is its own,
+  meta["calibration_modes"]["lag1"]); the pipeline holds each frame until the next one arrives
+  (pipeline.stages.Pipeline.lift / flush);
 - centred (offline): the window is centred on the output frame and uses the frames after it.
+Slots after the output frame that have no frame (the end of a sequence, a flushed stream) are padding too. With a
+window rate (stride k) a slot is k frames, so lag1 then waits k frames.
 
 The denoiser runs for the output frame only (N hypotheses x S steps, as the frame model), so a live frame costs the
 frame model's time plus the small attention over cached tokens. (Denoising the whole window jointly was measured at
@@ -32,7 +39,7 @@ from lifter.aggregate import summarise
 from lifter.inputs import candidates_to_inputs
 from lifter.sampler import ddim
 
-MODES = ("causal", "centred")
+MODES = ("causal", "lag1", "centred")
 LIFTER_MODES = ("frame", "temporal")
 
 
@@ -44,7 +51,11 @@ def window_slots(frames: int, mode: str) -> tuple[int, int]:
     """(slots before the output frame, slots after it) of a window."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    return (frames - 1, 0) if mode == "causal" else ((frames - 1) // 2, frames // 2)
+    if mode == "causal":
+        return frames - 1, 0
+    if mode == "lag1":
+        return frames - 2, 1
+    return (frames - 1) // 2, frames // 2
 
 
 def calibration_for_mode(lifter, n: int, steps: int, mode: str = "causal"):
@@ -76,21 +87,24 @@ def hypothesis_noise(n: int, seed: int) -> torch.Tensor:
     return torch.randn(n, NUM_JOINTS - 1, 3, generator=torch.Generator().manual_seed(seed))
 
 
-def window_index(starts: np.ndarray, ends: np.ndarray, frames: int, mode: str, stride: int = 1):
-    """For each output position i (its sequence spans [starts[i], ends[i]) of the arrays): the window's array
-    indices (M, frames) and padding (M, frames) bool. stride: every stride-th frame."""
+def window_index(starts: np.ndarray, ends: np.ndarray, frames: int, mode: str, stride: int = 1,
+                 pos: np.ndarray | None = None):
+    """For each output position pos[i] (default i; its sequence spans [starts[i], ends[i]) of the arrays): the
+    window's array indices (M, frames) and padding (M, frames) bool. stride: every stride-th frame."""
     before, _ = window_slots(frames, mode)
-    pos = np.arange(len(starts))
+    pos = np.arange(len(starts)) if pos is None else np.asarray(pos)
     idx = pos[:, None] + (np.arange(frames) - before)[None] * stride
     pad = (idx < starts[:, None]) | (idx >= ends[:, None])
     return np.where(pad, pos[:, None], idx), pad
 
 
 def window_times(times: np.ndarray, idx: np.ndarray, pad: np.ndarray, slot: int, stride: int,
-                 dt: float) -> np.ndarray:
-    """Frame times of windows relative to their last slot (M, frames); padding slots at the interval dt."""
+                 dt: float, pos: np.ndarray | None = None) -> np.ndarray:
+    """Frame times of windows (output positions pos, default 0..M-1) relative to their last slot (M, frames);
+    padding slots at the interval dt from the output frame."""
+    pos = np.arange(len(idx)) if pos is None else np.asarray(pos)
     synthetic = (np.arange(idx.shape[1]) - slot)[None] * stride * dt
-    tau = np.where(pad, synthetic, times[idx] - times[:, None])
+    tau = np.where(pad, synthetic, times[idx] - times[pos][:, None])
     return tau - tau[:, -1:]
 
 
@@ -152,8 +166,11 @@ def window_stride(interval: float, rate: float | None) -> int:
 
 @dataclass
 class TemporalStream:
-    """One person's live window (causal): the encoder tokens and times of the last frames and the person's start
-    noise. `step` takes the newest frame's candidates and returns its N hypotheses (N, 17, 3). rate: the window's
+    """One person's live window: the encoder tokens and times of the last frames and the person's start noise.
+    `add` takes a frame's candidates, `sample(t)` returns the N hypotheses (N, 17, 3) of the frame at time t (default
+    the newest) from its window in `mode` (window_slots): causal, the newest frame is the output; lag1, the caller
+    asks for a frame once the next one is in (pipeline.stages.Pipeline holds the frame that long). Slots after the
+    output frame that the stream has not seen (the last frame of a stream, flushed) are padding. rate: the window's
     slots are every stride-th frame (lifter.temporal.window_stride from the median frame interval), so the window
     spans (window - 1) / rate seconds on any source at or above that rate; None: every frame."""
     lifter: object
@@ -161,16 +178,23 @@ class TemporalStream:
     steps: int
     seed: int = 0
     rate: float | None = None
+    mode: str = "causal"
     _tokens: list = field(default_factory=list)
     _times: list = field(default_factory=list)
     _noise: torch.Tensor | None = None
 
+    def __post_init__(self) -> None:
+        window_slots(2, self.mode)                                    # an unknown mode fails here
+
     def reset(self) -> None:
         self._tokens, self._times = [], []
 
-    def step(self, xy: torch.Tensor, lik: torch.Tensor, t: float) -> torch.Tensor:
-        """xy (1,17,K,2), lik (1,17,K) box-normalised, t seconds -> (N, 17, 3) metres."""
-        f = self.lifter.cfg.window
+    def _interval(self) -> float:
+        gaps = np.diff(self._times)
+        return float(np.median(gaps)) if len(gaps) else 0.0
+
+    def add(self, xy: torch.Tensor, lik: torch.Tensor, t: float) -> None:
+        """A frame's candidates: xy (1,17,K,2), lik (1,17,K) box-normalised, t seconds."""
         runner = getattr(self.lifter, "window_runner", None)
         if self._times and t <= self._times[-1]:
             self.reset()                                              # time went back: a seek or a new video
@@ -178,32 +202,49 @@ class TemporalStream:
             self._tokens.append(runner.encode(xy, lik) if runner else self.lifter.model.encoder(xy.float(),
                                                                                                  lik.float())[0])
         self._times.append(float(t))
-        gaps = np.diff(self._times)
-        stride = window_stride(float(np.median(gaps)) if len(gaps) else 0.0, self.rate)
-        self._tokens, self._times = self._tokens[-(f - 1) * stride - 1:], self._times[-(f - 1) * stride - 1:]
+        keep = (self.lifter.cfg.window - 1) * window_stride(self._interval(), self.rate) + 1
+        self._tokens, self._times = self._tokens[-keep:], self._times[-keep:]
+
+    def sample(self, t: float | None = None) -> torch.Tensor:
+        """The hypotheses (N, 17, 3) metres of the frame at time t (the nearest one held; default the newest)."""
+        f = self.lifter.cfg.window
+        runner = getattr(self.lifter, "window_runner", None)
+        m = len(self._times)
+        j = m - 1 if t is None else int(np.argmin(np.abs(np.asarray(self._times) - t)))
+        interval = self._interval()
+        stride = window_stride(interval, self.rate)
+        slot = window_slots(f, self.mode)[0]
+        idx, pad = window_index(np.zeros(1, int), np.full(1, m), f, self.mode, stride, pos=np.array([j]))
+        tau = window_times(np.asarray(self._times), idx, pad, slot, stride, interval or 1 / 30, pos=np.array([j]))
+        tau, pad = torch.as_tensor(tau[0], dtype=torch.float32), torch.as_tensor(pad[0])
+        window = torch.cat([self._tokens[r] for r in idx[0]])
         if self._noise is None or self._noise.shape[0] != self.n:
             self._noise = hypothesis_noise(self.n, self.seed)
-        real = list(range(len(self._times) - 1, -1, -stride))[:f][::-1]   # the window's frames, oldest first
-        have = len(real)
-        rows = [real[0]] * (f - have) + real                          # padding slots repeat the oldest frame
-        times = [self._times[r] for r in real]
-        dt = (times[-1] - times[0]) / (have - 1) if have > 1 else stride / 30
-        tau = torch.tensor([(self._times[r] - times[-1]) if k >= f - have else (k - f + 1) * dt
-                            for k, r in enumerate(rows)], dtype=torch.float32)
-        pad = torch.tensor([True] * (f - have) + [False] * have)
-        window = torch.cat([self._tokens[r] for r in rows])
         if runner is not None:
-            return runner.sample(window, tau, pad, self._noise, self.steps)
+            return runner.sample(window, tau, pad, self._noise, self.steps, slot)
         with torch.inference_mode():
             cond = self.lifter.model.window_condition(window, tau, pad, f)
-            cond = cond.select(torch.tensor([f - 1]))
+            cond = cond.select(torch.tensor([slot]))
         return denoise(self.lifter, cond, self._noise, self.steps)[0]
 
-    def estimate(self, c: Candidates, t: float) -> Estimate3D:
-        """The newest frame of this person (its candidates at time t, seconds) -> Estimate3D (hypotheses, mean,
-        causal-mode calibrated covariance; root_translation zero), as Lifter.estimate for the frame model."""
+    def step(self, xy: torch.Tensor, lik: torch.Tensor, t: float) -> torch.Tensor:
+        """add, then sample the newest frame (causal; in another mode its future slots are padding)."""
+        self.add(xy, lik, t)
+        return self.sample()
+
+    def add_candidates(self, c: Candidates, t: float) -> None:
         xy, lik, _box = candidates_to_inputs(c)
-        hyps = self.step(xy, lik, t)
-        mean, cov = summarise(hyps, calibration_for_mode(self.lifter, self.n, self.steps, "causal"))
+        self.add(xy, lik, t)
+
+    def estimate_at(self, t: float | None = None) -> Estimate3D:
+        """The frame at time t (default the newest) -> Estimate3D (hypotheses, mean, the mode's calibrated
+        covariance; root_translation zero), as Lifter.estimate for the frame model."""
+        hyps = self.sample(t)
+        mean, cov = summarise(hyps, calibration_for_mode(self.lifter, self.n, self.steps, self.mode))
         return Estimate3D(hypotheses=hyps.numpy().astype(np.float32), mean=mean.numpy().astype(np.float32),
                           covariance=cov.numpy().astype(np.float32))
+
+    def estimate(self, c: Candidates, t: float) -> Estimate3D:
+        """The newest frame of this person (its candidates at time t, seconds) -> estimate_at(t)."""
+        self.add_candidates(c, t)
+        return self.estimate_at(t)

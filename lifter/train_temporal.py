@@ -41,7 +41,7 @@ from lifter.data.sequences import sequences_of
 from lifter.model import Condition, LifterModel, ModelConfig
 from lifter.sampler import training_target
 from lifter.schedule import CosineSchedule
-from lifter.temporal import denoise, hypothesis_noise, window_slots
+from lifter.temporal import MODES, denoise, hypothesis_noise, window_slots
 from lifter.train import EMA, balance_weights, drop_joints, load_config, resume, ship
 
 FPS_RANGE = (10.0, 60.0)
@@ -338,13 +338,13 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
 
 
 def calibrate(lifter: Lifter, batch: WindowBatch, grid=CALIBRATION_GRID, default=(16, 5),
-              profile_poses: int = 2000, seed: int = 7) -> dict:
+              profile_poses: int = 2000, seed: int = 7, modes=MODES) -> dict:
     """Per mode: the (N, S) covariance-scale table fitted on the output frames of validation windows (`batch`: half
     detector noise, half exact 2D, at the app's window rate), and the per-joint profile at the default (N, S) fitted
     on validation sequences as the app and lifter.evaluate --sequences lift them (sequence_profile: detector noise,
     the regime of real footage), relative to the table's scale (as the frame model's lifter.train.joint_profile)."""
     result = {}
-    for mode in ("causal", "centred"):
+    for mode in modes:
         cond, truth = slot_conditions(lifter, batch, mode)
         entry = result.setdefault(mode, {"table": {}})
         for n, steps in grid:
@@ -400,9 +400,18 @@ def main(argv: list[str] | None = None) -> None:
                     help="an earlier run's last.pt to continue with a fresh lr schedule (when --out has no last.pt)")
     ap.add_argument("--no-ship", action="store_true")
     ap.add_argument("--ship-only", action="store_true", help="calibrate and ship the run's last checkpoint")
+    ap.add_argument("--recalibrate", default=None, metavar="MODE[,MODE]",
+                    help=f"calibration only: recompute these window modes ({', '.join(MODES)}) of the shipped "
+                         "weights --name (no training) and rewrite them")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config)
+    if args.recalibrate:
+        modes = args.recalibrate.split(",")
+        if not set(modes) <= set(MODES):
+            ap.error(f"--recalibrate: modes are {', '.join(MODES)}")
+        recalibrate(args, cfg, modes, argv)
+        return
     out = args.out or cache_dir() / "lifter" / args.name
     t0 = time.time()
     if args.ship_only:
@@ -416,20 +425,10 @@ def main(argv: list[str] | None = None) -> None:
         model, summary = train(args, cfg, out)
     if args.no_ship:
         return
-    from lifter.simulate import SimConfig
-
     frame = Lifter.load(args.init)
-    sets = frame.meta.get("sets") or cfg["sets"]["all"]
-    half = args.calib_windows // 2
-    val = load_clips("val", sets)
-    parts = [fixed_windows(val, model.cfg.window, half, SimConfig.load(), 321, cfg["train"]["k"],
-                           fps_range=CALIBRATION_FPS),
-             fixed_windows(val, model.cfg.window, half, SimConfig.load(), 322, cfg["train"]["k"], none_share=1.0,
-                           fps_range=CALIBRATION_FPS)]
-    calib = WindowBatch(*(torch.cat([getattr(p, n) for p in parts]) for n in ("xy", "lik", "pose", "tau", "pad")),
-                        model.cfg.window)
     lifter = Lifter(model)
-    modes = calibrate(lifter, calib, profile_poses=args.profile_poses)
+    modes = calibrate(lifter, calibration_windows(model, cfg, frame, args.calib_windows),
+                      profile_poses=args.profile_poses)
     lifter.calibration = modes["causal"]["table"]["16,5"]
     summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} "
                     f"{torch.get_num_threads()} threads", "torch": str(torch.__version__),
@@ -442,6 +441,50 @@ def main(argv: list[str] | None = None) -> None:
     path = ship(lifter, args.name)
     (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1, default=str))
     print(f"wrote {path}", json.dumps(summary, default=str), flush=True)
+
+
+def calibration_windows(model: LifterModel, cfg: dict, frame: Lifter, count: int) -> WindowBatch:
+    """The calibration's validation windows (calibrate): half detector noise, half exact 2D, at CALIBRATION_FPS."""
+    from lifter.simulate import SimConfig
+
+    sets = frame.meta.get("sets") or cfg["sets"]["all"]
+    half = count // 2
+    val = load_clips("val", sets)
+    parts = [fixed_windows(val, model.cfg.window, half, SimConfig.load(), 321, cfg["train"]["k"],
+                           fps_range=CALIBRATION_FPS),
+             fixed_windows(val, model.cfg.window, half, SimConfig.load(), 322, cfg["train"]["k"], none_share=1.0,
+                           fps_range=CALIBRATION_FPS)]
+    return WindowBatch(*(torch.cat([getattr(p, n) for p in parts]) for n in ("xy", "lik", "pose", "tau", "pad")),
+                       model.cfg.window)
+
+
+def recalibrate(args, cfg: dict, modes: list[str], argv: list[str] | None) -> None:
+    """Calibration only: the shipped weights' entries of `modes` (meta["calibration_modes"]) computed afresh by
+    calibrate on the same validation windows and sequences as at shipping, without training; the other modes'
+    entries and the network stay as they are. Weights, their .sha256 and the record of the command are rewritten
+    (--no-ship: only printed, e.g. to check that a stored mode is reproduced)."""
+    lifter = Lifter.load(args.name)
+    frame = Lifter.load(lifter.meta.get("frame_model") or args.init)
+    fresh = calibrate(lifter, calibration_windows(lifter.model, cfg, frame, args.calib_windows),
+                      profile_poses=args.profile_poses, modes=modes)
+    table = dict(lifter.meta.get("calibration_modes") or {})
+    for mode, entry in fresh.items():
+        if mode in table:
+            print(f"{mode}: stored {json.dumps(table[mode])}", flush=True)
+        print(f"{mode}: now    {json.dumps(entry)}", flush=True)
+        table[mode] = entry
+    lifter.meta["calibration_modes"] = table
+    if "causal" in fresh:                    # the weights' default calibration is the causal mode's
+        lifter.meta["calibration_table"], lifter.meta["calibration_profile"] = fresh["causal"]["table"], \
+            fresh["causal"]["profile"]
+        lifter.calibration = fresh["causal"]["table"]["16,5"]
+    if args.no_ship:
+        return
+    command = "python -m lifter.train_temporal " + " ".join(argv if argv is not None else sys.argv[1:])
+    lifter.meta["recalibrations"] = [*(lifter.meta.get("recalibrations") or []),
+                                     {"command": command, "modes": modes, "torch": str(torch.__version__),
+                                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}]
+    print(f"wrote {ship(lifter, args.name)}", flush=True)
 
 
 if __name__ == "__main__":

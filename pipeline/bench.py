@@ -2,7 +2,8 @@
 Pose on the same frames.
 
     python -m pipeline.bench [--source vtest.avi] [--device cpu|cuda] [--runtime litert|torch|onnx] [--model full]
-                             [--hypotheses 16] [--steps 5] [--frames 100] [--temporal] [--json]
+                             [--hypotheses 16] [--steps 5] [--frames 100] [--temporal [--temporal-window lag1]]
+                             [--json]
 
 The pipeline is the app's: built by pipeline.factory.build_pipeline from configs/app.yaml with the options given
 here (front end, lifter on its fastest runtime, warm starts, root, smoothing), run by the app's own loops
@@ -52,7 +53,8 @@ from core.errors import SourceError
 from core.paths import repo_root
 from lifter.loading import load_lifter
 from lifter.runtimes import make_variant
-from pipeline.config import DEFAULT_CANDIDATES, DEFAULT_HYPOTHESES, DEFAULT_STEPS, apply_options, load_config
+from pipeline.config import (DEFAULT_CANDIDATES, DEFAULT_HYPOTHESES, DEFAULT_STEPS, TEMPORAL_WINDOW_SETTINGS,
+                             apply_options, load_config, temporal_window_for)
 from pipeline.factory import build_lifter, build_pipeline
 from pipeline.runner import run_live, run_offline
 from pipeline.samples import sample_path
@@ -164,7 +166,7 @@ def stage_pass(args, pipeline) -> dict:
                 break
             detected = pipeline.detect(frame)
             result = pipeline.lift(detected)
-            if i < args.warmup:
+            if i < args.warmup or result is None:   # None: a temporal window that looks ahead holds the frame
                 continue
             with_person += bool(result.persons)
             people.append(len(result.persons))
@@ -275,7 +277,8 @@ def bench_config(args):
         args.runtime = "torch"  # LiteRT is CPU only; the GPU path runs the converted models in PyTorch
     cfg = apply_options(load_config(), model=args.model, runtime=args.runtime, device=args.device,
                         hypotheses=args.hypotheses, steps=args.steps, lifter=args.weights,
-                        lifter_mode="temporal" if args.temporal else None, temporal_lifter=args.temporal_weights)
+                        lifter_mode="temporal" if args.temporal else None, temporal_lifter=args.temporal_weights,
+                        temporal_window=args.temporal_window)
     cfg.candidates = args.k
     cfg.max_people = args.max_people or cfg.max_people
     cfg.litert_threads = args.threads_2d or cfg.litert_threads
@@ -295,7 +298,11 @@ def run(args) -> dict:
     runtime = "onnx" if lifter.meta.get("runtime") == "onnx" else \
         getattr(lifter.runner, "mode", "eager") if lifter.runner is not None else "eager (plain)"
     lifter_info = {"weights": cfg.temporal_lifter if cfg.lifter_mode == "temporal" else cfg.lifter,
-                   "lifter_mode": cfg.lifter_mode, "variant": variant or "fastest", "runtime": runtime,
+                   "lifter_mode": cfg.lifter_mode,
+                   "temporal_window": None if cfg.lifter_mode != "temporal" else
+                   {"offline": temporal_window_for(cfg.temporal_window, False),
+                    "live": temporal_window_for(cfg.temporal_window, True)},
+                   "variant": variant or "fastest", "runtime": runtime,
                    "dtype": str(getattr(lifter.runner, "dtype", "torch.float32")).replace("torch.", "")}
     load_s = time.perf_counter() - t_load
     start = first_person_frame(args.source, pipeline.frontend) if args.start == "auto" else int(args.start)
@@ -319,10 +326,12 @@ def run(args) -> dict:
     if args.people:
         result["stages_ms_by_people"] = by
     result["sequential"] = stages
+    pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the passes as the app runs them
     result["offline"] = offline_pass(args, pipeline, pipelined=False)
     result["offline_pipelined"] = offline_pass(args, pipeline, pipelined=True)
     result["offline_fps"] = result["offline_pipelined" if cfg.offline.pipelined else "offline"]["fps"]
     if not args.no_live:
+        pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=True)
         result["live"] = live_pass(args, pipeline, pipelined=False)
         result["live_pipelined"] = live_pass(args, pipeline, pipelined=True)
         live = result["live_pipelined" if cfg.live.pipelined else "live"]
@@ -411,6 +420,9 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--temporal", action="store_true",
                     help="the temporal lifter (the app's --lifter-mode temporal: a window of each person's frames)")
     ap.add_argument("--temporal-weights", default=None, help="temporal lifter weights (default: the config's)")
+    ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOW_SETTINGS),
+                    help="with --temporal: the window mode (default: the config's); lag1 / centred results wait for "
+                         "the frames after them, which the live latency includes")
     ap.add_argument("--live-fps", type=float, default=30.0, help="replay rate of the live pass (0: native)")
     ap.add_argument("--no-live", action="store_true")
     ap.add_argument("--no-mediapipe", action="store_true")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.config import OPTIONS, AppConfig, apply_options, check_run_options, load_config
+from pipeline.config import OPTIONS, TEMPORAL_WINDOW_SETTINGS, AppConfig, apply_options, check_run_options, load_config
 
 
 def config_from_argv(argv: list[str] | None) -> AppConfig:
@@ -45,6 +45,11 @@ def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> Non
            f"lifter (default: {defaults.lifter_mode})")
     a("--temporal-lifter", default=None, metavar="NAME|PATH",
       help=f"temporal lifter weights for --lifter-mode temporal (default: {defaults.temporal_lifter})")
+    a("--temporal-window", default=None, choices=list(TEMPORAL_WINDOW_SETTINGS),
+      help="the temporal lifter's window: causal (the newest frame is the output), lag1 (the frame before it: one "
+           "frame of future, one frame of added latency), centred (half a window of future, for videos), auto (lag1 "
+           "live, centred for a file processed offline) "
+           f"(default: {defaults.temporal_window})")
     a("--skeleton-names", default=None, metavar="h36m|mixamo|unreal",
       help="bone names in the BVH and glTF exports, to drop onto common rigs (docs/export.md) "
            f"(default: {defaults.skeleton_names})")

@@ -19,8 +19,20 @@ from core.errors import ConfigError
 from core.paths import repo_root
 from core.smoothing import OneEuroConfig
 from export.names import PRESETS as SKELETON_NAMES
+from lifter.temporal import MODES as TEMPORAL_WINDOWS
 from visualize.controls import ELLIPSOID_MODES
 from visualize.render import render_target_problem
+
+TEMPORAL_WINDOW_SETTINGS = ("auto", *TEMPORAL_WINDOWS)
+
+
+def temporal_window_for(setting: str, live: bool) -> str:
+    """The temporal lifter's window mode for a source: `auto` looks one frame ahead live (lag1: one frame period of
+    added latency, better than causal on the held-out and real clips, weights/lifter/temporal.md) and half a window
+    ahead on a file processed offline (centred: the best of the three there); any other setting is kept."""
+    if setting != "auto":
+        return setting
+    return "lag1" if live else "centred"
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
 DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = defaults.HYPOTHESES, defaults.STEPS, defaults.CANDIDATES
@@ -114,6 +126,7 @@ class AppConfig:
     lifter_mode: str = "frame"   # frame: each frame lifted alone | temporal: a window of each person's frames
     temporal_lifter: str = "temporal"  # the temporal lifter's weights (lifter.temporal), for lifter_mode temporal
     temporal_rate: float | None = None  # frames per second of the temporal lifter's window (None: every frame)
+    temporal_window: str = "auto"  # its window: auto | causal | lag1 (one frame behind) | centred (temporal_window_for)
     fov: float = 60.0
     camera_pitch: float | None = None   # degrees the camera looks down; None: estimated from the people
     camera_roll: float | None = None    # degrees the camera is turned counter-clockwise; None: estimated
@@ -159,6 +172,7 @@ SCHEMA = {
         "lifter_mode": {"enum": ["frame", "temporal"]},
         "temporal_lifter": {"type": "string"},
         "temporal_rate": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1000},
+        "temporal_window": {"enum": list(TEMPORAL_WINDOW_SETTINGS)},
         "fov": {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 179},
         "camera_pitch": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
         "camera_roll": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
@@ -207,7 +221,7 @@ RUN_SCHEMA = {"replay_speed": {"type": "number", "exclusiveMinimum": 0, "maximum
 # Settings the command line / the Python API may override directly.
 OPTIONS = ("source", "backend", "model", "hypotheses", "steps", "device", "runtime", "fov", "lifter", "outputs",
            "skeleton_names", "seed", "camera_pitch", "camera_roll", "ellipsoids", "lifter_mode", "temporal_lifter",
-           "max_people", "person")
+           "temporal_window", "max_people", "person")
 # Options that set a key inside a section: option -> (section, key).
 NESTED = {"ellipsoids": ("view", "ellipsoids")}
 

@@ -39,9 +39,11 @@ class Estimator:
         self.pipeline = build_pipeline(self.config, say=say)
         self._index, self._t0 = 0, None
 
-    def process(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> FrameResult:
+    def process(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> FrameResult | None:
         """One BGR uint8 image (H, W, 3) of the current stream; timestamp in seconds (default: the wall clock since
-        the stream's first frame)."""
+        the stream's first frame). With a temporal window that looks ahead (temporal_window lag1 / centred) the
+        result is an earlier frame's (result.frame.index), None while the first frames are held; flush() returns the
+        held ones."""
         now = time.perf_counter()
         if self._t0 is None:
             self._t0 = now
@@ -56,10 +58,17 @@ class Estimator:
         src = source if isinstance(source, Source) else open_source(parse_spec(str(source)))
         try:
             for frame in iter(src.read, None):
-                yield self.pipeline.process(frame)
+                result = self.pipeline.process(frame)
+                if result is not None:
+                    yield result
+            yield from self.pipeline.flush()
         finally:
             if src is not source:
                 src.close()
+
+    def flush(self) -> list[FrameResult]:
+        """The frames a temporal window that looks ahead still holds, at the end of the stream given to process()."""
+        return self.pipeline.flush()
 
     def reset(self) -> None:
         """Forget the stream: tracking, warm starts and smoothing start over."""

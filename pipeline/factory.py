@@ -25,8 +25,8 @@ from lifter.api import Lifter, resolve_weights
 from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
 from lifter.onnx_export import MAX_EXPORT_STEPS, OnnxRunner, export_seconds, sampler_path
 from lifter.runtimes import fastest, make_variant, with_window_runtime
-from lifter.temporal import is_temporal
-from pipeline.config import AppConfig, check_device
+from lifter.temporal import is_temporal, window_slots
+from pipeline.config import AppConfig, check_device, temporal_window_for
 from pipeline.stages import Pipeline
 
 
@@ -122,7 +122,8 @@ def build_temporal_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stder
         runner, f = onnx.window_runner, lifter.cfg.window
         tokens = runner.encode(torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
         runner.sample(tokens.expand(f, -1, -1), torch.zeros(f), torch.zeros(f, dtype=torch.bool),
-                      torch.zeros(cfg.hypotheses, NUM_JOINTS - 1, 3), cfg.steps)
+                      torch.zeros(cfg.hypotheses, NUM_JOINTS - 1, 3), cfg.steps,
+                      window_slots(f, temporal_window_for(cfg.temporal_window, live=True))[0])   # its live output slot
         return onnx
     except (OSError, RuntimeError, ImportError) as e:
         say(f"fast temporal lifter path unavailable ({fast_path_error(e)}); using the PyTorch lifter")
@@ -155,4 +156,5 @@ def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fron
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones,
                     reprojection=cfg.reprojection, world=cfg.world, camera_pitch=cfg.camera_pitch,
                     camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode, person=cfg.person,
-                    temporal_rate=cfg.temporal_rate)
+                    temporal_rate=cfg.temporal_rate,
+                    temporal_window=temporal_window_for(cfg.temporal_window, live=True))

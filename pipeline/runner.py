@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from core.records import Frame, FrameResult
+from core.records import FrameResult
 from pipeline.sources import Source, SourceError, SourceLost
 from pipeline.stages import Detected
 
@@ -229,13 +229,22 @@ def hold(consumers, controls=None, interval: float = 0.03) -> None:
         pass
 
 
-def _estimate(pipeline, item) -> tuple[Frame, FrameResult]:
-    """A captured frame (sequential modes) or the 2D thread's message (pipelined modes) -> (frame, its result)."""
+def _estimate(pipeline, item) -> FrameResult | None:
+    """A captured frame (sequential modes) or the 2D thread's message (pipelined modes) -> a result: this frame's,
+    or with a temporal window that looks ahead an earlier frame's (None while the pipeline holds the first frames)."""
     if isinstance(item, StageFailed):
         raise item.error
     if isinstance(item, Detected):
-        return item.frame, pipeline.lift(item)
-    return item, pipeline.process(item)
+        return pipeline.lift(item)
+    return pipeline.process(item)
+
+
+def _flush(pipeline, consumers, stats: RunStats, controls, max_frames) -> bool:
+    """The frames the pipeline still holds (a temporal window that looks ahead), at the end of a stream."""
+    for result in getattr(pipeline, "flush", list)():
+        if _finish(result, consumers, stats, controls, max_frames):
+            return True
+    return False
 
 
 @contextmanager
@@ -254,9 +263,10 @@ def _detecting(worker: "DetectThread | None"):
         worker.join()
 
 
-def _finish(frame: Frame, result, consumers, stats: RunStats, controls, max_frames) -> bool:
-    """Count the frame, record its latency and stage times, hand it to the sinks; True when the run should stop."""
-    stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
+def _finish(result: FrameResult, consumers, stats: RunStats, controls, max_frames) -> bool:
+    """Count the frame, record its latency (its capture to now) and stage times, hand it to the sinks; True when the
+    run should stop."""
+    stats.latencies_ms.append((time.perf_counter() - result.frame.captured_at) * 1e3)
     stats.frames += 1
     _deliver(result, consumers, stats)
     if not _poll(consumers) or (controls is not None and controls.quit):
@@ -289,11 +299,12 @@ def run_offline(source: Source, pipeline, consumers=(), controls=None, progress:
                     continue
                 item = inbox.get()
                 if item is _END:
+                    _flush(pipeline, consumers, stats, controls, max_frames)
                     break
-                frame, result = _estimate(pipeline, item)
+                result = _estimate(pipeline, item)
                 if bar is not None:
                     bar.update(1)
-                if _finish(frame, result, consumers, stats, controls, max_frames):
+                if result is not None and _finish(result, consumers, stats, controls, max_frames):
                     break
         finally:
             if bar is not None:
@@ -370,6 +381,7 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
         while True:
             item = inbox.get(timeout=0.05)
             if item is _END:
+                _flush(pipeline, consumers, stats, controls, max_frames)
                 break
             if item is None or (controls is not None and controls.paused and not controls.quit):
                 if not _poll(consumers) or (controls is not None and controls.quit):
@@ -378,9 +390,11 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
                 continue
             if cap.reconnected.is_set():
                 cap.reconnected.clear()
+                if _flush(pipeline, consumers, stats, controls, max_frames):
+                    break
                 pipeline.reset()
-            frame, result = _estimate(pipeline, item)
-            if _finish(frame, result, consumers, stats, controls, max_frames):
+            result = _estimate(pipeline, item)
+            if result is not None and _finish(result, consumers, stats, controls, max_frames):
                 break
     stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
     stats.source_skipped = source.late_frames

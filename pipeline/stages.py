@@ -5,6 +5,7 @@ people of a frame go through the lifter in one batch (Lifter.estimate_batch wher
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,7 +15,7 @@ from core.protocols import FrontEnd, Lifter, TrackState
 from core.records import Estimate3D, Frame, FrameResult, Person
 from core.smoothing import OneEuroConfig, OneEuroFilter
 from detectors.joint_map import world_joints
-from lifter.temporal import TemporalStream
+from lifter.temporal import TemporalStream, window_slots, window_stride
 from pipeline.bones import TrackBones
 from pipeline.config import (DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig,
                              WorldConfig)
@@ -34,6 +35,7 @@ class Detected:
     timings_ms: dict[str, float]             # the front end's stage times
     started_at: float                        # time.perf_counter() when the 2D stage began (for the total)
     live_ids: set[int] | None = None         # ids whose 2D track goes on (None: the front end does not say)
+    encode_ms: float = 0.0                   # temporal lifter: the time its windows took this frame in (lift)
 
 
 @dataclass
@@ -57,6 +59,10 @@ class Pipeline:
     _lifted_size: tuple | None = None        # frame size seen last by lift (another size: another camera)
     lifter_mode: str = "frame"               # "temporal": the lifter is a temporal one, fed each person's window
     temporal_rate: float | None = None       # frames per second of that window (lifter.temporal.TemporalStream)
+    temporal_window: str = "causal"          # its window mode (lifter.temporal.MODES); lag1 / centred hold frames
+    _held: deque = field(default_factory=deque)   # frames waiting for the frames after them (lag1 / centred)
+    _ready: deque = field(default_factory=deque)  # their results not returned yet (after time went back)
+    _stamps: deque = field(default_factory=lambda: deque(maxlen=9))   # recent frame times (the window's stride)
     _state: TrackState | None = None
     _tracks: PersonStates = field(default_factory=PersonStates)
     _size: tuple | None = None               # frame size seen last
@@ -66,8 +72,16 @@ class Pipeline:
         found again gets a new id, as after any lost track (an id never names two tracks in one run)."""
         self._restart_tracker()
         self._tracks = PersonStates()
+        self._forget_held()
         if self._grounding is not None:
             self._grounding.reset()
+
+    def _forget_held(self) -> None:
+        """Frames held for a window that looks ahead are dropped (a reset starts a new stream; flush() first to
+        keep them)."""
+        self._held.clear()
+        self._ready.clear()
+        self._stamps.clear()
 
     def settle_world(self, frames) -> int:
         """Offline look-ahead for the world stage: the video's first frames (`frames`, read from a second opening of
@@ -87,6 +101,7 @@ class Pipeline:
             if saved is not None:
                 generator.set_state(saved)
             self._state, self._tracks, self._size, self._lifted_size = None, PersonStates(), None, None
+            self._forget_held()
             if self._grounding is not None:
                 self._grounding.forget_tracks()
         return n
@@ -97,7 +112,8 @@ class Pipeline:
         if self._state is not None:
             self._state = self._state.restarted()
 
-    def process(self, frame: Frame) -> FrameResult:
+    def process(self, frame: Frame) -> FrameResult | None:
+        """detect + lift (None while a window that looks ahead holds the frame; see lift)."""
         return self.lift(self.detect(frame))
 
     def detect(self, frame: Frame) -> Detected:
@@ -111,22 +127,66 @@ class Pipeline:
         live = getattr(self._state, "live_ids", None)
         return Detected(frame, persons, dict(self._state.timings_ms), t0, None if live is None else set(live))
 
-    def lift(self, detected: Detected) -> FrameResult:
-        """The 3D stage: lifter (all people of the frame in one batch), root translation, smoothing -> FrameResult."""
+    def lift(self, detected: Detected) -> FrameResult | None:
+        """The 3D stage: lifter (all people of the frame in one batch), root translation, smoothing -> FrameResult.
+
+        A temporal lifter whose window looks ahead (temporal_window lag1: one frame, centred: half a window; times the
+        window's stride) first takes this frame into each person's window, then lifts the frame that many frames
+        back: the result is that frame's (its Frame, people, timestamp), so exports stay aligned with their frames,
+        at that many frame periods of added latency. None while the first frames are held; flush() lifts the held
+        frames at the end of a stream (their later slots are padding)."""
+        if self.lifter_mode != "temporal":
+            return self._lift(detected)
+        t = detected.frame.timestamp
+        if self._stamps and t <= self._stamps[-1]:   # time went back (a new video): each person's window restarts,
+            self._ready.extend(self.flush())         # so the held frames are lifted first, from their own windows
+            self._stamps.clear()
+        self._stamps.append(t)
+        t1 = time.perf_counter()
+        for p in self._people(detected):
+            self._window(self._tracks.get(p.id)).add_candidates(p.candidates, t)
+        detected.encode_ms = (time.perf_counter() - t1) * 1e3   # counted in this frame's lift time
+        self._held.append(detected)
+        if len(self._held) > self._lookahead():
+            self._ready.append(self._lift(self._held.popleft()))
+        return self._ready.popleft() if self._ready else None
+
+    def flush(self) -> list[FrameResult]:
+        """The frames still held for a window that looks ahead, lifted in order (at the end of a video or stream)."""
+        out = list(self._ready)
+        self._ready.clear()
+        while self._held:
+            out.append(self._lift(self._held.popleft()))
+        return out
+
+    def _lookahead(self) -> int:
+        """Frames a result waits for: the window's slots after its output frame x the window's stride."""
+        after = window_slots(self.lifter.cfg.window, self.temporal_window)[1]
+        if not after:
+            return 0
+        gaps = np.diff(self._stamps)
+        return after * window_stride(float(np.median(gaps)) if len(gaps) else 0.0, self.temporal_rate)
+
+    def _people(self, detected: Detected) -> list[Person]:
+        """The people of a frame that go through the lifter (with candidates; only --person where set)."""
+        return [p for p in detected.persons
+                if p.candidates is not None and (self.person is None or p.id == self.person)]
+
+    def _lift(self, detected: Detected) -> FrameResult:
         frame, persons, timings, t0 = detected.frame, detected.persons, dict(detected.timings_ms), detected.started_at
         if self.person is not None:
             persons = [p for p in persons if p.id == self.person]
         w, h = frame.size
         k = intrinsics_from_fov(w, h, self.fov) if self.intrinsics is None else np.asarray(self.intrinsics, float)
-        people = [p for p in persons if p.candidates is not None]
+        people = self._people(detected)
         tracks = [self._tracks.get(p.id) for p in people]
         t1 = time.perf_counter()
         if self.lifter_mode == "temporal":   # issue 14: each person's window of frames replaces the warm start
-            estimates = [self._window(tr).estimate(p.candidates, frame.timestamp) for p, tr in zip(people, tracks)]
+            estimates = [self._window(tr).estimate_at(frame.timestamp) for tr in tracks]
         else:
             estimates = self._estimate(people, [self._init_pose(p, frame.timestamp, tr)
                                                 for p, tr in zip(people, tracks)])
-        lift_ms = (time.perf_counter() - t1) * 1e3
+        lift_ms = (time.perf_counter() - t1) * 1e3 + (detected.encode_ms if self.lifter_mode == "temporal" else 0.0)
         root_ms = smooth_ms = 0.0
         for p, track, est in zip(people, tracks, estimates):
             t1 = time.perf_counter()
@@ -147,7 +207,7 @@ class Pipeline:
             lift_ms += (t2 - t1) * 1e3
             root_ms += (t3 - t2) * 1e3
             smooth_ms += (t4 - t3) * 1e3
-        seen = {p.id for p in people}
+        seen = {p.id for p in people} | {p.id for d in self._held for p in d.persons}   # and the held frames' people
         self._tracks.keep_only(seen if detected.live_ids is None else seen | detected.live_ids)
         t5 = time.perf_counter()
         world = self._world(persons, frame)
@@ -189,7 +249,8 @@ class Pipeline:
 
     def _window(self, track: PersonState) -> TemporalStream:
         if track.window is None:
-            track.window = TemporalStream(self.lifter, self.hypotheses, self.steps, rate=self.temporal_rate)
+            track.window = TemporalStream(self.lifter, self.hypotheses, self.steps, rate=self.temporal_rate,
+                                          mode=self.temporal_window)
         return track.window
 
     def _init_pose(self, person: Person, t: float, track: PersonState) -> np.ndarray | None:

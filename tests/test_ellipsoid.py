@@ -71,3 +71,18 @@ def test_wireframe_rings_lie_on_the_ellipsoid():
         pts = rings.points[j * 48:(j + 1) * 48] - ps.joints[j]
         m = np.einsum("vi,ij,vj->v", pts, np.linalg.inv(ps.covariance[j]), pts)
         np.testing.assert_allclose(m, CHI2_3DOF_90, rtol=1e-6)
+
+
+def test_ground_grid_reaches_everyone_in_view():
+    from visualize.geometry import GRID_RGB, GeometryBuilder, grid_extent
+    from visualize.scene import Scene
+
+    for spread in (0.0, 3.0, 8.0, 14.0):
+        scene = Scene(ground_y=-0.1, focus=np.array([1.2, 1.0, -9.0]), spread=spread)
+        lines = GeometryBuilder().lines(scene, hypotheses=False)
+        grid = lines.points[lines.lines[np.all(lines.colors == GRID_RGB, axis=1)].ravel()]
+        assert np.allclose(grid[:, 1], -0.1)
+        half = np.abs(grid[:, [0, 2]] - scene.focus[[0, 2]]).max(0)
+        assert np.all(half >= spread + 1.0), (spread, half)     # a metre of floor beyond the farthest root
+        assert len(grid) // 4 <= 25                              # cells grow with the grid: lines stay few
+    assert grid_extent(0.0) == (2.5, 0.5) and grid_extent(0.4) == grid_extent(0.9)    # steps: no flicker

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.records import Frame, Landmarks, Roi
+from core.records import Detection, Frame, Landmarks, Roi
 from core.skeleton import JOINT_INDEX, LIMB_JOINTS
 from detectors.joint_map import TABLE, USED, blazepose_candidates, map_points
 
@@ -195,3 +195,46 @@ def test_one_euro_holds_still_points_and_follows_motion():
     assert np.abs(out - base).max() < 15.0
     same, out2 = smooth_aux(filt, t - 0.1, base + 50)  # a repeated timestamp passes the input through
     assert same is filt and np.allclose(out2, base + 50)
+
+
+def test_a_detection_turned_upside_down_also_gets_an_upright_try():
+    from detectors.tracking import first_landmarks
+
+    def lm(presence):
+        return Landmarks(roi=None, presence=presence, landmarks=np.zeros((33, 5)), world=np.zeros((33, 3)),
+                         heatmaps=np.zeros((0, 64, 64)))
+
+    tried = []
+
+    def run(rois):  # a model that recognises people near upright only
+        tried.append([r.rotation for r in rois])
+        return [lm(0.9 if abs(r.rotation) < 0.5 else 0.3) for r in rois]
+
+    box = np.array([0.0, 0.0, 10.0, 40.0])
+    dets = [Detection(0.8, box, Roi(5, 20, 50, -2.43)), Detection(0.8, box, Roi(50, 20, 50, 0.2)),
+            Detection(0.8, box, Roi(90, 20, 50, 1.2))]
+    out, lms = first_landmarks(run, dets)
+    assert tried == [[-2.43, 0.2, 1.2, 0.0]]          # one batched call; only the > 90 deg one is tried again
+    assert [d.roi.rotation for d in out] == [0.0, 0.2, 1.2] and [x.presence for x in lms] == [0.9, 0.9, 0.3]
+    assert out[0].roi.cx == 5 and out[0].score == 0.8 and dets[0].roi.rotation == -2.43   # inputs untouched
+
+    # a turn the model recognises keeps it (a handstand): the upright try loses on presence
+    out, lms = first_landmarks(lambda rois: [lm(0.95 if abs(r.rotation) > 2 else 0.2) for r in rois], dets[:1])
+    assert out[0].roi.rotation == -2.43 and lms[0].presence == 0.95
+
+
+def test_upright_try_on_the_real_model_recovers_a_turned_crop():
+    import cv2
+
+    from detectors.tracking import first_landmarks
+
+    fe = front_end_or_skip(seed=3, k=32)
+    img = cv2.imread(str(sample_or_skip("messi5.jpg")))
+    rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    persons, _ = fe.process(Frame(index=0, timestamp=0.0, image=img), None)
+    det = persons[0].detection
+    assert abs(det.roi.rotation) < 0.5
+    turned = Detection(det.score, det.bbox, Roi(det.roi.cx, det.roi.cy, det.roi.size, det.roi.rotation + np.pi))
+    run = lambda rois: fe.landmark_model.run([rgb] * len(rois), rois)  # noqa: E731
+    (out,), (lm,) = first_landmarks(run, [turned])
+    assert out.roi.rotation == 0.0 and lm.presence > max(0.5, run([turned.roi])[0].presence)

@@ -126,3 +126,20 @@ def test_skips_without_shared(monkeypatch, capsys):
     monkeypatch.setenv("DIFFMOCAP_SHARED", "none")
     assert main(["--json"]) == 0
     assert "skipped" in json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.skipif(shared_dir() is None, reason="no ../shared")
+def test_short_real_run_with_a_window_that_looks_ahead(capsys):
+    """lag1 returns each frame a frame later (kept by its frame index) and flushes the last: every frame is scored."""
+    from tools.realfootage import main
+
+    assert main(["--clips", "cam03", "--frames", "6", "--lifter-mode", "temporal", "--temporal-window", "lag1",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    if "skipped" in out:
+        pytest.skip(out["skipped"])
+    clip = out["clips"]["cam03"]
+    assert out["temporal_window"] == "lag1" and clip["frames_evaluated"] == 6
+    assert len(clip["gravity"]["per_frame_deg"]) == 6
+    lag, frame = clip["methods"]["diffmocap"], clip["methods"]["diffmocap_frame"]
+    assert 20 < lag["mpjpe_mm"] < 400 and abs(lag["mpjpe_mm"] - frame["mpjpe_mm"]) < 60

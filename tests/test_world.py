@@ -400,3 +400,20 @@ def test_a_settled_static_world_eases_towards_a_new_estimate():
     g._ease(level, 3.0, 1.0, True)
     up, height = g._ease(tilted, 4.0, 0.0, True)                     # time going back (after settle_world)
     assert angle_deg(up, level) < 1e-6 and height == 3.0
+
+
+def test_before_any_floor_evidence_the_lowest_foot_in_view_stands_on_the_floor():
+    # One frame of someone bent far forward (not upright: no floor evidence), seen by a camera 0.6 m high looking up
+    # 10 deg: the world puts their lowest sole on the floor, not 1.5 m (the old assumed camera height) below it.
+    pitch, height = -10.0, 0.6
+    r, t = camera(pitch, 0.0, height)
+    w, _ = walker(0.0, start=(0.0, 0.0, -4.0))
+    bend = world_rotation(up_from_angles(50.0, 0.0)).T    # turn the body 50 deg about x around the pelvis
+    w = w[0] + (w - w[0]) @ bend.T
+    w[:, 1] -= w[[3, 6], 1].min() - SOLE_BELOW_ANKLE         # its lowest sole on the floor
+    g = Grounding(WorldConfig(), pitch=pitch, roll=0.0)
+    p = person(0, to_camera(w, r, t))
+    world = g.update([p], 0.0)
+    assert not np.isfinite(world.floor_std_m)                # no floor fitted: the fallback
+    assert world.translation[1] == pytest.approx(height, abs=0.02)
+    assert p.estimate.world[[3, 6], 1].min() - SOLE_BELOW_ANKLE == pytest.approx(0.0, abs=0.02)

@@ -2,6 +2,8 @@
 
     python -m tools.realfootage [--clips cam01 cam03] [--frames N] [--lifter default|open|PATH]
                                 [--lifter-mode frame|temporal] [--temporal-lifter temporal|PATH]
+                                [--temporal-window causal|lag1|centred] [--temporal-windows MODE ...]
+                                [--temporal-rates FPS ...]
                                 [--hypotheses 16 --steps 5] [--init noise|world] [--init-t 100 200 400]
                                 [--json] [--out FILE]
 
@@ -14,6 +16,8 @@ Methods (tools/realfootage_metrics.py has the metrics):
 - diffmocap_frame / diffmocap_temporal: the same pipeline with the other lifter mode (--lifter-mode: frame lifts each
   frame alone, temporal a window of the person's recent frames; lifter.temporal) on the same 2D, when its weights
   exist;
+- diffmocap_temporal_<window>[_<rate>fps]: the temporal lifter with each --temporal-windows mode (causal, lag1,
+  centred) x --temporal-rates window rate, the rest of the pipeline as the app's, on the same 2D;
 - blazepose_world: the landmark model's world landmarks of the same forward pass (detectors.joint_map.world_joints);
 - mediapipe: MediaPipe Pose 0.10.14 pose_world_landmarks (model_complexity 1, video mode; .venv-mediapipe, run by
   tools/mediapipe_world.py), mapped by the same function; absent without that venv;
@@ -45,8 +49,9 @@ import numpy as np  # noqa: E402
 
 from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
-from pipeline.config import WarmStartConfig, load_config  # noqa: E402
-from pipeline.factory import build_pipeline  # noqa: E402
+from pipeline.config import (TEMPORAL_WINDOW_SETTINGS, TEMPORAL_WINDOWS, WarmStartConfig, load_config,  # noqa: E402
+                             temporal_window_for)
+from pipeline.factory import build_lifter, build_pipeline  # noqa: E402
 from pipeline.gravity import angle_deg, angles_from_up  # noqa: E402
 from core.paths import repo_root, shared_dir  # noqa: E402
 from pipeline.reprojection import reprojection_errors  # noqa: E402
@@ -82,20 +87,40 @@ def reprojection_error(hyps: np.ndarray, peaks: np.ndarray, k: np.ndarray) -> np
     return out
 
 
-def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) -> dict:
+def temporal_variants(cfg, windows, rates) -> dict:
+    """name -> config of each extra temporal variant (--temporal-windows x --temporal-rates), but the config's own
+    window and rate (that is diffmocap, or diffmocap_temporal beside a frame-mode app)."""
+    out = {}
+    for window in windows:
+        for rate in rates:
+            if (window, rate) == (cfg.temporal_window, cfg.temporal_rate):
+                continue
+            name = f"diffmocap_temporal_{window}" + (f"_{rate:g}fps" if rate else "")
+            out[name] = replace(cfg, lifter_mode="temporal", temporal_window=window, temporal_rate=rate)
+    return out
+
+
+def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, windows=(), rates=(None,)) -> dict:
     """Run the app's pipeline (and the --init world variants on the same 2D) over the first `frames` frames.
-    Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D."""
+    Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D. A
+    temporal window that looks ahead returns a frame's result frames later: results are kept by their frame index."""
     pipe = build_pipeline(cfg)
     pipe.intrinsics = k
     pipe.frontend.generator.manual_seed(0)  # reproducible candidates (the app seeds randomly)
     variants = {}
     # The other lifter mode (frame / temporal) on the same 2D, the rest of the pipeline as the app's (issue 14).
     other = "temporal" if cfg.lifter_mode == "frame" else "frame"
-    try:
-        variants[f"diffmocap_{other}"] = build_pipeline(replace(cfg, lifter_mode=other), frontend=pipe.frontend)
-        variants[f"diffmocap_{other}"].intrinsics = k
-    except ConfigError as e:  # no temporal weights: report the app's mode alone
-        print(f"realfootage: no {other} variant ({e})", file=sys.stderr)
+    extra = {f"diffmocap_{other}": replace(cfg, lifter_mode=other), **temporal_variants(cfg, windows, rates)}
+    lifters = {}
+    for name, vcfg in extra.items():
+        try:
+            key = vcfg.lifter_mode
+            if key not in lifters:
+                lifters[key] = pipe.lifter if key == cfg.lifter_mode else build_lifter(vcfg)
+            variants[name] = build_pipeline(vcfg, frontend=pipe.frontend, lifter=lifters[key])
+            variants[name].intrinsics = k
+        except ConfigError as e:  # no temporal weights: report the app's mode alone
+            print(f"realfootage: no {name} variant ({e})", file=sys.stderr)
     if init == "world":
         same = dict(frontend=pipe.frontend, hypotheses=pipe.hypotheses, steps=pipe.steps, intrinsics=k,
                     smoothing=pipe.smoothing)
@@ -103,44 +128,61 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts) ->
         variants["diffmocap_cold"] = Pipeline(lifter=pipe.lifter, warm_start=off, **same)
         for t in init_ts:
             variants[f"diffmocap_world_t{t}"] = Pipeline(lifter=WorldInit(pipe.lifter, t), warm_start=off, **same)
-    out = {name: [] for name in ["diffmocap", "blazepose_world", *variants]}
+    names = ["diffmocap", "blazepose_world", *variants]
     if init == "world":
-        out["diffmocap_reproj_best"], out["diffmocap_reproj_top"] = [], []
-    out["2d"] = []
-    out["world"] = []
+        names += ["diffmocap_reproj_best", "diffmocap_reproj_top"]
+    got = {name: {} for name in [*names, "2d", "world"]}   # frame index -> entry
+    world_pose = {}
+
+    def keep(result) -> None:
+        """The app's result for its frame: its estimate, the 2D and world landmarks, the world stage."""
+        if result is None:
+            return
+        i = result.frame.index
+        got["world"][i] = (result.frame.timestamp, result.world)
+        p = result.persons[0] if result.persons else None
+        if p is None or p.estimate is None:
+            return
+        est = p.estimate
+        got["diffmocap"][i] = {"mean": est.mean, "hyps": est.hypotheses, "cov": est.covariance}
+        got["blazepose_world"][i] = {"mean": world_joints(p.landmarks.world)}
+        got["2d"][i] = {"cand_xy": p.candidates.xy, "lik": p.candidates.likelihood,
+                        "landmark_xy": map_points(p.landmarks.landmarks[:, :2]),
+                        "visibility": VIS_TABLE @ p.landmarks.landmarks[:, 3]}
+        if init == "world":
+            err = reprojection_error(est.hypotheses.astype(np.float64), p.candidates.peaks, k)
+            order = np.argsort(err)
+            got["diffmocap_reproj_best"][i] = {"mean": est.hypotheses[order[0]]}
+            top = est.hypotheses[order[:max(1, len(order) // 4)]]
+            got["diffmocap_reproj_top"][i] = {"mean": top.mean(0), "hyps": top}
+
+    def keep_variant(name: str, result) -> None:
+        if result is not None and result.persons and result.persons[0].estimate is not None:
+            e = result.persons[0].estimate
+            got[name][result.frame.index] = {"mean": e.mean, "hyps": e.hypotheses, "cov": e.covariance}
+
+    read = 0
     with open_source(str(video)) as source:
         for _ in range(frames):
             frame = source.read()
             if frame is None:
                 break
+            read += 1
             detected = pipe.detect(frame)
             detected.persons = detected.persons[:1]
-            result = pipe.lift(detected)
-            p = result.persons[0] if result.persons else None
-            if p is None or p.estimate is None:
-                for name in out:
-                    out[name].append(None)
-                out["world"][-1] = (frame.timestamp, result.world)
-                continue
-            out["world"].append((frame.timestamp, result.world))
-            est = p.estimate
-            out["diffmocap"].append({"mean": est.mean, "hyps": est.hypotheses, "cov": est.covariance})
-            world = world_joints(p.landmarks.world)
-            out["blazepose_world"].append({"mean": world})
-            out["2d"].append({"cand_xy": p.candidates.xy, "lik": p.candidates.likelihood,
-                              "landmark_xy": map_points(p.landmarks.landmarks[:, :2]),
-                              "visibility": VIS_TABLE @ p.landmarks.landmarks[:, 3]})
+            world_pose[frame.index] = world_joints(detected.persons[0].landmarks.world) if detected.persons else None
+            keep(pipe.lift(detected))
             for name, v in variants.items():
                 if isinstance(v.lifter, WorldInit):
-                    v.lifter.pose = world
-                e = v.lift(detected).persons[0].estimate
-                out[name].append({"mean": e.mean, "hyps": e.hypotheses, "cov": e.covariance})
-            if init == "world":
-                err = reprojection_error(est.hypotheses.astype(np.float64), p.candidates.peaks, k)
-                order = np.argsort(err)
-                out["diffmocap_reproj_best"].append({"mean": est.hypotheses[order[0]]})
-                top = est.hypotheses[order[:max(1, len(order) // 4)]]
-                out["diffmocap_reproj_top"].append({"mean": top.mean(0), "hyps": top})
+                    v.lifter.pose = world_pose[frame.index]
+                keep_variant(name, v.lift(detected))
+    for result in pipe.flush():
+        keep(result)
+    for name, v in variants.items():
+        for result in v.flush():
+            keep_variant(name, result)
+    out = {name: [got[name].get(i) for i in range(read)] for name in names + ["2d"]}
+    out["world"] = [got["world"].get(i, (None, None)) for i in range(read)]
     return out
 
 
@@ -188,7 +230,8 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     frames = int(index.max()) + 1 if args.frames is None else min(args.frames, int(index.max()) + 1)
     video = folder / f"{name}.mp4"
     k = np.asarray(truth["K"], np.float64)
-    methods = collect(video, k, cfg, frames, args.init, args.init_t)
+    methods = collect(video, k, cfg, frames, args.init, args.init_t, args.temporal_windows or (),
+                      args.temporal_rates or (cfg.temporal_rate,))
     two_d = methods.pop("2d")
     worlds = methods.pop("world")
     mediapipe = run_mediapipe(video, frames)
@@ -242,6 +285,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="the app's lifter mode for 'diffmocap' (default: the config's); the other mode is reported "
                          "as diffmocap_<mode>")
     ap.add_argument("--temporal-lifter", default=None, help="temporal lifter weights (default: the config's)")
+    ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOW_SETTINGS),
+                    help="the app's temporal window mode (default: the config's)")
+    ap.add_argument("--temporal-windows", nargs="+", default=None, choices=list(TEMPORAL_WINDOWS),
+                    help="also report the temporal lifter with these window modes (diffmocap_temporal_<mode>[_<rate>fps])")
+    ap.add_argument("--temporal-rates", nargs="+", type=float, default=None, metavar="FPS",
+                    help="with --temporal-windows: these window rates (0: every frame; default: the config's)")
     ap.add_argument("--hypotheses", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--init", choices=("noise", "world"), default="noise",
@@ -261,12 +310,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"skipped": why}))
         return 0
     cfg = load_config(args.config)
-    for key in ("lifter", "hypotheses", "steps", "lifter_mode", "temporal_lifter"):
+    args.temporal_rates = args.temporal_rates and [r or None for r in args.temporal_rates]
+    for key in ("lifter", "hypotheses", "steps", "lifter_mode", "temporal_lifter", "temporal_window"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
+    cfg.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the clips run as the app runs a file
     result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
               "lifter": cfg.lifter, "lifter_mode": cfg.lifter_mode, "temporal_lifter": cfg.temporal_lifter,
+              "temporal_window": cfg.temporal_window, "temporal_rate": cfg.temporal_rate,
               "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
               "init": args.init, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file(),
               "clips": {c: evaluate_clip(c, folder, args, cfg) for c in args.clips}}

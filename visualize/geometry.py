@@ -118,7 +118,7 @@ class GeometryBuilder:
             return LineData(np.zeros((0, 3)), np.zeros((0, 2), np.int32), np.zeros((0, 3)))
         return LineData(np.concatenate(pts), np.concatenate(lines).astype(np.int32), np.concatenate(cols))
 
-    def lines(self, scene: Scene, hypotheses: bool = True, grid_half: float = 2.5, grid_step: float = 0.5) -> LineData:
+    def lines(self, scene: Scene, hypotheses: bool = True) -> LineData:
         pts, lines, cols = [], [], []
         n = 0
         if hypotheses:
@@ -129,7 +129,9 @@ class GeometryBuilder:
                     lines.append(bones + n)
                     cols.append(np.tile(HYPOTHESIS_RGB, (len(bones), 1)))
                     n += len(h)
-        # Ground grid centred under the focus, snapped to the grid step so it does not slide with the person.
+        # Ground grid centred under the focus, snapped to the grid step so it does not slide with the person, and
+        # reaching everyone in view.
+        grid_half, grid_step = grid_extent(scene.spread)
         cx = np.round(scene.focus[0] / grid_step) * grid_step
         cz = np.round(scene.focus[2] / grid_step) * grid_step
         ticks = np.arange(-grid_half, grid_half + 1e-9, grid_step)
@@ -154,6 +156,14 @@ class GeometryBuilder:
             cols.append(np.tile(CAMERA_RGB, (8, 1)))
             n += 5
         return LineData(np.concatenate(pts), np.concatenate(lines).astype(np.int32), np.concatenate(cols))
+
+
+def grid_extent(spread: float) -> tuple[float, float]:
+    """(half side, cell) of the ground grid for people up to `spread` metres from the focus: 2.5 m / 0.5 m cells for
+    one person, growing in 2.5 m steps (so it does not flicker as people move) with cells of 1 m beyond 5 m and 2 m
+    beyond 10 m (a crowd 15 m wide gets a 40 x 40 m grid of 21 lines a side, not 81)."""
+    half = 2.5 * np.ceil((max(spread, 0.0) + 1.5) / 2.5)
+    return float(half), 0.5 if half <= 5.0 else 1.0 if half <= 10.0 else 2.0
 
 
 def _join(parts) -> MeshData:

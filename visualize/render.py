@@ -65,8 +65,8 @@ class ProjectionRenderer:
                 cv2.line(img, tuple(np.round(ua).astype(int)), tuple(np.round(ub).astype(int)), colour, thick,
                          cv2.LINE_AA)
 
-        grid = self.builder.lines(Scene(persons=[], ground_y=s.ground_y, focus=s.focus, trails=s.trails,
-                                        camera=s.camera), hypotheses=False)
+        grid = self.builder.lines(Scene(persons=[], ground_y=s.ground_y, focus=s.focus, spread=s.spread,
+                                        trails=s.trails, camera=s.camera), hypotheses=False)
         for (a, b), rgb in zip(grid.lines, grid.colors):
             line(grid.points[a], grid.points[b], _bgr(rgb), 1 if np.allclose(rgb, GRID_RGB) else 2)
         for ps in s.persons:
