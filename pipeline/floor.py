@@ -220,7 +220,7 @@ def fit_plane(points: np.ndarray, groups: np.ndarray, prior_up: np.ndarray, prio
     cost = profile_costs(points[::thin], index[::thin], ups, share * thin) + 0.5 * (gx**2 + gy**2) / prior**2
     # The grid's best tilt is a second start only when it lies a grid step or more from the previous plane (another
     # basin); nearer, the grid cannot tell them apart and both solves ended at the same cost on vtest.avi, the grid's
-    # after 16-33 iterations (50-100 ms), the previous plane's after 5-10: a settled floor's refit costs one short solve.
+    # after 16-33 iterations (50-100 ms), the previous plane's after 5-10: a settled floor's refit is one short solve.
     best = int(np.argmin(cost[1:]) + 1) if starts else int(np.argmin(cost))
     if not starts or float(angle_deg(ups[best], ups[0])) >= GRID_STEP_DEG:
         starts.insert(0, np.r_[gx[best], gy[best], start.height, np.zeros(n_groups)])
