@@ -79,17 +79,35 @@ def candidates_from_heatmaps(values, crop_to_image: np.ndarray, table: np.ndarra
     Returns records.Candidates (17, K, 2) image px and (17, K) likelihood.
     """
     heat = torch.as_tensor(np.asarray(values, dtype=np.float32)) if not isinstance(values, torch.Tensor) else values
-    xy, lik = sample_candidates(heat.float(), k, generator=generator)
-    m = torch.as_tensor(crop_to_image, dtype=xy.dtype)
-    xy_img = (xy * cell_px) @ m[:, :2].T + m[:, 2]
-    out_xy, out_lik = combine_candidates(xy_img, lik, table)
-    return Candidates(xy=out_xy.numpy().astype(np.float64), likelihood=out_lik.numpy().astype(np.float64))
+    return candidates_of_crops(heat[None], [crop_to_image], table, k, cell_px, generator)[0]
+
+
+def candidates_of_crops(values: torch.Tensor, crop_to_image: list[np.ndarray], table: np.ndarray, k: int,
+                        cell_px: float, generator=None) -> list:
+    """candidates_from_heatmaps for P crops at once (values (P, S, H, W), one affine per crop): one sampling call
+    for all people of a frame (the per-call overhead was most of its cost); one crop gives exactly the same draws."""
+    xy, lik = sample_candidates(values.float(), k, generator=generator)
+    out = []
+    for i, affine in enumerate(crop_to_image):
+        m = torch.as_tensor(affine, dtype=xy.dtype)
+        xy_img = (xy[i] * cell_px) @ m[:, :2].T + m[:, 2]
+        out_xy, out_lik = combine_candidates(xy_img, lik[i], table)
+        out.append(Candidates(xy=out_xy.numpy().astype(np.float64), likelihood=out_lik.numpy().astype(np.float64)))
+    return out
 
 
 def blazepose_candidates(landmarks, k: int = defaults.CANDIDATES, generator=None, crop_px: int = 256):
     """records.Landmarks (heatmap logits 39 x 64 x 64) -> records.Candidates for our 17 joints."""
+    return blazepose_candidates_many([landmarks], k, generator, crop_px)[0]
+
+
+def blazepose_candidates_many(landmarks: list, k: int = defaults.CANDIDATES, generator=None,
+                              crop_px: int = 256) -> list:
+    """blazepose_candidates for several people (one list item each), sampled in one call."""
+    if not landmarks:
+        return []
     used = list(USED)
-    logits = torch.from_numpy(np.ascontiguousarray(landmarks.heatmaps[used], dtype=np.float32))
-    cell_px = crop_px / landmarks.heatmaps.shape[-1]
-    return candidates_from_heatmaps(heatmap_values(logits), landmarks.roi.crop_to_image(crop_px),
-                                    TABLE[:, used], k, cell_px, generator)
+    logits = torch.from_numpy(np.stack([np.asarray(lm.heatmaps[used], dtype=np.float32) for lm in landmarks]))
+    cell_px = crop_px / landmarks[0].heatmaps.shape[-1]
+    return candidates_of_crops(heatmap_values(logits), [lm.roi.crop_to_image(crop_px) for lm in landmarks],
+                               TABLE[:, used], k, cell_px, generator)

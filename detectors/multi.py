@@ -29,7 +29,7 @@ from core import defaults
 from core.protocols import FrontEndOutput
 from core.records import Detection, Frame, Landmarks, Person, Roi
 from detectors.candidates import sampling_generator
-from detectors.joint_map import blazepose_candidates
+from detectors.joint_map import blazepose_candidates_many
 from detectors.landmarks import LandmarkModel
 from detectors.people import Scanner, merge, next_regions, still, thumbnail
 from detectors.pose_detector import DetectorConfig, PoseDetector, iou
@@ -232,17 +232,21 @@ class MultiFrontEnd:
         # 3. Ids for the new people: lost tracks near their predicted box first, else new ids.
         lost = [tr for tr in tracks.values() if tr.id not in {k[0].id for k in kept}]
         ids = self._match_lost(lost, [(n[2], n[3]) for n in new], t)
-        persons, out = [], {}
+        found, out = [], {}    # (id, detection, landmarks) of everyone in this frame
         for tr, lm, box, look in kept:
             out[tr.id] = self._update(tr, lm, box, look, t, frame.timestamp)
-            persons.append(self._person(tr.id, Detection(lm.presence, box, lm.roi, tracked=True), lm, timings))
+            found.append((tr.id, Detection(lm.presence, box, lm.roi, tracked=True), lm))
         for (d, lm, box, look), track_id in zip(new, ids):
             prev = tracks.get(track_id)
             if track_id < 0:
                 track_id, next_id = next_id, next_id + 1
             tr = prev or PersonTrack(id=track_id, box=box, last_seen=t, frames=0)
             out[track_id] = self._update(tr, lm, box, look, t, frame.timestamp, continued=False)
-            persons.append(self._person(track_id, Detection(lm.presence, box, d.roi, d.keypoints), lm, timings))
+            found.append((track_id, Detection(lm.presence, box, d.roi, d.keypoints), lm))
+        t0 = time.perf_counter()
+        cands = blazepose_candidates_many([lm for _, _, lm in found], self.k, self.generator)
+        timings["candidates"] += (time.perf_counter() - t0) * 1e3
+        persons = [Person(id=i, detection=det, landmarks=lm, candidates=c) for (i, det, lm), c in zip(found, cands)]
         for tr in lost:
             if tr.id not in out:
                 tr.roi, tr.aux_filter = None, None
@@ -312,9 +316,3 @@ class MultiFrontEnd:
         if look is not None:
             tr.look = look if tr.look is None else 0.8 * tr.look + 0.2 * look
         return tr
-
-    def _person(self, track_id: int, det: Detection, lm: Landmarks, timings: dict) -> Person:
-        t0 = time.perf_counter()
-        cands = blazepose_candidates(lm, self.k, self.generator)
-        timings["candidates"] += (time.perf_counter() - t0) * 1e3
-        return Person(id=track_id, detection=det, landmarks=lm, candidates=cands)

@@ -92,35 +92,27 @@ def centre_of_mass(poses: np.ndarray) -> np.ndarray:
 
 
 def support_point(poses: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """(..., 17, 3) -> (..., 3): the centre of pressure under the supporting foot (or feet), given an up vector."""
+    """(..., 17, 3) -> (..., 3): the centre of pressure under the supporting foot (or feet), given an up vector
+    (3,), or one per pose (..., 3)."""
     up = unit(up)
     r, l = poses[..., 3, :], poses[..., 6, :]
-    hr, hl = r @ up, l @ up
+    hr, hl = np.sum(r * up, -1), np.sum(l * up, -1)
     lower = np.where((hr < hl)[..., None], r, l)
     ankle = np.where((np.abs(hr - hl) < BOTH_FEET)[..., None], 0.5 * (r + l), lower)
     forward = unit(np.cross(up, poses[..., 4, :] - poses[..., 1, :]))   # across the hips: front or back
     face = poses[..., 9, :] - poses[..., 8, :]                           # the nose is in front of the thorax
     forward = forward * np.where(np.sum(forward * face, -1) < 0, -1.0, 1.0)[..., None]
-    forward = unit(forward - (forward @ up)[..., None] * up)
+    forward = unit(forward - np.sum(forward * up, -1, keepdims=True) * up)
     return ankle + FOOT_FORWARD * forward - SOLE_BELOW_ANKLE * up
 
 
 def observe_many(poses: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 17, 3) camera-frame poses -> (N, 3) unit up cues and (N,) which are valid (finite, and the centre of mass
-    well above the support: not sitting or lying)."""
+    """(N, 17, 3) camera-frame poses and the up (3,) or one per pose (N, 3) that picks their support -> (N, 3) unit
+    up cues and (N,) which are valid (finite, and the centre of mass well above the support: not sitting or lying)."""
     v = centre_of_mass(poses) - support_point(poses, up)
     n = np.linalg.norm(v, axis=-1)
     ok = np.isfinite(n) & (n >= MIN_BODY_HEIGHT)
     return np.where(ok[:, None], v / np.maximum(n, 1e-12)[:, None], 0.0), ok
-
-
-def observe(pose: np.ndarray, up: np.ndarray) -> np.ndarray | None:
-    """One person's up cue (unit vector, camera frame), or None when the pose gives none."""
-    pose = np.asarray(pose, float)
-    if pose.shape != (17, 3) or not np.isfinite(pose).all():
-        return None
-    obs, ok = observe_many(pose[None], up)
-    return obs[0] if ok[0] else None
 
 
 def robust_mean(obs: np.ndarray, weights: np.ndarray, start: np.ndarray, iterations: int = 4,

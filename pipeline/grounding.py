@@ -15,8 +15,8 @@ from core.skeleton import SOLE_BELOW_ANKLE
 from pipeline.config import WorldConfig
 from pipeline.contacts import FootContacts
 from pipeline.floor import MIN_CAMERA_HEIGHT, FloorEstimator, lowest_ankle
-from pipeline.gravity import (Gravity, GravityEstimator, angle_deg, angles_from_up, observe, shortest_rotation, unit,
-                              world_rotation)
+from pipeline.gravity import (Gravity, GravityEstimator, angle_deg, angles_from_up, observe_many, shortest_rotation,
+                              unit, world_rotation)
 from pipeline.trajectory import RootFilter
 
 
@@ -56,16 +56,18 @@ class TrackWorld:
         self._axis: np.ndarray | None = None
         self._t: float | None = None
 
-    def stand_up(self, pose: np.ndarray, up: np.ndarray, t: float) -> np.ndarray:
+    def cue_up(self, up: np.ndarray) -> np.ndarray:
+        """The vertical along which this person's support foot and sole are found: the pose's own (its smoothed
+        balance axis), else `up`. The lifter's pose may lean from the camera's up, and along that up the front foot
+        would seem the lower one."""
+        return up if self._axis is None else self._axis
+
+    def stand_up(self, pose: np.ndarray, axis: np.ndarray | None, up: np.ndarray, t: float) -> np.ndarray:
         """The root-relative pose turned about the pelvis so that its balance axis, smoothed over ~1 s, is `up`.
+        axis: this frame's balance axis of the pose (gravity.observe_many along `cue_up`; None: none).
         The lifter leans people seen from a steep camera (it saw few such views): the floor fit gives the true up,
         and a standing or walking person's centre of mass is above the support on average."""
-        if not self.upright:
-            return pose
-        # The support foot and the sole are found along the pose's own vertical (its smoothed balance axis): the
-        # lifter's pose may lean from the camera's up, and along that up the front foot would seem the lower one.
-        axis = observe(pose, up if self._axis is None else self._axis)
-        if axis is None:
+        if not self.upright or axis is None:
             return pose
         if self._axis is None or self._t is None or t <= self._t:
             self._axis = axis
@@ -125,22 +127,24 @@ class Grounding:
         measured = [np.asarray(p.estimate.mean, float) + np.asarray(p.estimate.root_translation, float)
                     for p in people]
         g = self.gravity.update(measured, t)
-        # The floor's evidence: people standing or walking (balance axis near up), not someone lying or a false
-        # detection lifted as lying, whose lower ankle is not on the floor (or not a foot at all).
-        upright = [i for i, m in enumerate(measured) if (a := observe(m - m[0], g.up)) is not None
-                   and angle_deg(a, g.up) <= UPRIGHT_MAX_DEG]
+        # Each person's balance axis, once, all people at once: the floor's evidence are those standing or walking
+        # (axis near up), not someone lying or a false detection lifted as lying, whose lower ankle is not on the
+        # floor (or not a foot at all); the same axis stands them up below.
+        tracks = [self._track(p.id) for p in people]
+        axes, ok = (observe_many(np.stack([m - m[0] for m in measured]), np.stack([tr.cue_up(g.up) for tr in tracks]))
+                    if people else (np.zeros((0, 3)), np.zeros(0, bool)))
+        upright = np.flatnonzero(ok & (angle_deg(axes, g.up) <= UPRIGHT_MAX_DEG))
         floor = self.floor.update([measured[i] for i in upright], g.up, t, g.std_deg, tilt=g.source != "given",
-                                  groups=[self._track(people[i].id).serial for i in upright])
+                                  groups=[tracks[i].serial for i in upright])
         if floor.up is not None and g.source == "estimated":   # the feet over the floor refine the body cue
             g = Gravity(floor.up, floor.up_std_deg, g.source)
         height = floor.camera_height if np.isfinite(floor.std) or not measured else lowest_foot_height(measured, g.up)
         shown_up, height = self._ease(g.up, height, t, self.floor.seen_s >= SETTLED_S)
         rot = world_rotation(shown_up)
         trans = np.array([0.0, height, 0.0])
-        for p in people:
+        for p, track, axis, valid in zip(people, tracks, axes, ok):
             est = p.estimate
-            track = self._track(p.id)
-            mean = track.stand_up(np.asarray(est.mean, float), g.up, t)
+            mean = track.stand_up(np.asarray(est.mean, float), axis if valid else None, g.up, t)
             on_floor = (lowest_ankle(mean, g.up), g.up, floor.height) if np.isfinite(floor.std) else None
             root = track.root.update(est.root_translation, t, on_floor)
             est.root_translation = root.astype(np.asarray(est.root_translation).dtype)
