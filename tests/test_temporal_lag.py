@@ -135,17 +135,17 @@ def test_pipeline_lag1_lifts_the_held_frames_of_a_stream_before_time_goes_back()
     assert np.allclose(got[2].persons[0].estimate.hypotheses, stream.estimate_at(stamps[2]).hypotheses)
 
 
-def test_auto_window_looks_one_frame_ahead_live_and_half_a_window_offline(tmp_path):
+def test_auto_window_is_causal_live_and_centred_offline(tmp_path):
     from pipeline.config import temporal_window_for
     from pipeline.outputs import run_source
 
     assert load_config().temporal_window == "auto"
-    assert (temporal_window_for("auto", True), temporal_window_for("auto", False)) == ("lag1", "centred")
+    assert (temporal_window_for("auto", True), temporal_window_for("auto", False)) == ("causal", "centred")
     assert temporal_window_for("causal", False) == "causal" and temporal_window_for("centred", True) == "centred"
     cfg = apply_options(load_config(), lifter_mode="temporal")
     cfg.world.settle_s = 0.0
     pipe = build_pipeline(cfg, frontend=FakeFrontEnd(), lifter=temporal_lifter())
-    assert pipe.temporal_window == "lag1"                        # built for a stream (the Python API)
+    assert pipe.temporal_window == "causal"                      # built for a stream (the Python API)
     collect = Collect()
     with open_source(write_video(tmp_path / "clip.avi", n=6)) as src:
         stats = run_source(cfg, src, pipe, [collect], live=False, progress=False)
