@@ -161,7 +161,7 @@ class GeometryBuilder:
 def grid_extent(spread: float) -> tuple[float, float]:
     """(half side, cell) of the ground grid for people up to `spread` metres from the focus: 2.5 m / 0.5 m cells for
     one person, growing in 2.5 m steps (so it does not flicker as people move) with cells of 1 m beyond 5 m and 2 m
-    beyond 10 m (a crowd 15 m wide gets a 40 x 40 m grid of 21 lines a side, not 81)."""
+    beyond 10 m (people 7.5 m either side of the focus get a 20 x 20 m grid of 21 lines a side, not 41)."""
     half = 2.5 * np.ceil((max(spread, 0.0) + 1.5) / 2.5)
     return float(half), 0.5 if half <= 5.0 else 1.0 if half <= 10.0 else 2.0
 

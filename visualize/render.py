@@ -3,6 +3,7 @@ cannot render), the 2D overlay and 3D view side by side, and a writer for the re
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -65,8 +66,7 @@ class ProjectionRenderer:
                 cv2.line(img, tuple(np.round(ua).astype(int)), tuple(np.round(ub).astype(int)), colour, thick,
                          cv2.LINE_AA)
 
-        grid = self.builder.lines(Scene(persons=[], ground_y=s.ground_y, focus=s.focus, spread=s.spread,
-                                        trails=s.trails, camera=s.camera), hypotheses=False)
+        grid = self.builder.lines(replace(s, persons=[]), hypotheses=False)
         for (a, b), rgb in zip(grid.lines, grid.colors):
             line(grid.points[a], grid.points[b], _bgr(rgb), 1 if np.allclose(rgb, GRID_RGB) else 2)
         for ps in s.persons:
