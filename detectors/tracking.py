@@ -9,9 +9,8 @@ again only when there is no previous pose or the presence score drops below the 
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -101,10 +100,10 @@ def first_landmarks(run: Callable[[list[Roi]], list[Landmarks]],
     and an upside-down skeleton at presence 0.82; upright: 1.00). The try with the higher presence wins, so a real
     handstand that the model recognises keeps its turn."""
     turned = [i for i, d in enumerate(detections) if abs(d.roi.rotation) > UPSIDE_DOWN]
-    upright = [dataclasses.replace(detections[i].roi, rotation=0.0) for i in turned]
+    upright = [replace(detections[i].roi, rotation=0.0) for i in turned]
     found = run([d.roi for d in detections] + upright)
     dets, lms = list(detections), found[:len(detections)]
     for i, roi, lm in zip(turned, upright, found[len(detections):]):
         if lm.presence > lms[i].presence:
-            dets[i], lms[i] = dataclasses.replace(dets[i], roi=roi), lm
+            dets[i], lms[i] = replace(dets[i], roi=roi), lm
     return dets, lms
