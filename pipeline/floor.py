@@ -61,6 +61,19 @@ def lowest_ankle(pose: np.ndarray, up: np.ndarray) -> np.ndarray:
     return pose[3] if pose[3].dot(up) < pose[6].dot(up) else pose[6]
 
 
+def sole_heights(ankles: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Heights along `up` from the camera centre of the soles under camera-frame ankles (..., 3)."""
+    return ankles @ up - SOLE_BELOW_ANKLE
+
+
+def floor_under_lowest_sole(poses: list[np.ndarray], up: np.ndarray) -> Floor:
+    """The floor before it has evidence (a single image, or no one upright yet): under the lowest sole in view, as
+    MMPose's 3D demo grounds its lowest keypoint, instead of DEFAULT_CAMERA_HEIGHT below the camera, which left a
+    kicking footballer 1.2 m above the grid; at least MIN_CAMERA_HEIGHT below the camera. Not measured: std inf."""
+    lowest = float(sole_heights(np.stack([lowest_ankle(p, up) for p in poses]), up).min())
+    return Floor(min(lowest, -MIN_CAMERA_HEIGHT), float("inf"))
+
+
 class FloorEstimator:
     def __init__(self, mode: str = "static", window_s: float = 2.0, capacity: int = 4096):
         self.mode, self.window_s, self.capacity = mode, float(window_s), capacity
@@ -95,7 +108,7 @@ class FloorEstimator:
             self._keep(slice(None, None, 2))
         if not len(self._points):
             return Floor(-DEFAULT_CAMERA_HEIGHT, float("inf"))
-        heights = self._points @ up - SOLE_BELOW_ANKLE
+        heights = sole_heights(self._points, up)
         median = float(np.median(heights))
         spread = 1.4826 * float(np.median(np.abs(heights - median)))
         span = float(self._times.max() - self._times.min())

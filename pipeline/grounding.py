@@ -11,10 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from core.records import Person, WorldFrame
-from core.skeleton import SOLE_BELOW_ANKLE
 from pipeline.config import WorldConfig
 from pipeline.contacts import FootContacts
-from pipeline.floor import MIN_CAMERA_HEIGHT, FloorEstimator, lowest_ankle
+from pipeline.floor import FloorEstimator, floor_under_lowest_sole, lowest_ankle
 from pipeline.gravity import (Gravity, GravityEstimator, angle_deg, angles_from_up, observe_many, shortest_rotation,
                               unit, world_rotation)
 from pipeline.trajectory import RootFilter
@@ -30,14 +29,6 @@ UPRIGHT_MAX_DEG = 30.0   # a balance axis further than this from up is a posture
 MAX_TURN_DEG_S = 6.0
 MAX_LIFT_M_S = 0.6
 SETTLED_S = 2.0
-
-
-def lowest_foot_height(poses: list[np.ndarray], up: np.ndarray) -> float:
-    """The camera height that puts the lowest sole in view on the floor: the world before the floor has evidence (a
-    single image, or no one upright yet: MMPose's 3D demo also grounds its lowest keypoint), instead of an assumed
-    camera height that leaves a kicking footballer 1.2 m above the grid. At least MIN_CAMERA_HEIGHT."""
-    sole = min(float(lowest_ankle(p, up) @ up) for p in poses) - SOLE_BELOW_ANKLE
-    return max(-sole, MIN_CAMERA_HEIGHT)
 
 
 class TrackWorld:
@@ -138,8 +129,8 @@ class Grounding:
                                   groups=[tracks[i].serial for i in upright])
         if floor.up is not None and g.source == "estimated":   # the feet over the floor refine the body cue
             g = Gravity(floor.up, floor.up_std_deg, g.source)
-        height = floor.camera_height if np.isfinite(floor.std) or not measured else lowest_foot_height(measured, g.up)
-        shown_up, height = self._ease(g.up, height, t, self.floor.seen_s >= SETTLED_S)
+        shown = floor if np.isfinite(floor.std) or not measured else floor_under_lowest_sole(measured, g.up)
+        shown_up, height = self._ease(g.up, shown.camera_height, t, self.floor.seen_s >= SETTLED_S)
         rot = world_rotation(shown_up)
         trans = np.array([0.0, height, 0.0])
         for p, track, axis, valid in zip(people, tracks, axes, ok):
