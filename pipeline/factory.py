@@ -121,9 +121,10 @@ def build_temporal_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stder
         onnx = with_window_runtime(lifter, threads=cfg.torch_threads)
         runner, f = onnx.window_runner, lifter.cfg.window
         tokens = runner.encode(torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
-        runner.sample(tokens.expand(f, -1, -1), torch.zeros(f), torch.zeros(f, dtype=torch.bool),
-                      torch.zeros(cfg.hypotheses, NUM_JOINTS - 1, 3), cfg.steps,
-                      window_slots(f, temporal_window_for(cfg.temporal_window, live=True))[0])   # its live output slot
+        # Every output slot a source may use (auto: causal live, centred offline; run_source picks per source).
+        for window in {temporal_window_for(cfg.temporal_window, live) for live in (True, False)}:
+            runner.sample(tokens.expand(f, -1, -1), torch.zeros(f), torch.zeros(f, dtype=torch.bool),
+                          torch.zeros(cfg.hypotheses, NUM_JOINTS - 1, 3), cfg.steps, window_slots(f, window)[0])
         return onnx
     except (OSError, RuntimeError, ImportError) as e:
         say(f"fast temporal lifter path unavailable ({fast_path_error(e)}); using the PyTorch lifter")

@@ -151,3 +151,18 @@ def test_auto_window_is_causal_live_and_centred_offline(tmp_path):
         stats = run_source(cfg, src, pipe, [collect], live=False, progress=False)
     assert pipe.temporal_window == "centred" and stats.frames == 6   # a file processed offline: centred
     assert [r.frame.index for r in collect.results] == list(range(6))
+
+
+def test_the_fast_temporal_lifter_is_ready_for_every_window_a_source_may_use(tmp_path, monkeypatch):
+    from pipeline.factory import build_temporal_lifter
+
+    monkeypatch.setenv("DIFFMOCAP_CACHE", str(tmp_path / "cache"))   # the ONNX exports go to a fresh cache
+    lifter = temporal_lifter()
+    lifter.save(tmp_path / "temporal.pt")
+    f = lifter.cfg.window
+    for setting, slots in (("auto", {f - 1, (f - 1) // 2}), ("lag1", {f - 2})):
+        cfg = apply_options(load_config(), lifter_mode="temporal", temporal_lifter=str(tmp_path / "temporal.pt"),
+                            temporal_window=setting, steps=2, hypotheses=3)
+        fast = build_temporal_lifter(cfg, say=lambda *_: None)
+        # exported and run before the first frame: causal live and centred offline for auto, the one set otherwise
+        assert {key[1] for key in fast.window_runner.sessions if key != "tokens"} == slots
