@@ -91,6 +91,9 @@ class Estimate3D:
     root_translation: np.ndarray = field(default_factory=lambda: np.zeros(3))  # pelvis in camera frame, metres
     world: np.ndarray | None = None           # (17, 3) absolute joints in the frame's world (feet locked), metres
     contacts: tuple[bool, bool] | None = None  # (right, left) foot on the floor
+    # The scale (one, or one per joint) that made `covariance` calibrated (lifter.aggregate.summarise): a stage that
+    # moves the mean off the hypotheses' mean or rebuilds the hypotheses recomputes the covariance with it.
+    calibration: float | np.ndarray | None = None
 
 
 @dataclass

@@ -41,6 +41,17 @@ def summarise(hyps, scale=1.0, floor: float = FLOOR_M) -> tuple[torch.Tensor, to
     return mean.to(dtype), (s * cov).to(dtype)
 
 
+def about(cov, offset, scale=1.0) -> torch.Tensor:
+    """The calibrated covariance (..., J, 3, 3) of hypotheses about another point than their mean, `offset` (..., J, 3)
+    away from it: scale * (sample covariance + offset offset^T + floor^2 I), their second moment about that point.
+    For an output whose mean is not the hypotheses' mean (the app's reprojection choice): its ellipsoids are centred
+    there, so their size must count the offset too. scale: one number or one per joint (J,), as in summarise."""
+    c, o = _t(cov).double(), _t(offset).double()
+    s = torch.as_tensor(scale, dtype=torch.float64)
+    s = s[:, None, None] if s.ndim == 1 else s
+    return (c + s * o.unsqueeze(-1) * o.unsqueeze(-2)).to(_t(cov).dtype)
+
+
 def mahalanobis_sq(truth, mean, cov) -> torch.Tensor:
     """(..., J, 3) truth and mean, (..., J, 3, 3) cov -> squared Mahalanobis distance (..., J)."""
     d = (_t(truth) - _t(mean)).double()

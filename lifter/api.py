@@ -214,7 +214,7 @@ class Lifter:
             mean, cov = summarise(h, scale)
             out.append(Estimate3D(hypotheses=h.cpu().numpy().astype(np.float32),
                                   mean=mean.cpu().numpy().astype(np.float32),
-                                  covariance=cov.cpu().numpy().astype(np.float32)))
+                                  covariance=cov.cpu().numpy().astype(np.float32), calibration=scale))
         return out
 
 

@@ -240,9 +240,10 @@ class TemporalStream:
         """The frame at time t (default the newest) -> Estimate3D (hypotheses, mean, the mode's calibrated
         covariance; root_translation zero), as Lifter.estimate for the frame model."""
         hyps = self.sample(t)
-        mean, cov = summarise(hyps, calibration_for_mode(self.lifter, self.n, self.steps, self.mode))
+        scale = calibration_for_mode(self.lifter, self.n, self.steps, self.mode)
+        mean, cov = summarise(hyps, scale)
         return Estimate3D(hypotheses=hyps.numpy().astype(np.float32), mean=mean.numpy().astype(np.float32),
-                          covariance=cov.numpy().astype(np.float32))
+                          covariance=cov.numpy().astype(np.float32), calibration=scale)
 
     def estimate(self, c: Candidates, t: float) -> Estimate3D:
         """The newest frame of this person (its candidates at time t, seconds) -> estimate_at(t)."""

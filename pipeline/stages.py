@@ -15,6 +15,7 @@ from core.protocols import FrontEnd, Lifter, TrackState
 from core.records import Estimate3D, Frame, FrameResult, Person
 from core.smoothing import OneEuroConfig, OneEuroFilter
 from detectors.joint_map import world_joints
+from lifter.aggregate import about
 from lifter.temporal import TemporalStream, window_slots, window_stride
 from pipeline.bones import TrackBones
 from pipeline.config import (DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig,
@@ -190,6 +191,7 @@ class Pipeline:
         root_ms = smooth_ms = 0.0
         for p, track, est in zip(people, tracks, estimates):
             t1 = time.perf_counter()
+            lifted = np.asarray(est.mean, float).copy()
             if self.bones.enabled:
                 track.bones = track.bones or TrackBones(self.bones)
                 track.bones.apply(est, _world(p) if self.bones.scale == "world" else None)
@@ -200,6 +202,11 @@ class Pipeline:
                 mean = best_mean(est.hypotheses, est.root_translation, p.candidates.peaks, k, self.reprojection.keep)
                 est.mean = mean.astype(np.asarray(est.mean).dtype)
                 est.root_translation = self._root(p, est.mean, k, track)
+            # The ellipsoids are centred on the mean reported: count its offset from the lifter's (22-25 mm on the
+            # real clips), the hypotheses' spread as the lifter calibrated it (before the bones rebuilt them).
+            if est.calibration is not None:
+                est.covariance = np.asarray(about(est.covariance, lifted - np.asarray(est.mean, float),
+                                                  est.calibration), dtype=np.asarray(est.covariance).dtype)
             t3 = time.perf_counter()
             self._smooth(est, frame.timestamp, track)
             t4 = time.perf_counter()

@@ -1,6 +1,6 @@
 import torch
 
-from lifter.aggregate import CHI2_3DOF_90, FLOOR_M, coverage, fit_calibration, inside_ellipsoid, summarise
+from lifter.aggregate import CHI2_3DOF_90, FLOOR_M, about, coverage, fit_calibration, inside_ellipsoid, summarise
 
 
 def random_cov(g, m):
@@ -71,3 +71,17 @@ def test_joint_profile_fixes_a_joint_the_scalar_under_covers():
     per_joint = [scalar * p for p in profile]
     for k in range(j):
         assert abs(coverage(hyps, truth, per_joint, joints=[k]) - 0.9) < 0.05
+
+
+def test_about_another_point_adds_the_offset_with_the_same_scale():
+    g = torch.Generator().manual_seed(3)
+    hyps = torch.randn(16, 17, 3, generator=g, dtype=torch.float64) * 0.05
+    scale = torch.linspace(1.0, 3.0, 17, dtype=torch.float64)
+    mean, cov = summarise(hyps, scale)
+    centre = mean + torch.randn(17, 3, generator=g, dtype=torch.float64) * 0.03
+    d = hyps - centre            # second moment about centre, with the sample covariance's N - 1: S + off off^T
+    off = mean - centre
+    by_hand = (torch.einsum("nji,njk->jik", d, d) - 16 * torch.einsum("ji,jk->jik", off, off)) / 15 \
+        + torch.einsum("ji,jk->jik", off, off) + FLOOR_M**2 * torch.eye(3, dtype=torch.float64)
+    assert torch.allclose(about(cov, off, scale), scale[:, None, None] * by_hand)
+    assert torch.allclose(about(cov, torch.zeros(17, 3, dtype=torch.float64), scale), cov)

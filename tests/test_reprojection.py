@@ -42,3 +42,48 @@ def test_one_root_per_hypothesis_equals_each_alone():
     roots = np.array([0.0, 0.0, 3.0]) + rng.normal(0, 0.05, (5, 3))
     each = [reprojection_errors(h[None], r, peaks, k)[0] for h, r in zip(hyps, roots)]
     assert np.allclose(reprojection_errors(hyps, roots, peaks, k), each)
+
+
+class _SplitLifter:
+    """4 hypotheses on the person, 12 with the left wrist 0.25 m to the side: the reprojection choice moves the mean
+    off the hypotheses' mean at that joint."""
+
+    def estimate(self, candidates, n=16, steps=5, **kw):
+        from core.records import Estimate3D
+        from lifter.aggregate import summarise
+        rng = np.random.default_rng(2)
+        truth = REST_POSE - REST_POSE[0]
+        hyps = truth + rng.normal(0, 0.01, (16, 17, 3))
+        hyps[4:, 13, 0] += 0.25
+        hyps[:, 0] = 0
+        mean, cov = summarise(hyps, 2.0)
+        return Estimate3D(hypotheses=hyps, mean=mean.numpy(), covariance=cov.numpy(), calibration=2.0)
+
+
+def test_the_app_covariance_is_about_the_mean_it_reports():
+    """With the reprojection choice the reported mean is not the hypotheses' mean: the covariance the app exports
+    is the calibrated second moment of the hypotheses about the reported mean (by hand here), so the ellipsoid
+    drawn around that mean still holds the hypotheses the lifter spread."""
+    from core.records import Frame
+    from core.smoothing import OneEuroConfig
+    from pipeline.config import BonesConfig, ReprojectionConfig, WarmStartConfig, WorldConfig
+    from pipeline.stages import Pipeline
+    from tests.fakes_app import FakeFrontEnd
+
+    def run(keep):
+        pipe = Pipeline(frontend=FakeFrontEnd(), lifter=_SplitLifter(), hypotheses=16, steps=5,
+                        warm_start=WarmStartConfig(enabled=False), smoothing=OneEuroConfig(enabled=False),
+                        bones=BonesConfig(enabled=False), world=WorldConfig(enabled=False),
+                        reprojection=ReprojectionConfig(keep=keep))
+        frame = Frame(image=np.zeros((480, 640, 3), np.uint8), index=0, timestamp=0.0)
+        return pipe.lift(pipe.detect(frame)).persons[0].estimate
+
+    plain, chosen = run(1.0), run(0.25)
+    hyps = plain.hypotheses
+    assert np.allclose(plain.mean, hyps.mean(0)) and np.allclose(chosen.hypotheses, hyps)
+    assert abs(chosen.mean[13, 0] - hyps[:4, 13, 0].mean()) < 1e-6          # the 4 that reproject win
+    d = hyps - chosen.mean
+    by_hand = 2.0 * (np.einsum("nji,njk->jik", d, d) / 15 - np.einsum("ji,jk->jik", d.mean(0), d.mean(0)) / 15
+                     + 0.005**2 * np.eye(3))
+    assert np.allclose(chosen.covariance, by_hand, atol=1e-9)
+    assert chosen.covariance[13, 0, 0] > 3 * plain.covariance[13, 0, 0]   # + 2 x (0.19 m)^2 on 2 x 0.024

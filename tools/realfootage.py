@@ -100,13 +100,14 @@ def temporal_variants(cfg, windows, rates) -> dict:
     return out
 
 
-def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, windows=(), rates=(None,)) -> dict:
+def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, windows=(), rates=(None,),
+            seed: int = 0) -> dict:
     """Run the app's pipeline (and the --init world variants on the same 2D) over the first `frames` frames.
     Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D. A
     temporal window that looks ahead returns a frame's result frames later: results are kept by their frame index."""
     pipe = build_pipeline(cfg)
     pipe.intrinsics = k
-    pipe.frontend.generator.manual_seed(0)  # reproducible candidates (the app seeds randomly)
+    pipe.frontend.generator.manual_seed(seed)  # reproducible candidates (the app seeds randomly)
     variants = {}
     # The other lifter mode (frame / temporal) on the same 2D, the rest of the pipeline as the app's (issue 14).
     other = "temporal" if cfg.lifter_mode == "frame" else "frame"
@@ -231,10 +232,10 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     video = folder / f"{name}.mp4"
     k = np.asarray(truth["K"], np.float64)
     methods = collect(video, k, cfg, frames, args.init, args.init_t, args.temporal_windows or (),
-                      args.temporal_rates or (cfg.temporal_rate,))
+                      args.temporal_rates or (cfg.temporal_rate,), seed=args.seed)
     two_d = methods.pop("2d")
     worlds = methods.pop("world")
-    mediapipe = run_mediapipe(video, frames)
+    mediapipe = None if args.no_mediapipe else run_mediapipe(video, frames)
     if mediapipe is not None:
         methods["mediapipe"] = mediapipe
     rows = [i for i, f in enumerate(index) if f < frames and truth["valid"][i].all()
@@ -298,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init-t", type=int, nargs="+", default=[100, 200, 400], help="timesteps for --init world")
     ap.add_argument("--config", default=None, help="app config YAML (default configs/app.yaml), e.g. to compare "
                     "warm_start settings")
+    ap.add_argument("--seed", type=int, default=0, help="candidate sampling seed (the lifter's noise is fixed; another "
+                    "seed shows how much a number moves with the sampled candidates alone)")
+    ap.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe Pose (deterministic: one run is enough)")
     ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
     args = ap.parse_args(argv)
@@ -320,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
               "lifter": cfg.lifter, "lifter_mode": cfg.lifter_mode, "temporal_lifter": cfg.temporal_lifter,
               "temporal_window": cfg.temporal_window, "temporal_rate": cfg.temporal_rate,
               "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
-              "init": args.init, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file(),
+              "init": args.init, "seed": args.seed, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file() and not args.no_mediapipe,
               "clips": {c: evaluate_clip(c, folder, args, cfg) for c in args.clips}}
     text = json.dumps(result, indent=1)
     if args.out:
