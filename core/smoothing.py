@@ -1,11 +1,17 @@
-"""One-Euro filter (Casiez, Roussel & Vogel, CHI 2012) for the 3D output: little lag when joints move fast, strong
-smoothing when they are still.
+"""Smoothing of the 3D output.
 
-Works on arrays of points (..., 3): the adaptive cutoff uses each point's speed (norm of its velocity), so all three
-coordinates of a joint are filtered alike. Time comes from frame timestamps, so dropped frames are handled.
+Live: the One-Euro filter (Casiez, Roussel & Vogel, CHI 2012): little lag when joints move fast, strong smoothing when
+they are still. It works on arrays of points (..., 3): the adaptive cutoff uses each point's speed (norm of its
+velocity), so all three coordinates of a joint are filtered alike. Time comes from frame timestamps, so dropped frames
+are handled. A causal filter lags: on the real clips One-Euro cost 2-4 mm MPJPE (docs/realfootage.md).
+
+Files: a video processed offline has the frames after each one, so a centred (zero-phase) low-pass can smooth without
+lag: a Gaussian over the frames within 3 sigma on both sides, sigma from the cutoff (the -3 dB frequency; 6 Hz is the
+usual cutoff for human movement in biomechanics, Winter, Biomechanics and Motor Control of Human Movement, 2009).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +24,26 @@ class OneEuroConfig:
     beta: float = 4.0          # s/m: how fast the cutoff rises with speed (higher = less lag on fast moves)
     d_cutoff: float = 1.0      # Hz: cutoff of the speed estimate
     max_gap: float = 0.5       # s: a longer gap between frames restarts the filter
+    offline: str = "centred"   # files processed offline: centred (zero lag, the frames after too) | one_euro (as live)
+    offline_cutoff_hz: float = 6.0   # the centred filter's -3 dB frequency
+
+
+OFFLINE_MODES = ("centred", "one_euro")
+
+
+def centred_sigma(cutoff_hz: float) -> float:
+    """Seconds: the Gaussian whose gain falls to 1/sqrt(2) at cutoff_hz (exp(-2 pi^2 sigma^2 f^2) = 2^-1/2)."""
+    return math.sqrt(math.log(2)) / (2 * math.pi * cutoff_hz)
+
+
+def centred_mean(times: np.ndarray, values: np.ndarray, t: float, cutoff_hz: float) -> np.ndarray:
+    """The centred Gaussian low-pass at time t of samples values (M, ...) taken at times (M,) seconds: their
+    weighted mean over those within 3 sigma of t (fewer on one side at a stream's ends or after a gap)."""
+    times = np.asarray(times, np.float64)
+    sigma = centred_sigma(cutoff_hz)
+    near = np.abs(times - t) <= 3 * sigma
+    w = np.exp(-0.5 * ((times[near] - t) / sigma) ** 2)
+    return np.tensordot(w / w.sum(), np.asarray(values, np.float64)[near], axes=1)
 
 
 def _alpha(cutoff, dt: float):

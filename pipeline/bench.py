@@ -327,11 +327,13 @@ def run(args) -> dict:
         result["stages_ms_by_people"] = by
     result["sequential"] = stages
     pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the passes as the app runs them
+    pipeline.offline = True
     result["offline"] = offline_pass(args, pipeline, pipelined=False)
     result["offline_pipelined"] = offline_pass(args, pipeline, pipelined=True)
     result["offline_fps"] = result["offline_pipelined" if cfg.offline.pipelined else "offline"]["fps"]
     if not args.no_live:
         pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=True)
+        pipeline.offline = False
         result["live"] = live_pass(args, pipeline, pipelined=False)
         result["live_pipelined"] = live_pass(args, pipeline, pipelined=True)
         live = result["live_pipelined" if cfg.live.pipelined else "live"]

@@ -17,7 +17,7 @@ import yaml
 from core import defaults
 from core.errors import ConfigError
 from core.paths import repo_root
-from core.smoothing import OneEuroConfig
+from core.smoothing import OFFLINE_MODES, OneEuroConfig
 from export.names import PRESETS as SKELETON_NAMES
 from lifter.temporal import MODES as TEMPORAL_WINDOWS
 from visualize.controls import ELLIPSOID_MODES
@@ -199,7 +199,7 @@ SCHEMA = {
             "scale": {"enum": ["lifter", "world"]}}},
         "smoothing": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "min_cutoff": _HZ, "beta": {"type": "number", "minimum": 0, "maximum": 1e6},
-            "d_cutoff": _HZ, "max_gap": _SECONDS}},
+            "d_cutoff": _HZ, "max_gap": _SECONDS, "offline": {"enum": list(OFFLINE_MODES)}, "offline_cutoff_hz": _HZ}},
         "live": {"type": "object", "additionalProperties": False, "properties": {
             "reconnect": {"type": "boolean"}, "reconnect_max_s": _SECONDS,
             "webcam_timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},

@@ -146,6 +146,7 @@ def run_source(cfg: AppConfig, source, pipeline, consumers, *, live: bool, contr
                say: Callable[[str], None] = say_stderr) -> RunStats:
     """Run the source through the pipeline into the consumers in the chosen mode (settings from cfg)."""
     pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live)
+    pipeline.offline = not live          # a file may smooth with the frames after each one (smoothing.offline)
     if live:
         return run_live(source, pipeline, consumers, controls=controls, reconnect=cfg.live.reconnect,
                         reconnect_max_s=cfg.live.reconnect_max_s, max_frames=max_frames, say=say,

@@ -4,7 +4,8 @@ the same id with its state). Another stage's per-person object (a root filter, f
 field of PersonState: it is then created, kept and dropped with the person."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +22,8 @@ class PersonState:
     root_filter: OneEuroFilter | None = None
     bones: TrackBones | None = None          # the person's bone lengths over the video
     window: object | None = None             # lifter_mode temporal: lifter.temporal.TemporalStream, the person's frames
+    raw: deque = field(default_factory=lambda: deque(maxlen=64))   # offline centred smoothing: recent (time, mean,
+                                                                     # root) before smoothing, the frames after too
 
 
 class PersonStates:

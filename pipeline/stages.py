@@ -13,7 +13,7 @@ import numpy as np
 from core.camera import intrinsics_from_fov
 from core.protocols import FrontEnd, Lifter, TrackState
 from core.records import Estimate3D, Frame, FrameResult, Person
-from core.smoothing import OneEuroConfig, OneEuroFilter
+from core.smoothing import OneEuroConfig, OneEuroFilter, centred_mean, centred_sigma
 from detectors.joint_map import world_joints
 from lifter.aggregate import about
 from lifter.temporal import TemporalStream, window_slots, window_stride
@@ -40,6 +40,17 @@ class Detected:
 
 
 @dataclass
+class _Lifted:
+    """A frame after the lifter, bones, root and reprojection choice, before smoothing and the world stage."""
+    frame: Frame
+    persons: list[Person]
+    people: list[Person]        # those lifted (with an estimate)
+    k: np.ndarray
+    timings: dict
+    started_at: float
+
+
+@dataclass
 class Pipeline:
     frontend: FrontEnd
     lifter: Lifter
@@ -62,7 +73,10 @@ class Pipeline:
     temporal_rate: float | None = None       # frames per second of that window (lifter.temporal.TemporalStream)
     temporal_window: str = "causal"          # its window mode (lifter.temporal.MODES); lag1 / centred hold frames
     _held: deque = field(default_factory=deque)   # frames waiting for the frames after them (lag1 / centred)
-    _ready: deque = field(default_factory=deque)  # their results not returned yet (after time went back)
+    _ready: deque = field(default_factory=deque)  # results not returned yet (after time went back)
+    offline: bool = False                    # a file processed offline: smoothing may look ahead (smoothing.offline)
+    _lifted: deque = field(default_factory=deque)  # lifted frames waiting for the frames after them (centred smoothing)
+    _lift_times: deque = field(default_factory=lambda: deque(maxlen=9))   # recent lifted frame times (the interval)
     _stamps: deque = field(default_factory=lambda: deque(maxlen=9))   # recent frame times (the window's stride)
     _state: TrackState | None = None
     _tracks: PersonStates = field(default_factory=PersonStates)
@@ -83,6 +97,8 @@ class Pipeline:
         self._held.clear()
         self._ready.clear()
         self._stamps.clear()
+        self._lifted.clear()
+        self._lift_times.clear()
 
     def settle_world(self, frames) -> int:
         """Offline look-ahead for the world stage: the video's first frames (`frames`, read from a second opening of
@@ -98,6 +114,7 @@ class Pipeline:
             for frame in frames:
                 self.process(frame)
                 n += 1
+            self.flush()     # the frames a look-ahead still holds count too
         finally:   # also after a failure: the run proper starts afresh (and meets the failure in its own frames)
             if saved is not None:
                 generator.set_state(saved)
@@ -137,7 +154,8 @@ class Pipeline:
         at that many frame periods of added latency. None while the first frames are held; flush() lifts the held
         frames at the end of a stream (their later slots are padding)."""
         if self.lifter_mode != "temporal":
-            return self._lift(detected)
+            self._lift(detected)
+            return self._ready.popleft() if self._ready else None
         t = detected.frame.timestamp
         if self._stamps and t <= self._stamps[-1]:   # time went back (a new video): each person's window restarts,
             self._ready.extend(self.flush())         # so the held frames are lifted first, from their own windows
@@ -149,15 +167,18 @@ class Pipeline:
         detected.encode_ms = (time.perf_counter() - t1) * 1e3   # counted in this frame's lift time
         self._held.append(detected)
         if len(self._held) > self._lookahead():
-            self._ready.append(self._lift(self._held.popleft()))
+            self._lift(self._held.popleft())
         return self._ready.popleft() if self._ready else None
 
     def flush(self) -> list[FrameResult]:
-        """The frames still held for a window that looks ahead, lifted in order (at the end of a video or stream)."""
+        """The frames still held for a window or a smoothing that looks ahead, finished in order (at the end of a
+        video or stream)."""
+        while self._held:
+            self._lift(self._held.popleft())
+        while self._lifted:
+            self._ready.append(self._finish(self._lifted.popleft()))
         out = list(self._ready)
         self._ready.clear()
-        while self._held:
-            out.append(self._lift(self._held.popleft()))
         return out
 
     def _lookahead(self) -> int:
@@ -173,7 +194,44 @@ class Pipeline:
         return [p for p in detected.persons
                 if p.candidates is not None and (self.person is None or p.id == self.person)]
 
-    def _lift(self, detected: Detected) -> FrameResult:
+    def _lift(self, detected: Detected) -> None:
+        """Lift one frame (lifter, bones, root, reprojection choice) and queue it; the frames whose smoothing has
+        all the frames it needs are finished (smoothing, world stage) into _ready."""
+        frame = detected.frame
+        if self._lift_times and frame.timestamp <= self._lift_times[-1]:   # time went back: a new video
+            while self._lifted:
+                self._ready.append(self._finish(self._lifted.popleft()))
+            self._lift_times.clear()
+        self._lift_times.append(frame.timestamp)
+        self._lifted.append(self._lift_people(detected))
+        while len(self._lifted) > self._smooth_lookahead():
+            self._ready.append(self._finish(self._lifted.popleft()))
+
+    def _smooth_lookahead(self) -> int:
+        """Frames a lifted frame waits for before its smoothing: those within the centred filter's reach (3 sigma;
+        one while the frame interval is not known yet), else none."""
+        if not self._centred():
+            return 0
+        interval = self._interval()
+        if interval is None:
+            return 1
+        return int(np.ceil(3 * centred_sigma(self.smoothing.offline_cutoff_hz) / interval - 1e-9))
+
+    def _interval(self) -> float | None:
+        gaps = np.diff(self._lift_times)
+        gaps = gaps[gaps > 0]
+        return float(np.median(gaps)) if len(gaps) else None
+
+    def _centred(self) -> bool:
+        """Centred (zero-lag) smoothing: a file processed offline with smoothing.offline centred, whose frame rate is
+        above twice the cutoff (below, the frames cannot hold the motion that cutoff would take out: the filter would
+        change nothing, and the file is smoothed as live, by One-Euro; vtest.avi's 10 fps at 6 Hz)."""
+        if not (self.offline and self.smoothing.enabled and self.smoothing.offline == "centred"):
+            return False
+        interval = self._interval()
+        return interval is None or 1.0 / interval > 2 * self.smoothing.offline_cutoff_hz
+
+    def _lift_people(self, detected: Detected) -> _Lifted:
         frame, persons, timings, t0 = detected.frame, detected.persons, dict(detected.timings_ms), detected.started_at
         if self.person is not None:
             persons = [p for p in persons if p.id == self.person]
@@ -188,7 +246,7 @@ class Pipeline:
             estimates = self._estimate(people, [self._init_pose(p, frame.timestamp, tr)
                                                 for p, tr in zip(people, tracks)])
         lift_ms = (time.perf_counter() - t1) * 1e3 + (detected.encode_ms if self.lifter_mode == "temporal" else 0.0)
-        root_ms = smooth_ms = 0.0
+        root_ms = 0.0
         for p, track, est in zip(people, tracks, estimates):
             t1 = time.perf_counter()
             lifted = np.asarray(est.mean, float).copy()
@@ -207,20 +265,32 @@ class Pipeline:
             if est.calibration is not None:
                 est.covariance = np.asarray(about(est.covariance, lifted - np.asarray(est.mean, float),
                                                   est.calibration), dtype=np.asarray(est.covariance).dtype)
-            t3 = time.perf_counter()
-            self._smooth(est, frame.timestamp, track)
-            t4 = time.perf_counter()
+            if track.raw and frame.timestamp <= track.raw[-1][0]:
+                track.raw.clear()
+            track.raw.append((frame.timestamp, np.asarray(est.mean, float).copy(),
+                              np.asarray(est.root_translation, float).copy()))
             p.estimate = est
             lift_ms += (t2 - t1) * 1e3
-            root_ms += (t3 - t2) * 1e3
-            smooth_ms += (t4 - t3) * 1e3
-        seen = {p.id for p in people} | {p.id for d in self._held for p in d.persons}   # and the held frames' people
+            root_ms += (time.perf_counter() - t2) * 1e3
+        # The tracks of the people in frames still held (a window or the smoothing looking ahead) stay too.
+        seen = ({p.id for p in people} | {p.id for d in self._held for p in d.persons}
+                | {p.id for lifted in self._lifted for p in lifted.people})
         self._tracks.keep_only(seen if detected.live_ids is None else seen | detected.live_ids)
-        t5 = time.perf_counter()
-        world = self._world(persons, frame)
+        timings.update(lift=lift_ms, root=root_ms)
+        return _Lifted(frame, persons, people, k, timings, t0)
+
+    def _finish(self, lifted: _Lifted) -> FrameResult:
+        """Smoothing and the world stage of a lifted frame -> its FrameResult."""
+        t1 = time.perf_counter()
+        for p in lifted.people:
+            self._smooth(p.estimate, lifted.frame.timestamp, self._tracks.get(p.id))
+        t2 = time.perf_counter()
+        world = self._world(lifted.persons, lifted.frame)
         end = time.perf_counter()
-        timings.update(lift=lift_ms, root=root_ms, smooth=smooth_ms, world=(end - t5) * 1e3, total=(end - t0) * 1e3)
-        return FrameResult(frame=frame, persons=persons, intrinsics=k, timings_ms=timings, world=world)
+        timings = lifted.timings
+        timings.update(smooth=(t2 - t1) * 1e3, world=(end - t2) * 1e3, total=(end - lifted.started_at) * 1e3)
+        return FrameResult(frame=lifted.frame, persons=lifted.persons, intrinsics=lifted.k, timings_ms=timings,
+                           world=world)
 
     def _world(self, persons: list[Person], frame: Frame):
         """The world stage (pipeline/grounding.py), one per source; a new frame size starts it afresh."""
@@ -284,10 +354,19 @@ class Pipeline:
     def _smooth(self, est: Estimate3D, t: float, track: PersonState) -> None:
         if not self.smoothing.enabled:
             return
+        raw = np.asarray(est.mean, float)
+        if self._centred():    # offline: centred over this person's frames before and after t
+            times = np.array([s[0] for s in track.raw])
+            smooth = centred_mean(times, np.stack([s[1] for s in track.raw]), t, self.smoothing.offline_cutoff_hz)
+            est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)
+            est.mean = smooth.astype(np.asarray(est.mean).dtype)
+            if not self.world.enabled:
+                est.root_translation = centred_mean(times, np.stack([s[2] for s in track.raw]), t,
+                                                    self.smoothing.offline_cutoff_hz)
+            return
         if track.pose_filter is None:
             track.pose_filter = OneEuroFilter(self.smoothing)
             track.root_filter = OneEuroFilter(self.smoothing)
-        raw = np.asarray(est.mean, float)
         smooth = track.pose_filter(raw, t)
         # Hypotheses move with the mean so the ellipsoids stay centred on it; the covariance is unchanged.
         est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)

@@ -1,9 +1,10 @@
-"""One-Euro filter: removes jitter at rest, follows fast moves, off means off."""
+"""Smoothing: One-Euro removes jitter at rest, follows fast moves, off means off; the offline centred low-pass has no
+lag, its cutoff is where it says, and the pipeline holds a file's frames for it (and only a file's)."""
 from __future__ import annotations
 
 import numpy as np
 
-from core.smoothing import OneEuroConfig, OneEuroFilter, mean_acceleration
+from core.smoothing import OneEuroConfig, OneEuroFilter, centred_mean, centred_sigma, mean_acceleration
 
 
 def run(cfg, poses, fps=30.0):
@@ -37,3 +38,70 @@ def test_disabled_and_gap_restart():
     g(np.zeros((17, 3)), 0.0)
     np.testing.assert_array_equal(g(x, 5.0), x)       # long gap: restart at the new sample
     assert not np.allclose(g(np.zeros((17, 3)), 5.03), 0)
+
+
+def test_centred_has_no_lag_and_its_gain_at_the_cutoff_is_half_power():
+    t = np.arange(0, 2, 1 / 240)
+    ramp = 0.7 * t
+    assert abs(centred_mean(t, ramp, 1.0, 6.0) - 0.7) < 1e-9        # a straight line comes through unmoved
+    wave = np.sin(2 * np.pi * 6.0 * t)                                # a sine at the cutoff keeps ~1/sqrt(2)
+    out = np.array([centred_mean(t, wave, ti, 6.0) for ti in t[100:-100]])
+    assert abs(np.abs(out).max() - 2 ** -0.5) < 0.02
+    slow = np.sin(2 * np.pi * 1.0 * t)                                # 1 Hz motion passes, 20 Hz noise does not
+    fast = np.sin(2 * np.pi * 20.0 * t)
+    assert abs(centred_mean(t, slow, 0.75, 6.0) - slow[180]) < 0.01
+    assert abs(centred_mean(t, fast, 0.75, 6.0)) < 0.05
+    assert abs(centred_sigma(6.0) - 0.02208) < 1e-4
+
+
+class _Ramp:
+    """A lifter whose left wrist moves right at 1 m/s (the frame's time from the call count at `fps`), plus noise."""
+
+    def __init__(self, fps):
+        self.fps, self.calls = fps, 0
+
+    def estimate(self, candidates, n=16, steps=5, **kw):
+        from core.records import Estimate3D
+        from tests.fakes_app import REST_POSE
+        pose = REST_POSE - REST_POSE[0]
+        pose[13, 0] += self.calls / self.fps
+        self.calls += 1
+        hyps = np.repeat(pose[None], 4, 0)
+        return Estimate3D(hypotheses=hyps, mean=pose.copy(), covariance=np.tile(np.eye(3) * 1e-4, (17, 1, 1)))
+
+
+def _run(offline, fps, frames=30):
+    from core.records import Frame
+    from pipeline.config import BonesConfig, WarmStartConfig, WorldConfig
+    from pipeline.stages import Pipeline
+    from tests.fakes_app import FakeFrontEnd
+    pipe = Pipeline(frontend=FakeFrontEnd(), lifter=_Ramp(fps), hypotheses=4, steps=1, offline=offline,
+                    warm_start=WarmStartConfig(enabled=False), bones=BonesConfig(enabled=False),
+                    world=WorldConfig(enabled=False))
+    out, returned = [], []
+    for i in range(frames):
+        r = pipe.lift(pipe.detect(Frame(image=np.zeros((480, 640, 3), np.uint8), index=i, timestamp=i / fps)))
+        returned.append(r is not None)
+        out += [r] if r is not None else []
+    out += pipe.flush()
+    return out, returned
+
+
+def test_a_file_is_smoothed_without_lag_and_every_frame_comes_out_in_order():
+    from tests.fakes_app import REST_POSE
+    live, _ = _run(False, 60.0)
+    offline, returned = _run(True, 60.0)
+    assert [r.frame.index for r in offline] == list(range(30)) == [r.frame.index for r in live]
+    assert returned[:4] == [False] * 4 and all(returned[4:])       # 6 Hz at 60 fps: 4 frames ahead (3 sigma)
+    truth = lambda i: REST_POSE[13, 0] - REST_POSE[0, 0] + i / 60.0           # noqa: E731
+    for i in range(4, 26):                                          # inside: the ramp comes through unmoved
+        assert abs(offline[i].persons[0].estimate.mean[13, 0] - truth(i)) < 1e-9
+    assert live[20].persons[0].estimate.mean[13, 0] < truth(20) - 0.005      # One-Euro lags behind it
+
+
+def test_a_slow_file_is_smoothed_as_live():
+    """10 fps is below twice the 6 Hz cutoff: One-Euro, nothing held (vtest.avi)."""
+    live, _ = _run(False, 10.0)
+    offline, returned = _run(True, 10.0)
+    assert returned[1:] == [True] * 29
+    assert np.allclose([r.persons[0].estimate.mean for r in offline], [r.persons[0].estimate.mean for r in live])

@@ -106,7 +106,7 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
     Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D. A
     temporal window that looks ahead returns a frame's result frames later: results are kept by their frame index."""
     pipe = build_pipeline(cfg)
-    pipe.intrinsics = k
+    pipe.intrinsics, pipe.offline = k, True      # the clips run as the app runs a file
     pipe.frontend.generator.manual_seed(seed)  # reproducible candidates (the app seeds randomly)
     variants = {}
     # The other lifter mode (frame / temporal) on the same 2D, the rest of the pipeline as the app's (issue 14).
@@ -119,16 +119,17 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
             if key not in lifters:
                 lifters[key] = pipe.lifter if key == cfg.lifter_mode else build_lifter(vcfg)
             variants[name] = build_pipeline(vcfg, frontend=pipe.frontend, lifter=lifters[key])
-            variants[name].intrinsics = k
+            variants[name].intrinsics, variants[name].offline = k, True
         except ConfigError as e:  # no temporal weights: report the app's mode alone
             print(f"realfootage: no {name} variant ({e})", file=sys.stderr)
     if init == "world":
         same = dict(frontend=pipe.frontend, hypotheses=pipe.hypotheses, steps=pipe.steps, intrinsics=k,
                     smoothing=pipe.smoothing)
         off = WarmStartConfig(enabled=False)
-        variants["diffmocap_cold"] = Pipeline(lifter=pipe.lifter, warm_start=off, **same)
+        variants["diffmocap_cold"] = Pipeline(lifter=pipe.lifter, warm_start=off, offline=True, **same)
         for t in init_ts:
-            variants[f"diffmocap_world_t{t}"] = Pipeline(lifter=WorldInit(pipe.lifter, t), warm_start=off, **same)
+            variants[f"diffmocap_world_t{t}"] = Pipeline(lifter=WorldInit(pipe.lifter, t), warm_start=off,
+                                                         offline=True, **same)
     names = ["diffmocap", "blazepose_world", *variants]
     if init == "world":
         names += ["diffmocap_reproj_best", "diffmocap_reproj_top"]
