@@ -22,7 +22,7 @@ import numpy as np
 
 from core.records import Frame, FrameResult
 from core.protocols import Source
-from pipeline.config import AppConfig, apply_options, load_config
+from pipeline.config import AppConfig, apply_options, load_config, temporal_window_for
 from pipeline.factory import build_pipeline, say_stderr
 from pipeline.sources import open_source, parse_spec
 
@@ -53,9 +53,14 @@ class Estimator:
         return self.pipeline.process(frame)
 
     def run(self, source: Source | str | int | Path) -> Iterator[FrameResult]:
-        """Every frame of a source (a pipeline.sources.Source, or what app.py's --source takes), as a new stream."""
+        """Every frame of a source (a pipeline.sources.Source, or what app.py's --source takes), as a new stream.
+        A file runs as the app runs it offline (a temporal window `auto` centred, smoothing.offline), a webcam as
+        live; frames given to process() run as live."""
         self.reset()
         src = source if isinstance(source, Source) else open_source(parse_spec(str(source)))
+        live = bool(getattr(src, "live", True))
+        self.pipeline.temporal_window = temporal_window_for(self.config.temporal_window, live)
+        self.pipeline.offline = not live
         try:
             for frame in iter(src.read, None):
                 result = self.pipeline.process(frame)
@@ -63,11 +68,13 @@ class Estimator:
                     yield result
             yield from self.pipeline.flush()
         finally:
+            self.pipeline.temporal_window = temporal_window_for(self.config.temporal_window, True)
+            self.pipeline.offline = False
             if src is not source:
                 src.close()
 
     def flush(self) -> list[FrameResult]:
-        """The frames a temporal window that looks ahead still holds, at the end of the stream given to process()."""
+        """The frames still held at the end of the stream given to process() (a temporal window that looks ahead)."""
         return self.pipeline.flush()
 
     def reset(self) -> None:
