@@ -42,6 +42,8 @@ def centred_mean(times: np.ndarray, values: np.ndarray, t: float, cutoff_hz: flo
     times = np.asarray(times, np.float64)
     sigma = centred_sigma(cutoff_hz)
     near = np.abs(times - t) <= 3 * sigma
+    if not near.any():     # nothing within reach (a sample rate far above the cutoff's buffer): the nearest sample
+        near = np.abs(times - t) == np.abs(times - t).min()
     w = np.exp(-0.5 * ((times[near] - t) / sigma) ** 2)
     return np.tensordot(w / w.sum(), np.asarray(values, np.float64)[near], axes=1)
 

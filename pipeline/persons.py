@@ -22,7 +22,7 @@ class PersonState:
     root_filter: OneEuroFilter | None = None
     bones: TrackBones | None = None          # the person's bone lengths over the video
     window: object | None = None             # lifter_mode temporal: lifter.temporal.TemporalStream, the person's frames
-    raw: deque = field(default_factory=lambda: deque(maxlen=64))   # offline centred smoothing: recent (time, mean,
+    raw: deque = field(default_factory=lambda: deque(maxlen=256))  # offline centred smoothing: recent (time, mean,
                                                                      # root) before smoothing, the frames after too
 
 

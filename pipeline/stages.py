@@ -355,24 +355,26 @@ class Pipeline:
         if not self.smoothing.enabled:
             return
         raw = np.asarray(est.mean, float)
+        root = None    # with the world stage its trajectory filter takes the raw root
         if self._centred():    # offline: centred over this person's frames before and after t
+            if not track.raw:
+                return
             times = np.array([s[0] for s in track.raw])
             smooth = centred_mean(times, np.stack([s[1] for s in track.raw]), t, self.smoothing.offline_cutoff_hz)
-            est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)
-            est.mean = smooth.astype(np.asarray(est.mean).dtype)
             if not self.world.enabled:
-                est.root_translation = centred_mean(times, np.stack([s[2] for s in track.raw]), t,
-                                                    self.smoothing.offline_cutoff_hz)
-            return
-        if track.pose_filter is None:
-            track.pose_filter = OneEuroFilter(self.smoothing)
-            track.root_filter = OneEuroFilter(self.smoothing)
-        smooth = track.pose_filter(raw, t)
+                root = centred_mean(times, np.stack([s[2] for s in track.raw]), t, self.smoothing.offline_cutoff_hz)
+        else:
+            if track.pose_filter is None:
+                track.pose_filter = OneEuroFilter(self.smoothing)
+                track.root_filter = OneEuroFilter(self.smoothing)
+            smooth = track.pose_filter(raw, t)
+            if not self.world.enabled:
+                root = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
         # Hypotheses move with the mean so the ellipsoids stay centred on it; the covariance is unchanged.
         est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)
         est.mean = smooth.astype(np.asarray(est.mean).dtype)
-        if not self.world.enabled:   # else the world stage's trajectory filter takes the raw root
-            est.root_translation = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
+        if root is not None:
+            est.root_translation = root
 
 
 def _world(person: Person) -> np.ndarray | None:

@@ -105,3 +105,39 @@ def test_a_slow_file_is_smoothed_as_live():
     offline, returned = _run(True, 10.0)
     assert returned[1:] == [True] * 29
     assert np.allclose([r.persons[0].estimate.mean for r in offline], [r.persons[0].estimate.mean for r in live])
+
+
+def test_a_person_leaving_while_frames_are_held_keeps_their_smoothing_state():
+    """Offline at 60 fps the pipeline holds 4 lifted frames; a second person seen only in frames 0-9 still gets a
+    finite, smoothed pose in each of those frames (their state lives until their last held frame is finished)."""
+    from core.records import Frame
+    from pipeline.config import BonesConfig, WarmStartConfig, WorldConfig
+    from pipeline.stages import Pipeline
+    from tests.fakes_app import FakeFrontEnd
+
+    class TwoThenOne(FakeFrontEnd):
+        def process(self, frame, state=None):
+            out = super().process(frame, state)
+            if frame.index < 10:
+                import dataclasses
+                second = dataclasses.replace(out.persons[0], id=1)
+                out.persons.append(second)
+            return out
+
+    pipe = Pipeline(frontend=TwoThenOne(), lifter=_Ramp(60.0), hypotheses=4, steps=1, offline=True,
+                    warm_start=WarmStartConfig(enabled=False), bones=BonesConfig(enabled=False),
+                    world=WorldConfig(enabled=False))
+    out = []
+    for i in range(20):
+        r = pipe.lift(pipe.detect(Frame(image=np.zeros((480, 640, 3), np.uint8), index=i, timestamp=i / 60.0)))
+        out += [r] if r is not None else []
+    out += pipe.flush()
+    assert [r.frame.index for r in out] == list(range(20))
+    assert [len(r.persons) for r in out] == [2] * 10 + [1] * 10
+    assert all(np.isfinite(p.estimate.mean).all() for r in out for p in r.persons)
+    # Their last frame (9) is smoothed over their frames 5-9 (the lifter's 19th call: wrist at +19/60 m raw), so it
+    # lies behind the ramp; had their state gone with the frame that no longer shows them, it would be the raw value.
+    from tests.fakes_app import REST_POSE
+    raw = REST_POSE[13, 0] - REST_POSE[0, 0] + 19 / 60.0
+    assert out[9].persons[1].estimate.mean[13, 0] < raw - 0.005
+    assert 1 not in pipe._tracks
