@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from array import array
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -239,6 +239,18 @@ def _estimate(pipeline, item) -> FrameResult | None:
     return pipeline.process(item)
 
 
+def _step(pipeline, item, consumers, stats: RunStats, controls, max_frames) -> FrameResult | None:
+    """_estimate; when a stage fails (or Ctrl-C), the frames the pipeline already lifted and holds for a look-ahead
+    (centred smoothing, a temporal window) still reach the sinks before the error goes on. A failure among them is
+    left to the first error."""
+    try:
+        return _estimate(pipeline, item)
+    except BaseException:
+        with suppress(Exception):
+            _flush(pipeline, consumers, stats, controls, max_frames)
+        raise
+
+
 def _flush(pipeline, consumers, stats: RunStats, controls, max_frames) -> bool:
     """The frames the pipeline still holds (a temporal window that looks ahead), at the end of a stream."""
     for result in getattr(pipeline, "flush", list)():
@@ -301,7 +313,7 @@ def run_offline(source: Source, pipeline, consumers=(), controls=None, progress:
                 if item is _END:
                     _flush(pipeline, consumers, stats, controls, max_frames)
                     break
-                result = _estimate(pipeline, item)
+                result = _step(pipeline, item, consumers, stats, controls, max_frames)
                 if bar is not None:
                     bar.update(1)
                 if result is not None and _finish(result, consumers, stats, controls, max_frames):
@@ -393,7 +405,7 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
                 if _flush(pipeline, consumers, stats, controls, max_frames):
                     break
                 pipeline.reset()
-            result = _estimate(pipeline, item)
+            result = _step(pipeline, item, consumers, stats, controls, max_frames)
             if result is not None and _finish(result, consumers, stats, controls, max_frames):
                 break
     stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
