@@ -83,14 +83,16 @@ class Roi:
         return cells * CELL_PX * s + torch.stack([self.x0, self.y0], -1).view(shape)
 
 
-def blazepose_roi(xy: torch.Tensor, cfg, g: torch.Generator) -> Roi:
+def blazepose_roi(xy: torch.Tensor, cfg, g: torch.Generator, rho: torch.Tensor | None = None) -> Roi:
     """MediaPipe-like full-body ROI from the true 2D joints (B, 17, 2): centred on the hip centre, side = 2 x the
-    largest hip-centre-to-joint distance x roi_scale, with jitter on centre and scale (rotation-free)."""
+    largest hip-centre-to-joint distance x roi_scale, with jitter on centre and scale (rotation-free). rho (B,): the
+    jitter of a video's frames correlated with the frame before (the app's ROI follows the last landmarks), as
+    render_maps' errors; None: independent."""
     b = xy.shape[0]
     hip = (xy[:, JOINT_INDEX["l_hip"]] + xy[:, JOINT_INDEX["r_hip"]]) / 2
     radius = (xy - hip[:, None]).norm(dim=-1).amax(1).clamp_min(4.0)
-    size = 2 * radius * cfg.roi_scale * torch.exp(torch.randn(b, generator=g) * cfg.roi_scale_jitter)
-    centre = hip + torch.randn(b, 2, generator=g) * cfg.roi_centre_jitter * size[:, None]
+    size = 2 * radius * cfg.roi_scale * torch.exp(ar_normal((b,), rho, g) * cfg.roi_scale_jitter)
+    centre = hip + ar_normal((b, 2), rho, g) * cfg.roi_centre_jitter * size[:, None]
     return Roi(x0=centre[:, 0] - size / 2, y0=centre[:, 1] - size / 2, size=size)
 
 
@@ -104,9 +106,37 @@ def _odds_scaled(p: torch.Tensor, scale: float) -> torch.Tensor:
     return p * scale / (1.0 - p + p * scale).clamp_min(1e-12)
 
 
-def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Generator) -> torch.Tensor:
+def ar_normal(shape: tuple, rho: torch.Tensor | None, g: torch.Generator) -> torch.Tensor:
+    """Standard normal draws of `shape` whose row i is correlated rho[i] with row i - 1 (AR(1) along the batch: the
+    frames of a video window, rho 0 at a window's first frame); rho None: independent rows (the same draws as
+    torch.randn)."""
+    z = torch.randn(*shape, generator=g)
+    if rho is None:
+        return z
+    r = rho.to(z.dtype).clamp(0.0, 0.999)
+    out = z.clone()
+    for i in range(1, shape[0]):
+        out[i] = r[i] * out[i - 1] + torch.sqrt(1 - r[i] ** 2) * z[i]
+    return out
+
+
+def _uniform(shape: tuple, rho: torch.Tensor | None, g: torch.Generator) -> torch.Tensor:
+    """Uniform draws in 0..1, correlated along the batch as ar_normal (a Gaussian copula): a swap or a miss then
+    persists over a few frames, as BlazePose's do. rho None: torch.rand."""
+    if rho is None:
+        return torch.rand(*shape, generator=g)
+    return 0.5 * (1 + torch.erf(ar_normal(shape, rho, g) / 2 ** 0.5))
+
+
+def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Generator,
+                rho: torch.Tensor | None = None) -> torch.Tensor:
     """cells (B, S, 2) true landmark positions in map cells, outside (B, S) bool (outside the image) ->
     (B, S, 64, 64) likelihood maps in 0..1 for the S = len(SOURCES) rendered landmarks.
+
+    rho (B,): the maps are consecutive frames of video windows and each map's errors (peak offset, its scale, the
+    peak height, swaps and misses) are correlated rho[i] with the map before it (BlazePose's 2D errors on the real
+    clips: autocorrelation 0.73-0.78 at 17 ms, 0.25 at 133 ms, ~0 at 267 ms; heatmap.real_2d.error_correlation_s).
+    None: every map independent.
 
     The per-landmark shape settings are tools/heatmap_stats.py's measurements on real BlazePose maps; the `real_2d`
     settings calibrate them to BlazePose's errors against 3D truth on real footage (configs/simulation.yaml,
@@ -133,8 +163,8 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
 
     # Offsets: Gaussian with a log-normal spread of their scale per map (real errors have a heavier tail).
     s_off = float(cal.get("offset_log_std", 0.0))
-    off = offset_sd * torch.exp(torch.randn(b, n_src, generator=g) * s_off - 0.5 * s_off**2)
-    centre = cells + torch.randn(b, n_src, 2, generator=g) * off[..., None]
+    off = offset_sd * torch.exp(ar_normal((b, n_src), rho, g) * s_off - 0.5 * s_off**2)
+    centre = cells + ar_normal((b, n_src, 2), rho, g) * off[..., None]
     mirror = cells[:, list(MIRROR)] + torch.randn(b, n_src, 2, generator=g) * off[:, list(MIRROR), None]
     # A second mode sits on the mirrored landmark or anywhere over the person (often another limb's landmark).
     lo_b, hi_b = cells.amin(1, keepdim=True), cells.amax(1, keepdim=True)
@@ -146,14 +176,14 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
     angle = rand(b, n_src) * (2 * torch.pi)
     dist = extent * (miss_lo + (miss_hi - miss_lo) * rand(b, n_src))
     missed = centre + torch.stack([torch.cos(angle), torch.sin(angle)], -1) * dist[..., None]
-    swap = rand(b, n_src) < p_swap
-    miss = ~swap & (rand(b, n_src) < p_miss)
+    swap = _uniform((b, n_src), rho, g) < p_swap
+    miss = ~swap & (_uniform((b, n_src), rho, g) < p_miss)
     wrong = swap | miss
     main = torch.where(swap[..., None], mirror, torch.where(miss[..., None], missed, centre))
     other = torch.where(wrong[..., None], centre, elsewhere)
     shift_lo, shift_hi = cal.get("peak_height_shift", [0.0, 0.0])
     shift = shift_lo + (shift_hi - shift_lo) * rand(b, 1)  # per image: how clear the picture is
-    height = (peak + shift + torch.randn(b, n_src, generator=g) * peak_sd).clamp(0.05, 1.0)
+    height = (peak + shift + ar_normal((b, n_src), rho, g) * peak_sd).clamp(0.05, 1.0)
     height = torch.where(wrong, height * float(cal.get("wrong_height_scale", 1.0)), height)
     width = sigma * torch.exp(torch.randn(b, n_src, generator=g) * hm["sigma_log_std"])
     second = wrong | (rand(b, n_src) < p_second)

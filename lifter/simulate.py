@@ -56,6 +56,16 @@ class SimConfig:
         return cls(**flat)
 
 
+def error_rho(times: torch.Tensor, group: int, cfg: SimConfig) -> torch.Tensor:
+    """(B,) each pose's 2D-error correlation with the pose before it, for windows of `group` consecutive poses at
+    `times` (B,) seconds: exp(-dt / heatmap.real_2d.error_correlation_s), 0 at each window's first frame."""
+    tau = float((cfg.heatmap.get("real_2d") or {}).get("error_correlation_s", 0.0))
+    t = torch.as_tensor(times, dtype=torch.float64).reshape(-1, group)
+    dt = torch.diff(t, dim=1).abs()
+    rho = torch.exp(-dt / tau) if tau > 0 else torch.zeros_like(dt)
+    return torch.cat([torch.zeros(len(t), 1, dtype=torch.float64), rho], 1).reshape(-1).float()
+
+
 @dataclass
 class SimBatch:
     cand_xy: torch.Tensor      # (B, 17, K, 2) normalised by lifter.inputs.normalise_candidates
@@ -101,11 +111,14 @@ def simulate_batch(
     noise: str = "detector",
     k: int = 32,
     group: int = 1,
+    rho: torch.Tensor | None = None,
 ) -> SimBatch:
     """poses_world (B, 17, 3) metres, +Y up, our joint order -> SimBatch.
 
     noise="detector": candidates drawn from simulated heatmaps; noise="none": all K candidates are the exact
     projected joints with likelihood 1. group: runs of this many consecutive poses (a video window) share one camera.
+    rho (B,): with noise="detector", each pose's 2D errors are correlated rho[i] with the pose before it (frames of a
+    video; heatmap_sim.render_maps, error_rho); None: independent.
     """
     if poses_world.ndim != 3 or poses_world.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses_world must be (B, {NUM_JOINTS}, 3), got {tuple(poses_world.shape)}")
@@ -120,14 +133,18 @@ def simulate_batch(
         xy_px = xy[:, :, None].expand(b, NUM_JOINTS, k, 2).contiguous()
         lik = torch.ones(b, NUM_JOINTS, k)
     elif noise == "detector":
-        roi = heatmap_sim.blazepose_roi(xy, cfg, generator)
+        roi = heatmap_sim.blazepose_roi(xy, cfg, generator, rho=rho)
         src = heatmap_sim.source_positions(xy)
         src_out = (src[..., 0] < 0) | (src[..., 0] >= w) | (src[..., 1] < 0) | (src[..., 1] >= h)
         src_cells = roi.image_to_cells(src)
         # Render and sample a few poses at a time: the maps of a chunk stay in cache (several times faster).
         cells, lik_src = [], []
-        for i in range(0, b, MAP_CHUNK):
-            maps = heatmap_sim.render_maps(src_cells[i:i + MAP_CHUNK], src_out[i:i + MAP_CHUNK], cfg, generator)
+        chunk = MAP_CHUNK if rho is None else max(1, MAP_CHUNK // group) * group   # whole windows per chunk
+        for i in range(0, b, chunk):
+            r = None if rho is None else rho[i:i + chunk].clone()
+            if r is not None:
+                r[0] = 0.0     # a chunk starts a window (or continues none across the chunk boundary)
+            maps = heatmap_sim.render_maps(src_cells[i:i + chunk], src_out[i:i + chunk], cfg, generator, rho=r)
             c, l = cand.sample_candidates(maps, k, generator=generator)
             cells.append(c)
             lik_src.append(l)

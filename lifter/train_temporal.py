@@ -143,8 +143,10 @@ class WindowBatch:
 
 def simulate_windows(poses: np.ndarray, tau: np.ndarray, pad: np.ndarray, sim_cfg, g: torch.Generator, k: int,
                      none_share: float) -> WindowBatch:
-    """Windows (B, F, 17, 3) -> candidates with one camera per window; the first round(none_share B) exact 2D."""
-    from lifter.simulate import simulate_batch
+    """Windows (B, F, 17, 3) -> candidates with one camera per window; the first round(none_share B) exact 2D. The
+    detector-like 2D errors of a window's frames are correlated in time as BlazePose's on real video
+    (lifter.simulate.error_rho: exp(-dt / heatmap.real_2d.error_correlation_s), frame times tau (B, F) seconds)."""
+    from lifter.simulate import error_rho, simulate_batch
 
     b, f = poses.shape[:2]
     p = torch.as_tensor(poses).reshape(b * f, NUM_JOINTS, 3)
@@ -153,7 +155,8 @@ def simulate_windows(poses: np.ndarray, tau: np.ndarray, pad: np.ndarray, sim_cf
     if n_none:
         parts.append(simulate_batch(p[:n_none], sim_cfg, g, noise="none", k=k, group=f))
     if n_none < len(p):
-        parts.append(simulate_batch(p[n_none:], sim_cfg, g, noise="detector", k=k, group=f))
+        rho = error_rho(torch.as_tensor(tau).reshape(-1)[n_none:], f, sim_cfg)
+        parts.append(simulate_batch(p[n_none:], sim_cfg, g, noise="detector", k=k, group=f, rho=rho))
     cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
     return WindowBatch(cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), torch.as_tensor(tau).flatten(),
                        torch.as_tensor(pad).flatten(), f)

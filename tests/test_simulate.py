@@ -218,3 +218,32 @@ def test_joint9_is_the_nose_in_front_of_the_head_base():
     cfg = SimConfig.load()
     nose = nose_points(pose, cfg)[0]
     assert torch.allclose(nose, torch.tensor([0.0, 1.55 + 0.2 * cfg.nose_up_fraction, cfg.nose_forward_m], dtype=torch.float64))
+
+
+def test_video_windows_get_2d_errors_correlated_in_time():
+    """error_rho at 60 fps (0.08 s: 0.81 between frames): the peaks' errors of a window's consecutive frames are
+    correlated, as BlazePose's are on real video; without rho every frame's are independent (and the same draws as
+    before rho existed)."""
+    from lifter.simulate import error_rho
+    cfg = SimConfig.load()
+    windows, frames = 48, 9
+    p = STAND[None].repeat(windows * frames, 1, 1)       # one still pose: the truth is the same in every frame
+    times = torch.arange(frames, dtype=torch.float64).repeat(windows) / 60.0
+    rho = error_rho(times, frames, cfg)
+    assert rho.shape == (windows * frames,) and float(rho[0]) == 0.0 and abs(float(rho[1]) - np.exp(-1 / 60 / 0.08)) < 1e-6
+
+    def lag1(sb):
+        """Lag-1 correlation of the peaks' errors (box units, each window's mean out) of joints in view in the whole
+        window, gross misses and out-of-frame guesses left out; the 64-cell maps' rounding lowers it."""
+        px = sb.cand_xy[:, :, 0] * sb.box[:, None, 2:3] / 2 + sb.box[:, None, :2]
+        err = (px - sb.xy_true.float()).reshape(windows, frames, 17, 2)
+        err = (err - err.mean(1, keepdim=True)) / sb.box[:, 2].reshape(windows, frames)[:, :1, None, None]
+        ok = sb.visible.reshape(windows, frames, 17).all(1)[:, None, :, None].expand_as(err) & (err.abs() < 0.05)
+        pair = ok[:, :-1] & ok[:, 1:]
+        return float(np.corrcoef(err[:, :-1][pair].numpy(), err[:, 1:][pair].numpy())[0, 1])
+
+    with_rho = simulate_batch(p, cfg, torch.Generator().manual_seed(3), group=frames, rho=rho)
+    without = simulate_batch(p, cfg, torch.Generator().manual_seed(3), group=frames)
+    assert lag1(with_rho) > 0.2 and lag1(without) < 0.05     # measured 0.32 and -0.03
+    plain = simulate_batch(p, cfg, torch.Generator().manual_seed(3), group=frames, rho=None)
+    assert torch.equal(plain.cand_xy, without.cand_xy)
