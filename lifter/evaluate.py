@@ -3,7 +3,8 @@
     python -m lifter.evaluate --poses FILE.npz [--weights default] [--hypotheses 16] [--steps 5]
                               [--noise detector|none] [--seed 0] [--max-poses 2000] [--json]
                               [--variant fp32|bf16|fp16|onnx|compile|graph|graph-bf16] [--device cpu|cuda]
-                              [--sequences [--lifter-mode frame|temporal] [--window-mode causal|centred]]
+                              [--sequences [--lifter-mode frame|temporal] [--window-mode causal|centred]
+                                           [--rate FPS] [--error-correlation]]
 
 FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, core.skeleton order (e.g. .cache/mocap/test.npz); for
 --sequences also `sequence` and `frame` (and optionally `fps`), lifter.data.sequences.
@@ -29,7 +30,10 @@ body placement for all its frames (lifter.simulate group) and per-frame candidat
 over windows (--window-mode causal: the newest frame is the output, as live; centred: offline); in both modes each
 segment's hypotheses start from one noise draw in every frame, as the app does (lifter.temporal.lift_sequence).
 Added metric: accel_error_mm: mean per-joint acceleration error of the mean pose (second differences over three
-consecutive frames, mm / frame^2; triples across a gap are skipped).
+consecutive frames, mm / frame^2; triples across a gap are skipped). --rate FPS resamples each segment to FPS
+(lifter.data.sequences.resample: linear between consecutive frames, e.g. the 10 fps cache at a phone's 60 fps);
+--error-correlation correlates a segment's 2D errors in time as BlazePose's on real video (lifter.simulate.error_rho;
+without it every frame's noise is independent, which a window of fast frames could average away).
 --variant runs the same protocol through one of the lifter's fast paths (lifter.runtimes.make_variant), same noise, so
 its numbers compare one to one with the plain fp32 run.
 Prints one JSON object with --json, else a short summary. Bad input -> one line on stderr, exit status 2.
@@ -52,8 +56,8 @@ from lifter.aggregate import inside_ellipsoid, summarise
 from lifter.api import Lifter
 from lifter.baseline import Baseline
 from lifter.runtimes import VARIANTS, make_variant
-from lifter.data.sequences import check_sequences, sequences_of
-from lifter.simulate import SimConfig, simulate_batch
+from lifter.data.sequences import check_sequences, resample, sequences_of
+from lifter.simulate import SimConfig, error_rho, simulate_batch
 from lifter.temporal import LIFTER_MODES, MODES, calibration_for_mode, is_temporal, lift_sequence
 
 CHUNK = 250
@@ -160,12 +164,17 @@ def simulate(poses: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDA
     return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible"), cat("mode"), list(cfg.modes)
 
 
-def simulate_segments(poses: np.ndarray, segment: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDATES):
-    """Sequence mode: one camera per segment (one generator seeded with `seed`, segments in order)."""
+def simulate_segments(poses: np.ndarray, segment: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDATES,
+                      times: np.ndarray | None = None):
+    """Sequence mode: one camera per segment (one generator seeded with `seed`, segments in order). times (M,)
+    seconds: the detector noise of a segment's frames is correlated in time as on real video (error_rho); None:
+    every frame's independent."""
     cfg = SimConfig.load()
     g = torch.Generator().manual_seed(seed)
     bounds = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1], True])
-    parts = [simulate_batch(torch.from_numpy(poses[a:b]), cfg, g, noise=noise, k=k, group=b - a)
+    rho = (lambda a, b: None) if times is None else (  # noqa: E731
+        lambda a, b: error_rho(torch.as_tensor(times[a:b]), b - a, cfg))
+    parts = [simulate_batch(torch.from_numpy(poses[a:b]), cfg, g, noise=noise, k=k, group=b - a, rho=rho(a, b))
              for a, b in zip(bounds[:-1], bounds[1:])]
     cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
     return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible"), cat("mode"), list(cfg.modes)
@@ -213,7 +222,8 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
              noise: str = "detector", seed: int = 0, max_poses: int = 2000, baseline: str = "baseline",
              variant: str = "fp32", device: str = "cpu", threads: int = 1, sequences: bool = False,
              lifter_mode: str = "frame", window_mode: str = "causal", temporal_weights: str = "temporal",
-             segment: int = SEGMENT, stride: int = 1) -> dict:
+             segment: int = SEGMENT, stride: int = 1, rate: float | None = None,
+             error_correlation: bool = False) -> dict:
     if noise not in ("detector", "none"):
         raise InputError(f"--noise must be detector or none, got {noise!r}")
     if hypotheses < 1 or steps < 1:
@@ -230,8 +240,15 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         raise InputError("--lifter-mode temporal needs --sequences (a temporal model lifts windows of frames)")
     if sequences and variant != "fp32":
         raise InputError("--sequences runs the plain fp32 lifter (--variant fp32)")
+    if (rate is not None or error_correlation) and not sequences:
+        raise InputError("--rate and --error-correlation need --sequences")
+    if rate is not None and not rate > 0:
+        raise InputError(f"--rate must be > 0, got {rate}")
     if sequences:
         poses, segments, frames, fps = load_segments(Path(poses_path), max_poses, segment)
+        if rate is not None:     # the same motion at another frame rate (the app's 10-60 fps)
+            poses, segments, frames = resample(poses, segments, frames, fps, rate)
+            fps = float(rate)
     else:
         poses, _ = load_poses(Path(poses_path), max_poses)
     lifter = None
@@ -250,14 +267,16 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         lifter = make_variant(lifter, variant, device, threads)
     t0 = time.perf_counter()
     if sequences:
-        xy, lik, truth, visible, mode, mode_names = simulate_segments(poses, segments, noise, seed)
+        xy, lik, truth, visible, mode, mode_names = simulate_segments(
+            poses, segments, noise, seed, times=frames / fps if error_correlation else None)
     else:
         xy, lik, truth, visible, mode, mode_names = simulate(poses, noise, seed)
     sim_s = time.perf_counter() - t0
     out = dict(n_poses=len(poses), poses=str(poses_path), weights=str(weights), noise=noise, seed=seed,
                hypotheses=hypotheses, steps=steps, variant=variant, device=device)
     if sequences:
-        out.update(sequences=True, segments=int(segments[-1]) + 1, fps=fps, lifter_mode=lifter_mode,
+        out.update(sequences=True, segments=int(segments[-1]) + 1, fps=fps, error_correlation=error_correlation,
+                   lifter_mode=lifter_mode,
                    window_mode=window_mode if lifter_mode == "temporal" else None, stride=stride)
     if lifter is not None:
         if sequences:
@@ -309,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temporal-weights", default="temporal", help="temporal lifter weights name or path")
     ap.add_argument("--segment", type=int, default=SEGMENT, help="poses per segment in sequence mode")
     ap.add_argument("--stride", type=int, default=1, help="temporal: every stride-th frame in a window")
+    ap.add_argument("--rate", type=float, default=None,
+                    help="sequences: resample each segment to this many frames per second (linear; default: the file's)")
+    ap.add_argument("--error-correlation", action="store_true",
+                    help="sequences: 2D errors of consecutive frames correlated as on real video (configs/simulation.yaml "
+                         "heatmap.real_2d.error_correlation_s; default: independent frames)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.threads > 0:
@@ -317,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate(args.poses, args.weights, args.hypotheses, args.steps, args.noise, args.seed,
                           args.max_poses, args.baseline, args.variant, args.device,
                           args.threads or torch.get_num_threads(), args.sequences, args.lifter_mode,
-                          args.window_mode, args.temporal_weights, args.segment, args.stride)
+                          args.window_mode, args.temporal_weights, args.segment, args.stride, args.rate,
+                          args.error_correlation)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

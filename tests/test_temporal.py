@@ -209,3 +209,24 @@ def test_pipeline_keeps_a_window_per_person_and_config_checks_the_mode(tmp_path)
     cfg = apply_options(load_config(), lifter_mode="temporal", temporal_lifter=str(tmp_path / "frame.pt"))
     with pytest.raises(ConfigError, match="not a temporal lifter"):
         build_temporal_lifter(cfg)
+
+
+def test_sequences_resample_and_correlated_2d(tmp_path, capsys):
+    """--rate resamples a segment between its frames (not across a gap); --error-correlation runs the protocol with
+    time-correlated 2D errors and says so."""
+    from lifter.data.sequences import resample
+    poses = synthetic_poses(6)
+    seq, frame = np.array([0, 0, 0, 1, 1, 1]), np.array([0, 1, 2, 0, 1, 5])
+    p, s, f = resample(poses, seq, frame, 10.0, 30.0)
+    assert list(s) == [0] * 7 + [1] * 4 + [1]           # 0.2 s at 30 fps: 7 frames; run 0-1: 4; frame 5 alone
+    assert list(f) == list(range(7)) + [0, 1, 2, 3, 15]
+    assert np.allclose(p[1], poses[0] + (poses[1] - poses[0]) / 3, atol=1e-6) and np.allclose(p[3], poses[1])
+    frame_lifter().save(tmp_path / "frame.pt")
+    np.savez(tmp_path / "seq.npz", poses=synthetic_poses(16), sequence=np.zeros(16, int), frame=np.arange(16),
+             fps=np.float32(10))
+    args = ["--poses", str(tmp_path / "seq.npz"), "--weights", str(tmp_path / "frame.pt"), "--baseline", "none",
+            "--sequences", "--hypotheses", "2", "--steps", "1", "--json"]
+    assert evaluate.main([*args, "--rate", "30", "--error-correlation"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["n_poses"] == 46 and res["fps"] == 30.0 and res["error_correlation"] is True
+    assert evaluate.main(["--poses", str(tmp_path / "seq.npz"), "--rate", "30"]) == 2   # needs --sequences

@@ -65,3 +65,22 @@ def check_sequences(sequence: np.ndarray, frame: np.ndarray, n: int) -> str | No
     if bad.any():
         return f"'frame' must increase within a sequence (pose {int(np.flatnonzero(bad)[0]) + 1})"
     return None
+
+
+def resample(poses: np.ndarray, sequence: np.ndarray, frame: np.ndarray, fps: float,
+             rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sequences of poses (M, 17, 3) at `fps` (frame numbers `frame`) -> the same motion at `rate` frames per second:
+    joints interpolated linearly between consecutive frames; a gap in the frame numbers ends a run (nothing is
+    made up across it), whose new frame numbers keep its place in time. Returns (poses, sequence, frame)."""
+    sequence, frame = np.asarray(sequence), np.asarray(frame)
+    run = np.r_[True, (sequence[1:] != sequence[:-1]) | (np.diff(frame) != 1)]
+    starts = np.flatnonzero(run)
+    out_p, out_s, out_f = [], [], []
+    for a, b in zip(starts, np.r_[starts[1:], len(poses)]):
+        t = (frame[a:b] - frame[a]) / fps
+        new_t = np.arange(0.0, t[-1] + 1e-9, 1.0 / rate)
+        flat = np.asarray(poses[a:b], np.float64).reshape(b - a, -1)
+        out_p.append(np.stack([np.interp(new_t, t, col) for col in flat.T], 1).reshape(len(new_t), *poses.shape[1:]))
+        out_s.append(np.repeat(sequence[a:a + 1], len(new_t)))
+        out_f.append(int(round(frame[a] * rate / fps)) + np.arange(len(new_t)))
+    return (np.concatenate(out_p).astype(np.asarray(poses).dtype), np.concatenate(out_s), np.concatenate(out_f))
