@@ -76,8 +76,7 @@ class Pipeline:
     _ready: deque = field(default_factory=deque)  # results not returned yet (after time went back)
     offline: bool = False                    # a file processed offline: smoothing may look ahead (smoothing.offline)
     _lifted: deque = field(default_factory=deque)  # lifted frames waiting for the frames after them (centred smoothing)
-    _lift_times: deque = field(default_factory=lambda: deque(maxlen=9))   # recent lifted frame times (the interval)
-    _stamps: deque = field(default_factory=lambda: deque(maxlen=9))   # recent frame times (the window's stride)
+    _stamps: deque = field(default_factory=lambda: deque(maxlen=9))   # recent frame times (the frame interval)
     _state: TrackState | None = None
     _tracks: PersonStates = field(default_factory=PersonStates)
     _size: tuple | None = None               # frame size seen last
@@ -98,7 +97,6 @@ class Pipeline:
         self._ready.clear()
         self._stamps.clear()
         self._lifted.clear()
-        self._lift_times.clear()
 
     def settle_world(self, frames) -> int:
         """Offline look-ahead for the world stage: the video's first frames (`frames`, read from a second opening of
@@ -153,14 +151,14 @@ class Pipeline:
         back: the result is that frame's (its Frame, people, timestamp), so exports stay aligned with their frames,
         at that many frame periods of added latency. None while the first frames are held; flush() lifts the held
         frames at the end of a stream (their later slots are padding)."""
+        t = detected.frame.timestamp
+        if self._stamps and t <= self._stamps[-1]:   # time went back (a new video): what is held is finished first,
+            self._ready.extend(self.flush())         # from its own windows and frames
+            self._stamps.clear()
+        self._stamps.append(t)
         if self.lifter_mode != "temporal":
             self._lift(detected)
             return self._ready.popleft() if self._ready else None
-        t = detected.frame.timestamp
-        if self._stamps and t <= self._stamps[-1]:   # time went back (a new video): each person's window restarts,
-            self._ready.extend(self.flush())         # so the held frames are lifted first, from their own windows
-            self._stamps.clear()
-        self._stamps.append(t)
         t1 = time.perf_counter()
         for p in self._people(detected):
             self._window(self._tracks.get(p.id)).add_candidates(p.candidates, t)
@@ -186,8 +184,7 @@ class Pipeline:
         after = window_slots(self.lifter.cfg.window, self.temporal_window)[1]
         if not after:
             return 0
-        gaps = np.diff(self._stamps)
-        return after * window_stride(float(np.median(gaps)) if len(gaps) else 0.0, self.temporal_rate)
+        return after * window_stride(self._interval() or 0.0, self.temporal_rate)
 
     def _people(self, detected: Detected) -> list[Person]:
         """The people of a frame that go through the lifter (with candidates; only --person where set)."""
@@ -197,12 +194,6 @@ class Pipeline:
     def _lift(self, detected: Detected) -> None:
         """Lift one frame (lifter, bones, root, reprojection choice) and queue it; the frames whose smoothing has
         all the frames it needs are finished (smoothing, world stage) into _ready."""
-        frame = detected.frame
-        if self._lift_times and frame.timestamp <= self._lift_times[-1]:   # time went back: a new video
-            while self._lifted:
-                self._ready.append(self._finish(self._lifted.popleft()))
-            self._lift_times.clear()
-        self._lift_times.append(frame.timestamp)
         self._lifted.append(self._lift_people(detected))
         while len(self._lifted) > self._smooth_lookahead():
             self._ready.append(self._finish(self._lifted.popleft()))
@@ -218,9 +209,8 @@ class Pipeline:
         return int(np.ceil(3 * centred_sigma(self.smoothing.offline_cutoff_hz) / interval - 1e-9))
 
     def _interval(self) -> float | None:
-        gaps = np.diff(self._lift_times)
-        gaps = gaps[gaps > 0]
-        return float(np.median(gaps)) if len(gaps) else None
+        """The source's frame interval (s): the median gap of the recent frame times, None before two frames."""
+        return float(np.median(np.diff(self._stamps))) if len(self._stamps) > 1 else None
 
     def _centred(self) -> bool:
         """Centred (zero-lag) smoothing: a file processed offline with smoothing.offline centred, whose frame rate is
