@@ -55,7 +55,7 @@ from lifter.loading import load_lifter
 from lifter.runtimes import make_variant
 from pipeline.config import (DEFAULT_CANDIDATES, DEFAULT_HYPOTHESES, DEFAULT_STEPS, TEMPORAL_WINDOW_SETTINGS,
                              apply_options, load_config, temporal_window_for)
-from pipeline.factory import build_lifter, build_pipeline
+from pipeline.factory import build_lifter, build_pipeline, set_source
 from pipeline.runner import run_live, run_offline
 from pipeline.samples import sample_path
 from pipeline.sources import ReplaySource, VideoSource
@@ -326,14 +326,12 @@ def run(args) -> dict:
     if args.people:
         result["stages_ms_by_people"] = by
     result["sequential"] = stages
-    pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the passes as the app runs them
-    pipeline.offline = True
+    set_source(pipeline, cfg, live=False)   # the passes as the app runs them
     result["offline"] = offline_pass(args, pipeline, pipelined=False)
     result["offline_pipelined"] = offline_pass(args, pipeline, pipelined=True)
     result["offline_fps"] = result["offline_pipelined" if cfg.offline.pipelined else "offline"]["fps"]
     if not args.no_live:
-        pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live=True)
-        pipeline.offline = False
+        set_source(pipeline, cfg, live=True)
         result["live"] = live_pass(args, pipeline, pipelined=False)
         result["live_pipelined"] = live_pass(args, pipeline, pipelined=True)
         live = result["live_pipelined" if cfg.live.pipelined else "live"]

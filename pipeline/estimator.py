@@ -22,8 +22,8 @@ import numpy as np
 
 from core.records import Frame, FrameResult
 from core.protocols import Source
-from pipeline.config import AppConfig, apply_options, load_config, temporal_window_for
-from pipeline.factory import build_pipeline, say_stderr
+from pipeline.config import AppConfig, apply_options, load_config
+from pipeline.factory import build_pipeline, say_stderr, set_source
 from pipeline.sources import open_source, parse_spec
 
 
@@ -59,8 +59,7 @@ class Estimator:
         self.reset()
         src = source if isinstance(source, Source) else open_source(parse_spec(str(source)))
         live = bool(getattr(src, "live", True))
-        self.pipeline.temporal_window = temporal_window_for(self.config.temporal_window, live)
-        self.pipeline.offline = not live
+        set_source(self.pipeline, self.config, live)
         try:
             for frame in iter(src.read, None):
                 result = self.pipeline.process(frame)
@@ -68,8 +67,7 @@ class Estimator:
                     yield result
             yield from self.pipeline.flush()
         finally:
-            self.pipeline.temporal_window = temporal_window_for(self.config.temporal_window, True)
-            self.pipeline.offline = False
+            set_source(self.pipeline, self.config, live=True)
             if src is not source:
                 src.close()
 

@@ -141,6 +141,13 @@ def fast_lifter(lifter: Lifter, cfg: AppConfig, say: Callable[[str], None]) -> L
     return fastest(lifter, cfg.device, threads=cfg.torch_threads)
 
 
+def set_source(pipeline: Pipeline, cfg: AppConfig, live: bool) -> None:
+    """Run `pipeline` as the app runs a live source (webcam, stream) or a file: the temporal window `auto` resolves
+    (causal live, centred for a file) and a file may smooth with the frames after each one (smoothing.offline)."""
+    pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live)
+    pipeline.offline = not live
+
+
 def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, frontend: FrontEnd | None = None,
                    lifter=None) -> Pipeline:
     """Front end + lifter + per-frame glue from cfg. frontend / lifter: use these instead (tests, fakes, or models

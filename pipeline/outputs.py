@@ -15,8 +15,8 @@ from typing import Callable
 from core.errors import ExportError, SourceError
 from export.sinks import BvhSink, GltfSink, JsonlSink, align_frames
 from export.tracks import TrackBvhSink
-from pipeline.config import AppConfig, temporal_window_for
-from pipeline.factory import say_stderr
+from pipeline.config import AppConfig
+from pipeline.factory import say_stderr, set_source
 from pipeline.runner import RunStats, run_live, run_offline
 from pipeline.sources import open_source
 from visualize.controls import KEY_HELP, Controls
@@ -145,8 +145,7 @@ def run_source(cfg: AppConfig, source, pipeline, consumers, *, live: bool, contr
                max_frames: int | None = None, progress: bool = True,
                say: Callable[[str], None] = say_stderr) -> RunStats:
     """Run the source through the pipeline into the consumers in the chosen mode (settings from cfg)."""
-    pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live)
-    pipeline.offline = not live          # a file may smooth with the frames after each one (smoothing.offline)
+    set_source(pipeline, cfg, live)
     if live:
         return run_live(source, pipeline, consumers, controls=controls, reconnect=cfg.live.reconnect,
                         reconnect_max_s=cfg.live.reconnect_max_s, max_frames=max_frames, say=say,

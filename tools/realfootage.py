@@ -51,7 +51,7 @@ from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
 from pipeline.config import (TEMPORAL_WINDOW_SETTINGS, TEMPORAL_WINDOWS, WarmStartConfig, load_config,  # noqa: E402
                              temporal_window_for)
-from pipeline.factory import build_lifter, build_pipeline  # noqa: E402
+from pipeline.factory import build_lifter, build_pipeline, set_source  # noqa: E402
 from pipeline.gravity import angle_deg, angles_from_up  # noqa: E402
 from core.paths import repo_root, shared_dir  # noqa: E402
 from pipeline.reprojection import reprojection_errors  # noqa: E402
@@ -106,7 +106,8 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
     Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D. A
     temporal window that looks ahead returns a frame's result frames later: results are kept by their frame index."""
     pipe = build_pipeline(cfg)
-    pipe.intrinsics, pipe.offline = k, True      # the clips run as the app runs a file
+    pipe.intrinsics = k
+    set_source(pipe, cfg, live=False)      # the clips run as the app runs a file
     pipe.frontend.generator.manual_seed(seed)  # reproducible candidates (the app seeds randomly)
     variants = {}
     # The other lifter mode (frame / temporal) on the same 2D, the rest of the pipeline as the app's (issue 14).
@@ -119,7 +120,8 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
             if key not in lifters:
                 lifters[key] = pipe.lifter if key == cfg.lifter_mode else build_lifter(vcfg)
             variants[name] = build_pipeline(vcfg, frontend=pipe.frontend, lifter=lifters[key])
-            variants[name].intrinsics, variants[name].offline = k, True
+            variants[name].intrinsics = k
+            set_source(variants[name], vcfg, live=False)
         except ConfigError as e:  # no temporal weights: report the app's mode alone
             print(f"realfootage: no {name} variant ({e})", file=sys.stderr)
     if init == "world":
