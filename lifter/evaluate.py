@@ -172,9 +172,8 @@ def simulate_segments(poses: np.ndarray, segment: np.ndarray, noise: str, seed: 
     cfg = SimConfig.load()
     g = torch.Generator().manual_seed(seed)
     bounds = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1], True])
-    rho = (lambda a, b: None) if times is None else (  # noqa: E731
-        lambda a, b: error_rho(torch.as_tensor(times[a:b]), b - a, cfg))
-    parts = [simulate_batch(torch.from_numpy(poses[a:b]), cfg, g, noise=noise, k=k, group=b - a, rho=rho(a, b))
+    parts = [simulate_batch(torch.from_numpy(poses[a:b]), cfg, g, noise=noise, k=k, group=b - a,
+                            rho=None if times is None else error_rho(torch.as_tensor(times[a:b]), b - a, cfg))
              for a, b in zip(bounds[:-1], bounds[1:])]
     cat = lambda name: torch.cat([getattr(s, name) for s in parts])  # noqa: E731
     return cat("cand_xy"), cat("cand_lik"), cat("pose_cam"), cat("visible"), cat("mode"), list(cfg.modes)

@@ -141,9 +141,7 @@ def simulate_batch(
         cells, lik_src = [], []
         chunk = MAP_CHUNK if rho is None else max(1, MAP_CHUNK // group) * group   # whole windows per chunk
         for i in range(0, b, chunk):
-            r = None if rho is None else rho[i:i + chunk].clone()
-            if r is not None:
-                r[0] = 0.0     # a chunk starts a window (or continues none across the chunk boundary)
+            r = None if rho is None else rho[i:i + chunk]
             maps = heatmap_sim.render_maps(src_cells[i:i + chunk], src_out[i:i + chunk], cfg, generator, rho=r)
             c, l = cand.sample_candidates(maps, k, generator=generator)
             cells.append(c)
