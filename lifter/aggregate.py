@@ -52,6 +52,14 @@ def about(cov, offset, scale=1.0) -> torch.Tensor:
     return (c + s * o.unsqueeze(-1) * o.unsqueeze(-2)).to(_t(cov).dtype)
 
 
+def with_definition(cov, sd: float) -> torch.Tensor:
+    """cov (..., J, 3, 3) + sd^2 I: the joint-definition uncertainty (core.defaults.DEFINITION_SD_M) on top of the
+    calibrated covariance, for truth from a system that defines the joints its own way. Not scaled by the calibration:
+    it is not the lifter's spread."""
+    c = _t(cov)
+    return (c.double() + float(sd) ** 2 * torch.eye(3, dtype=torch.float64)).to(c.dtype)
+
+
 def mahalanobis_sq(truth, mean, cov) -> torch.Tensor:
     """(..., J, 3) truth and mean, (..., J, 3, 3) cov -> squared Mahalanobis distance (..., J)."""
     d = (_t(truth) - _t(mean)).double()

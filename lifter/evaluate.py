@@ -18,6 +18,9 @@ camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in H
 - mpjpe_mean_mm: error of the hypotheses' mean; pa_mpjpe_mean_mm: after similarity Procrustes of the mean;
 - mpjpe_best_mm: the best single hypothesis per pose (oracle, as in multi-hypothesis papers);
 - coverage90: fraction of joints 1..16 inside their calibrated 90 % ellipsoid (lifter.aggregate, lifter.calibration);
+  coverage90_app: the same with the app's joint-definition term added (core.defaults.DEFINITION_SD_M), which these
+  test poses do not need (their truth shares the training's joint definitions): it shows how much wider the app's
+  ellipsoids are here;
 - spread_error_spearman: Spearman rank correlation between a joint's predicted spread sqrt(trace cov) and its actual
   error, over all (pose, joint 1..16);
 - baseline_mpjpe_mm (and baseline_pa_mpjpe_mm): the baseline MLP on the same candidate peaks (null without weights);
@@ -52,7 +55,7 @@ from scipy.stats import spearmanr
 
 from core import defaults
 from core.skeleton import NUM_JOINTS
-from lifter.aggregate import inside_ellipsoid, summarise
+from lifter.aggregate import inside_ellipsoid, summarise, with_definition
 from lifter.api import Lifter
 from lifter.baseline import Baseline
 from lifter.runtimes import VARIANTS, make_variant
@@ -196,12 +199,14 @@ def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float) -> dict
     err = joint_error(mean, truth)
     best = joint_error(hyps, truth[:, None]).mean(-1).amin(1)
     inside = inside_ellipsoid(truth.double(), mean.double(), cov, 0.9)[:, 1:]
+    app = inside_ellipsoid(truth.double(), mean.double(), with_definition(cov, defaults.DEFINITION_SD_M), 0.9)[:, 1:]
     spread = torch.sqrt(torch.diagonal(cov, dim1=-2, dim2=-1).sum(-1)).float()[:, 1:]
     return dict(
         mpjpe_mean_mm=float(err.mean() * 1000),
         pa_mpjpe_mean_mm=float(joint_error(procrustes(mean, truth), truth).mean() * 1000),
         mpjpe_best_mm=float(best.mean() * 1000),
         coverage90=float(inside.double().mean()),
+        coverage90_app=float(app.double().mean()),
         spread_error_spearman=spearman(spread.flatten().numpy(), err[:, 1:].flatten().numpy()),
     )
 
@@ -298,7 +303,7 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
     else:
         ms = None
         out.update({k: None for k in ("calibration", "mpjpe_mean_mm", "pa_mpjpe_mean_mm", "mpjpe_best_mm",
-                                      "coverage90", "spread_error_spearman")})
+                                      "coverage90", "coverage90_app", "spread_error_spearman")})
     out.update(baseline_metrics(xy, lik, truth, baseline))
     out.update(ms_per_frame=ms, joints_in_image=float(visible.float().mean()), sim_seconds=round(sim_s, 2))
     return out

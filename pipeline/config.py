@@ -139,6 +139,7 @@ class AppConfig:
     person: int | None = None    # keep only this track id in the outputs (None: everyone)
     skeleton_names: str = "h36m"  # bone names in the BVH / glTF exports: h36m | mixamo | unreal (export/names.py)
     seed: int | None = None      # candidate sampling seed, each stream from the start (None: random; set: repeatable)
+    joint_definition_mm: float = defaults.DEFINITION_SD_M * 1000   # sd per axis added to every joint's covariance
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
@@ -189,6 +190,7 @@ SCHEMA = {
             "full_people": {"type": "integer", "minimum": 0, "maximum": 64}}},
         "skeleton_names": {"enum": list(SKELETON_NAMES)},
         "seed": {"type": ["integer", "null"], "minimum": 0},
+        "joint_definition_mm": {"type": "number", "minimum": 0, "maximum": 1000},
         "warm_start": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "init_t": {"type": "integer", "minimum": 0, "maximum": 1000},
             "source": {"enum": ["previous", "world"]}}},

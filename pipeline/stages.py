@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core import defaults
 from core.camera import intrinsics_from_fov
 from core.protocols import FrontEnd, Lifter, TrackState
 from core.records import Estimate3D, Frame, FrameResult, Person
 from core.smoothing import OneEuroConfig, OneEuroFilter, centred_mean, centred_sigma
 from detectors.joint_map import world_joints
-from lifter.aggregate import about
+from lifter.aggregate import about, with_definition
 from lifter.temporal import TemporalStream, window_slots, window_stride
 from pipeline.bones import TrackBones
 from pipeline.config import (DEFAULT_HYPOTHESES, DEFAULT_STEPS, BonesConfig, ReprojectionConfig, WarmStartConfig,
@@ -62,6 +63,7 @@ class Pipeline:
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
     bones: BonesConfig = field(default_factory=BonesConfig)
     reprojection: ReprojectionConfig = field(default_factory=ReprojectionConfig)
+    definition_sd: float = defaults.DEFINITION_SD_M   # m per axis: joint-definition uncertainty on every covariance
     max_warm_gap: float = 0.5                # s: older previous estimates are not used as a warm start
     person: int | None = None                # keep only this track id (--person); None: everyone
     world: WorldConfig = field(default_factory=WorldConfig)
@@ -255,6 +257,10 @@ class Pipeline:
             if est.calibration is not None:
                 est.covariance = np.asarray(about(est.covariance, lifted - np.asarray(est.mean, float),
                                                   est.calibration), dtype=np.asarray(est.covariance).dtype)
+            # Truth from another system defines the joints its own way (core.defaults.DEFINITION_SD_M).
+            if est.covariance is not None and self.definition_sd > 0:
+                est.covariance = np.asarray(with_definition(est.covariance, self.definition_sd),
+                                            dtype=np.asarray(est.covariance).dtype)
             if track.raw and frame.timestamp <= track.raw[-1][0]:
                 track.raw.clear()
             track.raw.append((frame.timestamp, np.asarray(est.mean, float).copy(),

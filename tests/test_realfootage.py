@@ -70,6 +70,10 @@ def test_best_of_n_and_coverage():
     assert pose_metrics(mean, truth, hyps[:, [0, 2]], tight)["mpjpe_best_mm"] == pytest.approx(173.2 * 16 / 17, abs=0.1)
     assert pose_metrics(mean, truth, hyps, tight)["coverage90"] == 0.0
     assert pose_metrics(mean, truth, hyps, wide)["coverage90"] == 1.0
+    # The app's covariance = the lifter's (sd 10 mm) + the definition term (sd 99.5 mm): the tool reports both.
+    app = np.broadcast_to(np.eye(3) * (0.01**2 + 0.0995**2), (2, 17, 3, 3))
+    both = pose_metrics(mean, truth, hyps, app, definition_sd=0.0995)
+    assert both["coverage90"] == 1.0 and both["coverage90_without_definition"] == 0.0
 
 
 def test_stats_2d_box_fraction_gross_and_swaps():

@@ -70,8 +70,8 @@ def test_the_app_covariance_is_about_the_mean_it_reports():
     from pipeline.stages import Pipeline
     from tests.fakes_app import FakeFrontEnd
 
-    def run(keep):
-        pipe = Pipeline(frontend=FakeFrontEnd(), lifter=_SplitLifter(), hypotheses=16, steps=5,
+    def run(keep, sd=0.0):
+        pipe = Pipeline(frontend=FakeFrontEnd(), lifter=_SplitLifter(), hypotheses=16, steps=5, definition_sd=sd,
                         warm_start=WarmStartConfig(enabled=False), smoothing=OneEuroConfig(enabled=False),
                         bones=BonesConfig(enabled=False), world=WorldConfig(enabled=False),
                         reprojection=ReprojectionConfig(keep=keep))
@@ -87,3 +87,5 @@ def test_the_app_covariance_is_about_the_mean_it_reports():
                      + 0.005**2 * np.eye(3))
     assert np.allclose(chosen.covariance, by_hand, atol=1e-9)
     assert chosen.covariance[13, 0, 0] > 3 * plain.covariance[13, 0, 0]   # + 2 x (0.19 m)^2 on 2 x 0.024
+    # The joint-definition term: sd^2 on the diagonal of every joint, not scaled by the calibration.
+    assert np.allclose(run(0.25, sd=0.02).covariance, by_hand + 0.02**2 * np.eye(3), atol=1e-9)

@@ -252,7 +252,8 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     for n, m in methods.items():
         per = [m[index[i]] for i in rows]
         stack = lambda key: np.stack([p[key] for p in per]) if key in per[0] else None  # noqa: E731
-        clip["methods"][n] = pose_metrics(stack("mean"), gt, stack("hyps"), stack("cov"), index[rows])
+        clip["methods"][n] = pose_metrics(stack("mean"), gt, stack("hyps"), stack("cov"), index[rows],
+                                          cfg.joint_definition_mm / 1000)
     uv = truth["uv"][rows].astype(np.float64)
     d2 = [two_d[index[i]] for i in rows]
     vis = np.stack([d["visibility"] for d in d2])

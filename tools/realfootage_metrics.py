@@ -5,7 +5,9 @@ front end against the truth projected into the image.
 - mpjpe_mm, per_joint_mpjpe_mm; pa_mpjpe_mm after similarity Procrustes on all 17 joints; pa_mpjpe_limbs_mm with
   Procrustes fitted and scored on the 12 limb joints (the truth's hips and shoulders are surface keypoints);
 - with hypotheses: mpjpe_best_mm (the best single hypothesis per frame); with a covariance: coverage90, the fraction
-  of joints 1..16 inside their 90 % ellipsoid (lifter.aggregate.inside_ellipsoid); with the frames' video indices:
+  of joints 1..16 inside their 90 % ellipsoid (lifter.aggregate.inside_ellipsoid), and with `definition_sd` (the
+  app's joint-definition term, core.defaults.DEFINITION_SD_M) also coverage90_without_definition, the ellipsoids of
+  the lifter's calibration alone (that term taken off the diagonal); with the frames' video indices:
   accel_error_mm, the mean per-joint acceleration error (mm / frame^2, root-relative, over triples of consecutive
   video frames; lifter.evaluate.accel_error): how much a method jitters (or lags) beyond the truth's own motion.
 2D (px and as a fraction of the person's box: the larger side of the truth's 2D bounding box in that frame):
@@ -34,7 +36,7 @@ def _mm(x) -> float:
     return round(float(x) * 1000, 1)
 
 
-def pose_metrics(pred, truth, hyps=None, cov=None, frames=None) -> dict:
+def pose_metrics(pred, truth, hyps=None, cov=None, frames=None, definition_sd: float = 0.0) -> dict:
     """pred, truth (M, 17, 3) metres; hyps (M, N, 17, 3) and cov (M, 17, 3, 3) optional; frames (M,) the video
     frame of each row (for the acceleration error). See the module docstring."""
     pred_t = torch.from_numpy(root_relative(pred))
@@ -54,6 +56,10 @@ def pose_metrics(pred, truth, hyps=None, cov=None, frames=None) -> dict:
         # The hypotheses' mean is what the ellipsoids are centred on (pred for the app's output).
         inside = inside_ellipsoid(truth_t, pred_t, torch.tensor(np.asarray(cov, np.float64)), 0.9)
         out["coverage90"] = round(float(inside[:, 1:].double().mean()), 3)
+        if definition_sd > 0:
+            alone = torch.tensor(np.asarray(cov, np.float64) - definition_sd**2 * np.eye(3))
+            out["coverage90_without_definition"] = round(float(
+                inside_ellipsoid(truth_t, pred_t, alone, 0.9)[:, 1:].double().mean()), 3)
     if frames is not None:
         out["accel_error_mm"] = round(accel_error(pred_t, truth_t, np.zeros(len(pred_t), int), np.asarray(frames)), 2)
     out["per_joint_mpjpe_mm"] = {name: _mm(e) for name, e in zip(JOINT_NAMES, err.mean(0))}
