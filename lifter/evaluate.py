@@ -18,7 +18,8 @@ camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in H
 - mpjpe_mean_mm: error of the hypotheses' mean; pa_mpjpe_mean_mm: after similarity Procrustes of the mean;
 - mpjpe_best_mm: the best single hypothesis per pose (oracle, as in multi-hypothesis papers);
 - coverage90: fraction of joints 1..16 inside their calibrated 90 % ellipsoid (lifter.aggregate, lifter.calibration);
-  coverage90_app: the same with the app's joint-definition term added (core.defaults.DEFINITION_SD_M), which these
+  coverage90_app: the same with the app's joint-definition term added (--definition-mm, default the app's
+  core.defaults.DEFINITION_SD_M), which these
   test poses do not need (their truth shares the training's joint definitions): it shows how much wider the app's
   ellipsoids are here;
 - spread_error_spearman: Spearman rank correlation between a joint's predicted spread sqrt(trace cov) and its actual
@@ -192,14 +193,15 @@ def run_lifter(lifter, xy: torch.Tensor, lik: torch.Tensor, n: int, steps: int, 
     return torch.cat(out), ms
 
 
-def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float) -> dict:
+def metrics(hyps: torch.Tensor, truth: torch.Tensor, calibration: float,
+            definition_sd: float = defaults.DEFINITION_SD_M) -> dict:
     """hyps (M, N, 17, 3), truth (M, 17, 3) -> the lifter's metrics (see the module docstring)."""
     mean, cov = summarise(hyps, scale=calibration)
     mean, cov = mean.float(), cov.double()
     err = joint_error(mean, truth)
     best = joint_error(hyps, truth[:, None]).mean(-1).amin(1)
     inside = inside_ellipsoid(truth.double(), mean.double(), cov, 0.9)[:, 1:]
-    app = inside_ellipsoid(truth.double(), mean.double(), with_definition(cov, defaults.DEFINITION_SD_M), 0.9)[:, 1:]
+    app = inside_ellipsoid(truth.double(), mean.double(), with_definition(cov, definition_sd), 0.9)[:, 1:]
     spread = torch.sqrt(torch.diagonal(cov, dim1=-2, dim2=-1).sum(-1)).float()[:, 1:]
     return dict(
         mpjpe_mean_mm=float(err.mean() * 1000),
@@ -227,7 +229,7 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
              variant: str = "fp32", device: str = "cpu", threads: int = 1, sequences: bool = False,
              lifter_mode: str = "frame", window_mode: str = "causal", temporal_weights: str = "temporal",
              segment: int = SEGMENT, stride: int = 1, rate: float | None = None,
-             error_correlation: bool = False) -> dict:
+             error_correlation: bool = False, definition_sd: float = defaults.DEFINITION_SD_M) -> dict:
     if noise not in ("detector", "none"):
         raise InputError(f"--noise must be detector or none, got {noise!r}")
     if hypotheses < 1 or steps < 1:
@@ -293,12 +295,13 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         else:
             hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
             scale = lifter.calibration_for(hypotheses, steps)
-        out.update(calibration=scale, **metrics(hyps, truth, scale))
+        out.update(calibration=scale, definition_sd=definition_sd, **metrics(hyps, truth, scale, definition_sd))
         if sequences:
             out["accel_error_mm"] = accel_error(hyps.mean(1), truth, segments, frames)
         # The same metrics per camera mode (webcam / phone / room, lifter/cameras.py).
         out["per_camera_mode"] = {
-            name: {"n_poses": int((mode == i).sum()), **metrics(hyps[mode == i], truth[mode == i], scale)}
+            name: {"n_poses": int((mode == i).sum()), **metrics(hyps[mode == i], truth[mode == i], scale,
+                                                                definition_sd)}
             for i, name in enumerate(mode_names) if (mode == i).sum() >= 3}
     else:
         ms = None
@@ -337,16 +340,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--error-correlation", action="store_true",
                     help="sequences: 2D errors of consecutive frames correlated as on real video (configs/simulation.yaml "
                          "heatmap.real_2d.error_correlation_s; default: independent frames)")
+    ap.add_argument("--definition-mm", type=float, default=defaults.DEFINITION_SD_M * 1000,
+                    help="the joint-definition sd (mm per axis) added for coverage90_app (the app's joint_definition_mm)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    if args.definition_mm < 0:
+        print("error: --definition-mm must be >= 0", file=sys.stderr)
+        return 2
     try:
         result = evaluate(args.poses, args.weights, args.hypotheses, args.steps, args.noise, args.seed,
                           args.max_poses, args.baseline, args.variant, args.device,
                           args.threads or torch.get_num_threads(), args.sequences, args.lifter_mode,
                           args.window_mode, args.temporal_weights, args.segment, args.stride, args.rate,
-                          args.error_correlation)
+                          args.error_correlation, args.definition_mm / 1000)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
