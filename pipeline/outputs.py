@@ -116,7 +116,7 @@ def open_consumers(stack: contextlib.ExitStack, cfg: AppConfig, source, outputs:
     stack.callback(close_all)
     if outputs.json:
         meta = {"source": source.name, "fps": source.fps, "model": cfg.model, "hypotheses": cfg.hypotheses,
-                "steps": cfg.steps}
+                "steps": cfg.steps, "joint_definition_mm": cfg.joint_definition_mm}
         opened.files.append(JsonlSink(outputs.json, meta=meta))
     # BVH: one file per track id (export.tracks); following one person (max_people 1), one file that moves on to
     # the person's new id after a loss (export.sinks.PersonFollower). glTF: one file, one person.
