@@ -250,6 +250,8 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         raise InputError("--rate and --error-correlation need --sequences")
     if rate is not None and not rate > 0:
         raise InputError(f"--rate must be > 0, got {rate}")
+    if not definition_sd >= 0:
+        raise InputError(f"--definition-mm must be >= 0, got {definition_sd * 1000:g}")
     if sequences:
         poses, segments, frames, fps = load_segments(Path(poses_path), max_poses, segment)
         if rate is not None:     # the same motion at another frame rate (the app's 10-60 fps)
@@ -346,9 +348,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    if args.definition_mm < 0:
-        print("error: --definition-mm must be >= 0", file=sys.stderr)
-        return 2
     try:
         result = evaluate(args.poses, args.weights, args.hypotheses, args.steps, args.noise, args.seed,
                           args.max_poses, args.baseline, args.variant, args.device,

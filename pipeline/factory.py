@@ -163,6 +163,6 @@ def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fron
     return Pipeline(frontend=frontend, lifter=lifter, hypotheses=cfg.hypotheses, steps=cfg.steps,
                     fov=cfg.fov, warm_start=cfg.warm_start, smoothing=cfg.smoothing, bones=cfg.bones,
                     reprojection=cfg.reprojection, definition_sd=cfg.joint_definition_mm / 1000, world=cfg.world,
-                    camera_pitch=cfg.camera_pitch, camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode, person=cfg.person,
-                    temporal_rate=cfg.temporal_rate,
+                    camera_pitch=cfg.camera_pitch, camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode,
+                    person=cfg.person, temporal_rate=cfg.temporal_rate,
                     temporal_window=temporal_window_for(cfg.temporal_window, live=True))

@@ -254,13 +254,14 @@ class Pipeline:
                 est.root_translation = self._root(p, est.mean, k, track)
             # The ellipsoids are centred on the mean reported: count its offset from the lifter's (22-25 mm on the
             # real clips), the hypotheses' spread as the lifter calibrated it (before the bones rebuilt them).
-            if est.calibration is not None:
-                est.covariance = np.asarray(about(est.covariance, lifted - np.asarray(est.mean, float),
-                                                  est.calibration), dtype=np.asarray(est.covariance).dtype)
             # Truth from another system defines the joints its own way (core.defaults.DEFINITION_SD_M).
-            if est.covariance is not None and self.definition_sd > 0:
-                est.covariance = np.asarray(with_definition(est.covariance, self.definition_sd),
-                                            dtype=np.asarray(est.covariance).dtype)
+            cov = est.covariance
+            if cov is not None and est.calibration is not None:
+                cov = about(cov, lifted - np.asarray(est.mean, float), est.calibration)
+            if cov is not None and self.definition_sd > 0:
+                cov = with_definition(cov, self.definition_sd)
+            if cov is not est.covariance:
+                est.covariance = np.asarray(cov, dtype=np.asarray(est.covariance).dtype)
             if track.raw and frame.timestamp <= track.raw[-1][0]:
                 track.raw.clear()
             track.raw.append((frame.timestamp, np.asarray(est.mean, float).copy(),
