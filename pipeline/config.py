@@ -124,7 +124,7 @@ class AppConfig:
     candidates: int = DEFAULT_CANDIDATES
     hypotheses: int = DEFAULT_HYPOTHESES
     steps: int = DEFAULT_STEPS
-    lifter: str = "default"
+    lifter: str = "open"         # weights/lifter/open.pt: measured best on real footage (docs/realfootage.md)
     lifter_mode: str = "frame"   # frame: each frame lifted alone | temporal: a window of each person's frames
     temporal_lifter: str = "temporal"  # the temporal lifter's weights (lifter.temporal), for lifter_mode temporal
     temporal_rate: float | None = None  # frames per second of the temporal lifter's window (None: every frame)
