@@ -100,6 +100,13 @@ def temporal_variants(cfg, windows, rates) -> dict:
     return out
 
 
+def own_copy(detected):
+    """The detection with person records of its own: a pipeline stores its estimate on them (`Person.estimate`) and
+    a look-ahead window or smoothing finishes the frame later, so pipelines sharing the records would finish each
+    other's estimates (the frame model's coverage changed with --temporal-windows before this)."""
+    return replace(detected, persons=[replace(p) for p in detected.persons])
+
+
 def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, windows=(), rates=(None,),
             seed: int = 0) -> dict:
     """Run the app's pipeline (and the --init world variants on the same 2D) over the first `frames` frames.
@@ -175,11 +182,11 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
             detected = pipe.detect(frame)
             detected.persons = detected.persons[:1]
             world_pose[frame.index] = world_joints(detected.persons[0].landmarks.world) if detected.persons else None
-            keep(pipe.lift(detected))
+            keep(pipe.lift(own_copy(detected)))
             for name, v in variants.items():
                 if isinstance(v.lifter, WorldInit):
                     v.lifter.pose = world_pose[frame.index]
-                keep_variant(name, v.lift(detected))
+                keep_variant(name, v.lift(own_copy(detected)))
     for result in pipe.flush():
         keep(result)
     for name, v in variants.items():
