@@ -297,7 +297,7 @@ def run(args) -> dict:
     lifter = pipeline.lifter
     runtime = "onnx" if lifter.meta.get("runtime") == "onnx" else \
         getattr(lifter.runner, "mode", "eager") if lifter.runner is not None else "eager (plain)"
-    lifter_info = {"weights": cfg.temporal_lifter if cfg.lifter_mode == "temporal" else cfg.lifter,
+    lifter_info = {"weights": cfg.lifter_weights,
                    "lifter_mode": cfg.lifter_mode,
                    "temporal_window": None if cfg.lifter_mode != "temporal" else
                    {"offline": temporal_window_for(cfg.temporal_window, False),

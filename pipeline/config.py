@@ -151,6 +151,11 @@ class AppConfig:
     mmpose: MMPoseConfig = field(default_factory=MMPoseConfig)
     people: PeopleConfig = field(default_factory=PeopleConfig)
 
+    @property
+    def lifter_weights(self) -> str:
+        """The weights the lifter mode runs: `temporal_lifter` in temporal mode, else `lifter`."""
+        return self.temporal_lifter if self.lifter_mode == "temporal" else self.lifter
+
 
 _POS_INT = {"type": "integer", "minimum": 1}
 _POS_NUM = {"type": "number", "exclusiveMinimum": 0}

@@ -116,9 +116,8 @@ def open_consumers(stack: contextlib.ExitStack, cfg: AppConfig, source, outputs:
     stack.callback(close_all)
     if outputs.json:
         # which weights made the 3D: results of `open` and `default` differ by 8-14 mm on real footage
-        lifter = cfg.temporal_lifter if cfg.lifter_mode == "temporal" else cfg.lifter
         meta = {"source": source.name, "fps": source.fps, "model": cfg.model, "hypotheses": cfg.hypotheses,
-                "steps": cfg.steps, "joint_definition_mm": cfg.joint_definition_mm, "lifter": str(lifter),
+                "steps": cfg.steps, "joint_definition_mm": cfg.joint_definition_mm, "lifter": str(cfg.lifter_weights),
                 "lifter_mode": cfg.lifter_mode}
         opened.files.append(JsonlSink(outputs.json, meta=meta))
     # BVH: one file per track id (export.tracks); following one person (max_people 1), one file that moves on to
