@@ -500,6 +500,35 @@ def test_render_writer_reports_a_video_it_could_not_finish(tmp_path, monkeypatch
     assert not list(tmp_path.iterdir())                   # neither the video nor its partial file
 
 
+def test_render_writer_keeps_a_frame_whose_count_an_interrupt_cut(tmp_path):
+    """A signal (KeyboardInterrupt) right after OpenCV wrote a frame but before it was counted: the video holds that
+    whole frame and is published with it (it used to fail as 'holds 3 of 2 frames')."""
+    from visualize import render
+    writer = render.RenderWriter(tmp_path / "r.mp4", fps=10.0)
+    for _ in range(2):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+
+    class Interrupted:
+        def __init__(self, real):
+            self.real = real
+
+        def write(self, image):
+            self.real.write(image)
+            raise KeyboardInterrupt
+
+        def release(self):
+            self.real.release()
+
+    writer._writer = Interrupted(writer._writer)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.close()
+    assert writer.written and writer.failure is None and writer.frames == 3
+    cap = cv2.VideoCapture(str(tmp_path / "r.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    cap.release()
+
+
 def test_render_target_formats():
     from visualize.render import render_target_problem
     assert render_target_problem("out.mp4") is None and render_target_problem("out/") is None

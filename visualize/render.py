@@ -173,6 +173,7 @@ class RenderWriter(OutputFile):
         self.frames = 0
         self._writer = None
         self._last: np.ndarray | None = None
+        self._writing = False    # a video frame was handed to OpenCV and not yet counted
 
     def _encode(self, image: np.ndarray, ext: str) -> bytes:
         ok, data = cv2.imencode(ext, image)
@@ -213,8 +214,12 @@ class RenderWriter(OutputFile):
             self._size = size
         if (image.shape[1], image.shape[0]) != self._size:
             image = cv2.resize(image, self._size)
+        # An interrupt (the app raises KeyboardInterrupt on a signal) can land between OpenCV's write and the
+        # count; _writing lets close() count that frame, which is in the file, instead of failing the whole video.
+        self._writing = True
         self._writer.write(image)
         self.frames += 1
+        self._writing = False
 
     def _verify_video(self, p: Path) -> None:
         """The video as written can be opened and holds every frame (a full disk or a kill leaves it unreadable)."""
@@ -232,6 +237,8 @@ class RenderWriter(OutputFile):
                 cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, count - 1))
                 if not cap.grab():
                     count = count - 1
+            if self._writing and count == self.frames + 1:   # the interrupted write made it: it is a whole frame
+                self.frames, self._writing = count, False
             if count != self.frames:
                 raise ExportError(f"cannot write {self.path}: the finished video holds {count} of "
                                   f"{self.frames} frames")
