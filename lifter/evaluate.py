@@ -94,8 +94,10 @@ def load_poses(path: Path, max_poses: int) -> tuple[np.ndarray, np.ndarray]:
     return poses[idx].astype(np.float32), idx
 
 
-def load_segments(path: Path, max_poses: int, segment: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Sequence mode: (poses (M, 17, 3), segment number (M,), frame (M,), fps) of evenly spaced segments."""
+def load_segments(path: Path, max_poses: int, segment: int, datasets: list[str] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Sequence mode: (poses (M, 17, 3), segment number (M,), frame (M,), fps) of evenly spaced segments; with
+    `datasets`, only the sequences of those sets (the file's `dataset` key)."""
     poses, _ = load_poses(path, 0)
     z = np.load(path, allow_pickle=False)
     keys = sequences_of(z)
@@ -105,6 +107,13 @@ def load_segments(path: Path, max_poses: int, segment: int) -> tuple[np.ndarray,
     problem = check_sequences(seq, frame, len(poses))
     if problem:
         raise InputError(f"{path}: {problem}")
+    if datasets is not None:
+        if "dataset" not in z.files:
+            raise InputError(f"{path} has no 'dataset' key to choose the sets {datasets} by")
+        keep = np.isin(z["dataset"].astype(str), datasets)
+        if not keep.any():
+            raise InputError(f"{path} holds none of the sets {datasets}")
+        poses, seq, frame = poses[keep], seq[keep], frame[keep]
     # Chunks: every sequence cut into runs of `segment` poses; evenly spaced chunks until they hold `want` poses.
     change = np.r_[True, seq[1:] != seq[:-1]]
     first = np.flatnonzero(change)

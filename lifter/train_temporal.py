@@ -254,7 +254,7 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
     tc = cfg["train"]
     sim_cfg = SimConfig.load()
     frame = Lifter.load(args.init)
-    sets = frame.meta.get("sets") or cfg["sets"]["all"]
+    sets = frame_sets(frame, cfg)
     clips = load_clips("train", sets)
     val = fixed_windows(load_clips("val", sets), args.frames, args.val_windows, sim_cfg, seed=123, k=tc["k"])
     weights = balance_weights(clips.names, tc.get("balance", 1.0))
@@ -340,12 +340,13 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
                               "frame_model": args.init}
 
 
-def calibrate(lifter: Lifter, batch: WindowBatch, grid=CALIBRATION_GRID, default=(16, 5),
+def calibrate(lifter: Lifter, batch: WindowBatch, sets: list[str], grid=CALIBRATION_GRID, default=(16, 5),
               profile_poses: int = 2000, seed: int = 7, modes=MODES) -> dict:
     """Per mode: the (N, S) covariance-scale table fitted on the output frames of validation windows (`batch`: half
     detector noise, half exact 2D, at the app's window rate), and the per-joint profile at the default (N, S) fitted
     on validation sequences as the app and lifter.evaluate --sequences lift them (sequence_profile: detector noise,
-    the regime of real footage), relative to the table's scale (as the frame model's lifter.train.joint_profile)."""
+    the regime of real footage), relative to the table's scale (as the frame model's lifter.train.joint_profile).
+    `sets`: the frame model's training sets, the only ones whose validation sequences the profile uses."""
     result = {}
     for mode in modes:
         cond, truth = slot_conditions(lifter, batch, mode)
@@ -355,13 +356,13 @@ def calibrate(lifter: Lifter, batch: WindowBatch, grid=CALIBRATION_GRID, default
             entry["table"][f"{n},{steps}"] = round(fit_calibration(h, truth), 4)
             print("calibration", mode, n, steps, entry["table"][f"{n},{steps}"], flush=True)
         scale = entry["table"][f"{default[0]},{default[1]}"]
-        entry.update(sequence_profile(lifter, mode, scale, *default, profile_poses, seed))
+        entry.update(sequence_profile(lifter, mode, scale, *default, profile_poses, seed, sets))
         print("calibration profile", mode, entry, flush=True)
     return result
 
 
 def sequence_profile(lifter: Lifter, mode: str, reference: float, n: int, steps: int, poses: int,
-                     seed: int) -> dict:
+                     seed: int, sets: list[str]) -> dict:
     """The per-joint profile (x reference) fitted on validation sequences lifted as the app lifts them: segments of
     consecutive frames of .cache/mocap/val.npz at its rate (10 fps: the app's window rate, configs/app.yaml
     temporal_rate), one camera per segment, detector noise, one noise draw per segment (lifter.evaluate's sequence
@@ -371,7 +372,8 @@ def sequence_profile(lifter: Lifter, mode: str, reference: float, n: int, steps:
     from lifter.evaluate import SEGMENT, load_segments, simulate_segments
     from lifter.temporal import lift_sequence
 
-    poses_, seg, frame, fps = load_segments(cache_dir() / "mocap" / "val.npz", poses, SEGMENT)
+    # only the frame model's sets: `open`'s profile must not come from Bandai's sequences (their licence, their actors)
+    poses_, seg, frame, fps = load_segments(cache_dir() / "mocap" / "val.npz", poses, SEGMENT, sets)
     xy, lik, truth, *_ = simulate_segments(poses_, seg, "detector", seed)
     h = lift_sequence(lifter, xy, lik, frame / fps, seg, n, steps, "temporal", mode, seed=seed)
     profile = fit_joint_profile(h, truth, reference=reference)
@@ -430,7 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     frame = Lifter.load(args.init)
     lifter = Lifter(model)
-    modes = calibrate(lifter, calibration_windows(model, cfg, frame, args.calib_windows),
+    modes = calibrate(lifter, calibration_windows(model, cfg, frame, args.calib_windows), frame_sets(frame, cfg),
                       profile_poses=args.profile_poses)
     lifter.calibration = modes["causal"]["table"]["16,5"]
     summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} "
@@ -446,13 +448,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {path}", json.dumps(summary, default=str), flush=True)
 
 
+def frame_sets(frame: Lifter, cfg: dict) -> list[str]:
+    """The mocap sets the frame model was trained on: the temporal model trains and calibrates on those alone."""
+    return frame.meta.get("sets") or cfg["sets"]["all"]
+
+
 def calibration_windows(model: LifterModel, cfg: dict, frame: Lifter, count: int) -> WindowBatch:
     """The calibration's validation windows (calibrate): half detector noise, half exact 2D, at CALIBRATION_FPS."""
     from lifter.simulate import SimConfig
 
-    sets = frame.meta.get("sets") or cfg["sets"]["all"]
     half = count // 2
-    val = load_clips("val", sets)
+    val = load_clips("val", frame_sets(frame, cfg))
     parts = [fixed_windows(val, model.cfg.window, half, SimConfig.load(), 321, cfg["train"]["k"],
                            fps_range=CALIBRATION_FPS),
              fixed_windows(val, model.cfg.window, half, SimConfig.load(), 322, cfg["train"]["k"], none_share=1.0,
@@ -468,7 +474,7 @@ def recalibrate(args, cfg: dict, modes: list[str], argv: list[str] | None) -> No
     (--no-ship: only printed, e.g. to check that a stored mode is reproduced)."""
     lifter = Lifter.load(args.name)
     frame = Lifter.load(lifter.meta.get("frame_model") or args.init)
-    fresh = calibrate(lifter, calibration_windows(lifter.model, cfg, frame, args.calib_windows),
+    fresh = calibrate(lifter, calibration_windows(lifter.model, cfg, frame, args.calib_windows), frame_sets(frame, cfg),
                       profile_poses=args.profile_poses, modes=modes)
     table = dict(lifter.meta.get("calibration_modes") or {})
     for mode, entry in fresh.items():

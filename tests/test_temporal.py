@@ -190,6 +190,23 @@ def test_evaluate_sequence_mode_frame_and_temporal(tmp_path, capsys):
     assert "frame model" in capsys.readouterr().err
 
 
+def test_load_segments_keeps_only_the_named_sets(tmp_path):
+    """The temporal calibration profile reads validation sequences of the frame model's sets alone (an `open`
+    model's must not come from Bandai's): load_segments(datasets=) drops the other sets' sequences."""
+    poses = synthetic_poses(30)
+    names = np.array(["bandai2"] * 12 + ["hdm05"] * 10 + ["cmu_01_14"] * 8)
+    seq = np.array([0] * 12 + [1] * 10 + [2] * 8)
+    np.savez(tmp_path / "val.npz", poses=poses, sequence=seq, frame=np.r_[np.arange(12), np.arange(10), np.arange(8)],
+             fps=np.float32(10), dataset=names)
+    every, *_ = evaluate.load_segments(tmp_path / "val.npz", 0, 5)
+    some, seg, frame, fps = evaluate.load_segments(tmp_path / "val.npz", 0, 5, ["hdm05", "cmu_01_14"])
+    assert len(every) == 30 and len(some) == 18 and fps == 10
+    np.testing.assert_array_equal(some, poses[12:])
+    assert np.all(np.diff(frame)[np.diff(seg) == 0] == 1)       # segments stay runs of one sequence
+    with pytest.raises(evaluate.InputError, match="none of the sets"):
+        evaluate.load_segments(tmp_path / "val.npz", 0, 5, ["reactidle"])
+
+
 def test_pipeline_keeps_a_window_per_person_and_config_checks_the_mode(tmp_path):
     lifter = temporal_lifter()
     pipe = Pipeline(frontend=FakeFrontEnd(), lifter=lifter, hypotheses=5, steps=2, lifter_mode="temporal")
