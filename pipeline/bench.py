@@ -277,7 +277,7 @@ def bench_config(args):
         args.runtime = "torch"  # LiteRT is CPU only; the GPU path runs the converted models in PyTorch
     cfg = apply_options(load_config(), model=args.model, runtime=args.runtime, device=args.device,
                         hypotheses=args.hypotheses, steps=args.steps, lifter=args.weights,
-                        lifter_mode="temporal" if args.temporal else None, temporal_lifter=args.temporal_weights,
+                        lifter_mode="temporal" if args.temporal else "frame", temporal_lifter=args.temporal_weights,
                         temporal_window=args.temporal_window)
     cfg.candidates = args.k
     cfg.max_people = args.max_people or cfg.max_people
@@ -418,7 +418,8 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--dtype", default=None, choices=["fp32", "bf16", "fp16"], help="torch lifter precision")
     ap.add_argument("--lifter-mode", default=None, choices=["eager", "graph", "compile"], help="torch lifter mode")
     ap.add_argument("--temporal", action="store_true",
-                    help="the temporal lifter (the app's --lifter-mode temporal: a window of each person's frames)")
+                    help="the temporal lifter (the app's default --lifter-mode temporal: a window of each person's "
+                         "frames); without it the frame lifter (--lifter-mode frame)")
     ap.add_argument("--temporal-weights", default=None, help="temporal lifter weights (default: the config's)")
     ap.add_argument("--temporal-window", default=None, choices=list(TEMPORAL_WINDOW_SETTINGS),
                     help="with --temporal: the window mode (default: the config's); lag1 / centred results wait for "

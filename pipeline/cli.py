@@ -39,7 +39,9 @@ def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> Non
     a("--ellipsoids", default=None, metavar="off|50|90",
       help=f"uncertainty ellipsoids in the 3D view: off, 50 or 90 percent (key e cycles) (default: {defaults.view.ellipsoids})")
     a("--config", default=None, metavar="FILE", help="YAML settings file (default: configs/app.yaml)")
-    a("--lifter", default=None, metavar="NAME|PATH", help=f"lifter weights (default: {defaults.lifter})")
+    a("--lifter", default=None, metavar="NAME|PATH",
+      help=f"frame lifter weights (default: {defaults.lifter}); naming one lifts each frame alone with it unless "
+           "--lifter-mode temporal is given too")
     a("--lifter-mode", default=None, choices=["frame", "temporal"],
       help=f"frame: lift each frame alone; temporal: each person's window of recent frames with the temporal "
            f"lifter (default: {defaults.lifter_mode})")

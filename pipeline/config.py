@@ -29,7 +29,7 @@ TEMPORAL_WINDOW_SETTINGS = ("auto", *TEMPORAL_WINDOWS)
 def temporal_window_for(setting: str, live: bool) -> str:
     """The temporal lifter's window mode for a source: `auto` is causal live (the newest frame is the output: live
     mode's promise is bounded latency; lag1, more accurate, waits for the next frame the pipeline takes, which on a
-    2-core CPU that keeps up with ~15 of 30 fps is 70 ms, not one frame period: weights/lifter/temporal.md) and
+    2-core CPU that keeps up with ~15 of 30 fps is 70 ms, not one frame period: docs/temporal_v1.md) and
     centred on a file processed offline (half a window ahead: the most accurate of the three); any other setting is
     kept."""
     if setting != "auto":
@@ -125,7 +125,7 @@ class AppConfig:
     hypotheses: int = DEFAULT_HYPOTHESES
     steps: int = DEFAULT_STEPS
     lifter: str = "open"         # weights/lifter/open.pt: measured best on real footage (docs/realfootage.md)
-    lifter_mode: str = "frame"   # frame: each frame lifted alone | temporal: a window of each person's frames
+    lifter_mode: str = "temporal"  # temporal: a window of each person's frames (measured better, temporal.md) | frame
     temporal_lifter: str = "temporal"  # the temporal lifter's weights (lifter.temporal), for lifter_mode temporal
     temporal_rate: float | None = None  # frames per second of the temporal lifter's window (None: every frame)
     temporal_window: str = "auto"  # its window: auto | causal | lag1 (one frame behind) | centred (temporal_window_for)
@@ -308,6 +308,10 @@ def _check_option(name: str, value, schema: dict) -> None:
 def apply_options(cfg: AppConfig, **options) -> AppConfig:
     """Override settings (command line, Estimator arguments); None means not given. Each value gets the config
     file's checks, the message naming the option."""
+    if options.get("lifter") is not None and options.get("lifter_mode") is None:
+        # Naming a frame lifter (--lifter default) means lifting with it: each frame alone, unless the temporal
+        # mode is asked for too (the temporal lifter, built on one frame lifter, is --temporal-lifter).
+        cfg.lifter_mode = "frame"
     for name, value in options.items():
         if value is None:
             continue

@@ -106,7 +106,7 @@ def test_headless_run_writes_render_json_bvh(tmp_path):
     # The joint-definition term is recorded and inside every exported covariance (its diagonal >= sd^2).
     meta = json.loads(lines[0])["meta"]
     assert meta["joint_definition_mm"] == 20.0
-    assert (meta["lifter"], meta["lifter_mode"]) == ("open", "frame")   # the app's weights (configs/app.yaml)
+    assert (meta["lifter"], meta["lifter_mode"]) == ("temporal", "temporal")   # the app's weights (configs/app.yaml)
     cov = np.array(json.loads(lines[3])["persons"][0]["covariance"])
     assert cov.shape == (17, 3, 3) and (np.diagonal(cov, axis1=1, axis2=2) >= 0.02**2 - 1e-9).all()
     bvhs = list(tmp_path.glob("o.bvh")) or list(tmp_path.glob("o_id*.bvh"))   # one per person (track id)

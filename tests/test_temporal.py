@@ -247,3 +247,13 @@ def test_sequences_resample_and_correlated_2d(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["n_poses"] == 46 and res["fps"] == 30.0 and res["error_correlation"] is True
     assert evaluate.main(["--poses", str(tmp_path / "seq.npz"), "--rate", "30"]) == 2   # needs --sequences
+
+
+def test_naming_a_frame_lifter_lifts_frames_unless_temporal_is_asked_for():
+    """The app's default mode is temporal; `--lifter default` names a frame lifter, so it lifts each frame alone with
+    it (it used to be ignored silently by the temporal mode); with --lifter-mode temporal too, the temporal lifter."""
+    assert load_config().lifter_mode == "temporal"
+    cfg = apply_options(load_config(), lifter="default")
+    assert (cfg.lifter, cfg.lifter_mode, cfg.lifter_weights) == ("default", "frame", "default")
+    cfg = apply_options(load_config(), lifter="default", lifter_mode="temporal")
+    assert (cfg.lifter_mode, cfg.lifter_weights) == ("temporal", "temporal")

@@ -115,7 +115,7 @@ def test_registry_path(tmp_path, monkeypatch):
         assert "Apache License" in (tmp_path / src.folder / "LICENSE").read_text()
 
 
-@pytest.mark.parametrize("name", ["default", "open"])
+@pytest.mark.parametrize("name", ["default", "open", "temporal"])
 def test_shipped_lifter_weights_match_their_sha256_and_load(name):
     """weights/lifter/<name>.pt is what its .sha256 says, loads, and carries its licence and calibration table."""
     from lifter.api import WEIGHTS_DIR, Lifter
@@ -127,4 +127,8 @@ def test_shipped_lifter_weights_match_their_sha256_and_load(name):
     lifter = Lifter.load(name)
     assert lifter.meta["name"] == name and lifter.meta["licence"] and lifter.meta["sets"]
     assert {"16,5", "64,5"} <= set(lifter.meta["calibration_table"])
-    assert (name == "open") == (not any(s.startswith("bandai") for s in lifter.meta["sets"]))  # open: no NC data
+    # open, and temporal built on it: no NC data
+    assert (name != "default") == (not any(s.startswith("bandai") for s in lifter.meta["sets"]))
+    if name == "temporal":
+        assert lifter.meta["frame_model"] == "open" and set(lifter.meta["calibration_modes"]) == {"causal", "lag1",
+                                                                                                 "centred"}
