@@ -49,8 +49,8 @@ import numpy as np  # noqa: E402
 
 from detectors.joint_map import TABLE, map_points, world_joints  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
-from pipeline.config import (TEMPORAL_WINDOW_SETTINGS, TEMPORAL_WINDOWS, WarmStartConfig, load_config,  # noqa: E402
-                             temporal_window_for)
+from pipeline.config import (TEMPORAL_WINDOW_SETTINGS, TEMPORAL_WINDOWS, WarmStartConfig, apply_options,  # noqa: E402
+                             load_config, temporal_window_for)
 from pipeline.factory import build_lifter, build_pipeline, set_source  # noqa: E402
 from pipeline.gravity import angle_deg, angles_from_up  # noqa: E402
 from core.paths import repo_root, shared_dir  # noqa: E402
@@ -292,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.realfootage", description=__doc__.split("\n")[0])
     ap.add_argument("--clips", nargs="+", default=["cam01", "cam03"])
     ap.add_argument("--frames", type=int, default=None, help="process only the first N video frames")
-    ap.add_argument("--lifter", default=None, help="lifter weights: default, open or a .pt path")
+    ap.add_argument("--lifter", default=None, help="frame lifter weights: default, open or a .pt path (without "
+                    "--lifter-mode, 'diffmocap' lifts each frame with them, as the app's --lifter does)")
     ap.add_argument("--lifter-mode", default=None, choices=["frame", "temporal"],
                     help="the app's lifter mode for 'diffmocap' (default: the config's); the other mode is reported "
                          "as diffmocap_<mode>")
@@ -326,9 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = load_config(args.config)
     args.temporal_rates = args.temporal_rates and [r or None for r in args.temporal_rates]
-    for key in ("lifter", "hypotheses", "steps", "lifter_mode", "temporal_lifter", "temporal_window"):
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
+    # the app's option rules (checks; --lifter alone lifts frames with that lifter, as the app's --lifter does)
+    cfg = apply_options(cfg, **{key: getattr(args, key) for key in ("lifter", "hypotheses", "steps", "lifter_mode",
+                                                                    "temporal_lifter", "temporal_window")})
     cfg.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the clips run as the app runs a file
     result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
