@@ -20,7 +20,8 @@ from lifter.model import LifterModel, ModelConfig
 from lifter.simulate import SimConfig
 from lifter.runtimes import with_window_runtime
 from lifter.temporal import TemporalStream, lift_sequence, window_index, window_stride
-from lifter.train_temporal import WindowSampler, Clips, temporal_from_frame, window_loss, simulate_windows
+from lifter.train_temporal import (WindowSampler, Clips, balanced_segments, simulate_windows, slot_weights,
+                                   temporal_from_frame, window_loss)
 from pipeline.config import apply_options, load_config
 from pipeline.factory import build_pipeline, build_temporal_lifter
 from pipeline.stages import Pipeline
@@ -164,6 +165,42 @@ def test_window_sampler_and_loss_on_a_tiny_clip_set():
     assert torch.isfinite(loss) and loss > 0
     loss.backward()
     assert lifter.model.temporal.proj[0].weight.grad.abs().sum() > 0
+
+
+def test_edge_weight_weighs_the_causal_and_lag1_slots():
+    assert slot_weights(5, 1.0).tolist() == [1, 1, 1, 1, 1]
+    assert slot_weights(5, 3.0).tolist() == [1, 1, 1, 2, 3]
+    poses = synthetic_poses(30)
+    clips = Clips(poses, np.arange(30) / 10.0, np.zeros(30, int), np.full(30, 30), np.array(["x"] * 30))
+    w, tau, pad = WindowSampler(clips, 4).sample(np.array([10, 20]), np.random.default_rng(0))
+    batch = simulate_windows(w, tau, pad, SimConfig.load(), torch.Generator().manual_seed(0), k=3, none_share=0.5)
+    lifter = temporal_lifter()
+    with torch.no_grad():
+        plain, last_only = (float(window_loss(lifter.model.eval(), batch, lifter.alpha_bar,
+                                              torch.Generator().manual_seed(1), 1, 0.0, edge)) for edge in (1.0, 1e6))
+    # the same draws (generator): edge 1 is the mean over the real frames, a huge edge the last slot's error alone
+    assert plain > 0 and last_only > 0 and abs(plain - last_only) > 1e-6 * plain
+
+
+def test_balanced_segments_weigh_seated_segments_as_standing_ones():
+    from tests.test_data_everyday import standing
+    from lifter.data import everyday as ev
+    from lifter.data.posture import posture
+
+    stand = standing(30)
+    seated = ev.everyday_lower(standing(10), np.random.default_rng(0),
+                               kinds=np.full(10, ev.KIND_NAMES.index("chair")))
+    assert (posture(seated) != "standing").all()
+    poses = np.concatenate([stand, seated])
+    seg = np.repeat(np.arange(4), 10)                # three standing segments, one seated
+    frame = np.tile(np.arange(10), 4)
+    out, new_seg, new_frame, everyday, segments = balanced_segments(poses, seg, frame, draws=2)
+    assert (everyday, segments) == (1, 4)
+    counts = np.bincount(new_seg)
+    assert len(counts) == 2 * 3 + 2 * 3 and (counts == 10).all()     # each standing segment twice, the seated six times
+    cats = posture(out)
+    assert (cats != "standing").sum() == (cats == "standing").sum() == 60
+    assert all((np.diff(new_frame[new_seg == k]) == 1).all() for k in range(len(counts)))
 
 
 def test_evaluate_sequence_mode_frame_and_temporal(tmp_path, capsys):
