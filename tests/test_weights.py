@@ -132,3 +132,5 @@ def test_shipped_lifter_weights_match_their_sha256_and_load(name):
     if name == "temporal":
         assert lifter.meta["frame_model"] == "open" and set(lifter.meta["calibration_modes"]) == {"causal", "lag1",
                                                                                                  "centred"}
+        for entry in lifter.meta["calibration_modes"].values():   # the profile of balanced_segments (session 11)
+            assert entry["profile_draws"] >= 2 and entry["profile_everyday_segments"] > 0
