@@ -173,6 +173,14 @@ def temporal_from_frame(frame: Lifter, layers: int, frames: int) -> LifterModel:
     return model
 
 
+def shipped_temporal(name: str, init: str) -> Lifter:
+    """A shipped temporal model to go on training (--from-weights), which must be built on the frame model --init."""
+    shipped = Lifter.load(name)
+    if shipped.meta.get("frame_model") not in (None, init):
+        raise SystemExit(f"--from-weights {name} is built on {shipped.meta.get('frame_model')}, not --init {init}")
+    return shipped
+
+
 def condition(model: LifterModel, batch: WindowBatch, lik: torch.Tensor) -> Condition:
     """Every frame's windowed condition; the frame encoder is frozen (no gradient through it)."""
     with torch.no_grad():
@@ -268,23 +276,17 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
     tc = cfg["train"]
     sim_cfg = SimConfig.load()
     frame = Lifter.load(args.init)
+    shipped = shipped_temporal(args.from_weights, args.init) if args.from_weights else None
+    if shipped is not None:
+        args.frames = shipped.cfg.window                 # its window, whatever --frames says
     sets = frame_sets(frame, cfg)
     clips = load_clips("train", sets)
     val = fixed_windows(load_clips("val", sets), args.frames, args.val_windows, sim_cfg, seed=123, k=tc["k"])
     weights = balance_weights(clips.names, tc.get("balance", 1.0))
     torch.manual_seed(tc["seed"])
-    model = temporal_from_frame(frame, args.layers, args.frames)
-    if args.from_weights:
-        # A shipped temporal model's network goes on training (its window and layers); optimiser and data stream
-        # start afresh (the run folder that trained it is gone with its session).
-        shipped = Lifter.load(args.from_weights)
-        if shipped.meta.get("frame_model") not in (None, args.init):
-            raise SystemExit(f"--from-weights {args.from_weights} is built on {shipped.meta.get('frame_model')}, "
-                             f"not --init {args.init}")
-        model = LifterModel(shipped.cfg)
-        model.load_state_dict(shipped.model.state_dict())
-        args.frames = shipped.cfg.window
-        val = fixed_windows(load_clips("val", sets), args.frames, args.val_windows, sim_cfg, seed=123, k=tc["k"])
+    # A shipped temporal model's network goes on training (its window and layers); optimiser and data stream start
+    # afresh (the run folder that trained it is gone with its session).
+    model = temporal_from_frame(frame, args.layers, args.frames) if shipped is None else shipped.model
     for name, p in model.encoder.named_parameters():
         p.requires_grad_(name.startswith("flat."))       # the per-frame features stay the frame model's
     params = [p for p in model.parameters() if p.requires_grad]
@@ -399,16 +401,12 @@ def balanced_segments(poses: np.ndarray, seg: np.ndarray, frame: np.ndarray, dra
     from lifter.data.posture import posture
 
     ids = np.unique(seg)
-    everyday = np.array([(posture(poses[seg == i]) != "standing").mean() > 0.5 for i in ids])
+    not_standing = posture(poses) != "standing"
+    everyday = np.array([not_standing[seg == i].mean() > 0.5 for i in ids])
     extra = max(1, round((~everyday).sum() / everyday.sum())) if everyday.any() else 1
-    parts, no = [], 0
-    for i, is_everyday in zip(ids, everyday):
-        rows = np.flatnonzero(seg == i)
-        for _ in range(draws * (extra if is_everyday else 1)):
-            parts.append((rows, no))
-            no += 1
-    idx = np.concatenate([r for r, _ in parts])
-    new_seg = np.concatenate([np.full(len(r), k) for r, k in parts])
+    copies = [np.flatnonzero(seg == i) for i, e in zip(ids, everyday) for _ in range(draws * (extra if e else 1))]
+    idx = np.concatenate(copies)
+    new_seg = np.repeat(np.arange(len(copies)), [len(c) for c in copies])
     return poses[idx], new_seg, frame[idx], int(everyday.sum()), int(len(ids))
 
 
