@@ -7,7 +7,7 @@ import pytest
 from detectors.joint_map import world_joints
 from core.paths import shared_dir
 from core.skeleton import FLIP_PERM, JOINT_INDEX, LIMB_JOINTS
-from tools.realfootage_metrics import GROSS, nearest_candidate, pose_metrics, stats_2d
+from tools.realfootage_metrics import GROSS, LIMB_ENDS, nearest_candidate, persistent_share, pose_metrics, stats_2d
 
 RNG = np.random.default_rng(0)
 
@@ -158,3 +158,22 @@ def test_short_real_run_with_a_window_that_looks_ahead(capsys):
     assert len(clip["gravity"]["per_frame_deg"]) == 6
     lag, frame = clip["methods"]["diffmocap"], clip["methods"]["diffmocap_frame"]
     assert 20 < lag["mpjpe_mm"] < 400 and abs(lag["mpjpe_mm"] - frame["mpjpe_mm"]) < 60
+
+
+def test_persistent_share_tells_a_fixed_offset_from_noise():
+    """persistent_share: the share of the limb ends' 2D error that the clip's mean holds, the whole person's shift
+    and gross errors taken off: ~1 for a fixed offset, ~1/M for noise new in every frame of M."""
+    rng = np.random.default_rng(0)
+    uv = np.zeros((200, 17, 2))
+    uv[:, :, 0] = np.arange(17) * 10.0                                 # box 160 px
+    noise = rng.normal(0, 3.0, uv.shape)
+    fixed = np.broadcast_to(rng.normal(0, 3.0, (1, 17, 2)), uv.shape)
+    shift = rng.normal(0, 20.0, (200, 1, 2))                           # the whole person moves: not an error shape
+    assert persistent_share(uv + noise + shift, uv)["persistent_share_limb_ends"] < 0.02
+    assert persistent_share(uv + fixed + shift, uv)["persistent_share_limb_ends"] > 0.99
+    both = persistent_share(uv + (noise + fixed) / np.sqrt(2), uv)["persistent_share_limb_ends"]
+    assert 0.35 < both < 0.65
+    gross = uv + noise
+    gross[::2, JOINT_INDEX["l_wrist"]] += 80.0                         # half the frames with a 0.5-box miss
+    assert persistent_share(gross, uv)["persistent_share_limb_ends"] < 0.05
+    assert set(persistent_share(uv + noise, uv)["persistent_share"]) == set(LIMB_ENDS)

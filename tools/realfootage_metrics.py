@@ -5,9 +5,10 @@ front end against the truth projected into the image.
 - mpjpe_mm, per_joint_mpjpe_mm; pa_mpjpe_mm after similarity Procrustes on all 17 joints; pa_mpjpe_limbs_mm with
   Procrustes fitted and scored on the 12 limb joints (the truth's hips and shoulders are surface keypoints);
 - with hypotheses: mpjpe_best_mm (the best single hypothesis per frame); with a covariance: coverage90, the fraction
-  of joints 1..16 inside their 90 % ellipsoid (lifter.aggregate.inside_ellipsoid), and with `definition_sd` (the
-  app's joint-definition term, core.defaults.DEFINITION_SD_M) also coverage90_without_definition, the ellipsoids of
-  the lifter's calibration alone (that term taken off the diagonal); with the frames' video indices:
+  of joints 1..16 inside their 90 % ellipsoid (lifter.aggregate.inside_ellipsoid; per_joint_coverage90 per joint),
+  and with `definition_sd` (the app's joint-definition term, core.defaults.DEFINITION_SD_M) also
+  coverage90_without_definition, the ellipsoids of the lifter's calibration alone (that term taken off the
+  diagonal); with the frames' video indices:
   accel_error_mm, the mean per-joint acceleration error (mm / frame^2, root-relative, over triples of consecutive
   video frames; lifter.evaluate.accel_error): how much a method jitters (or lags) beyond the truth's own motion.
 2D (px and as a fraction of the person's box: the larger side of the truth's 2D bounding box in that frame):
@@ -25,6 +26,9 @@ from lifter.evaluate import accel_error, joint_error, procrustes
 from core.skeleton import FLIP_PERM, JOINT_NAMES, LIMB_JOINTS, ROOT
 
 GROSS = 0.1   # a 2D error above this fraction of the box size counts as gross
+# The 8 limb ends (elbows, wrists, knees, ankles), whose real errors are mostly BlazePose's own: the head, hips, pelvis,
+# spine/thorax and nose also carry the truth's other joint definitions (tools.sim_2d_stats).
+LIMB_ENDS = ("l_elbow", "r_elbow", "l_wrist", "r_wrist", "l_knee", "r_knee", "l_ankle", "r_ankle")
 
 
 def root_relative(joints: np.ndarray) -> np.ndarray:
@@ -56,6 +60,8 @@ def pose_metrics(pred, truth, hyps=None, cov=None, frames=None, definition_sd: f
         # The hypotheses' mean is what the ellipsoids are centred on (pred for the app's output).
         inside = inside_ellipsoid(truth_t, pred_t, torch.tensor(np.asarray(cov, np.float64)), 0.9)
         out["coverage90"] = round(float(inside[:, 1:].double().mean()), 3)
+        out["per_joint_coverage90"] = {name: round(float(c), 3)
+                                       for name, c in zip(JOINT_NAMES[1:], inside[:, 1:].double().mean(0))}
         if definition_sd > 0:
             alone = torch.tensor(np.asarray(cov, np.float64) - definition_sd**2 * np.eye(3))
             out["coverage90_without_definition"] = round(float(
@@ -97,12 +103,33 @@ def stats_2d(det_xy, truth_uv, visibility=None) -> dict:
            "median_box": round(float(np.median(frac)), 4), "p90_box": round(float(np.quantile(frac, 0.9)), 4),
            "gross_rate": round(float((frac > GROSS).mean()), 3),
            "swap_rate_limbs": round(float(swapped[:, limbs].mean()), 3), "per_joint": per_joint}
+    out.update(persistent_share(det, uv))
     if visibility is not None:
         vis = np.asarray(visibility, np.float64)
         gross = frac > GROSS
         out["visibility_mean_ok"] = round(float(vis[~gross].mean()), 3) if (~gross).any() else None
         out["visibility_mean_gross"] = round(float(vis[gross].mean()), 3) if gross.any() else None
     return out
+
+
+def persistent_share(det_xy, truth_uv) -> dict:
+    """How much of the limb ends' 2D error stays the same through the clip: per joint |mean error|^2 / mean |error|^2
+    (box units) over the frames without a gross error, after taking off each frame's median error over the limb ends
+    (a shift of the whole person, which the lifter's box normalisation removes). 0: the error is new every frame; 1:
+    one fixed offset. persistent_share_limb_ends pools the 8 joints (sum of the numerators / sum of the denominators).
+    On video a window of frames averages the changing part away but not the fixed one."""
+    det, uv = np.asarray(det_xy, np.float64), np.asarray(truth_uv, np.float64)
+    ends = [JOINT_NAMES.index(n) for n in LIMB_ENDS]
+    e = (det[:, ends] - uv[:, ends]) / box_size(uv)[:, None, None]       # (M, 8, 2)
+    e = e - np.median(e, axis=1, keepdims=True)                           # the person's shift (robust to a miss)
+    ok = (np.linalg.norm(e, axis=-1) <= GROSS).all(1)
+    if ok.sum() < 2:
+        return {"persistent_share_limb_ends": None, "persistent_share": {}}
+    e = e[ok]
+    fixed = (e.mean(0) ** 2).sum(-1)                                     # (8,)
+    total = (e ** 2).sum(-1).mean(0)
+    return {"persistent_share_limb_ends": round(float(fixed.sum() / total.sum()), 3),
+            "persistent_share": {n: round(float(f / t), 3) for n, f, t in zip(LIMB_ENDS, fixed, total)}}
 
 
 def nearest_candidate(cand_xy, truth_uv) -> dict:

@@ -1,6 +1,7 @@
 """The training simulator's 2D errors, measured exactly as tools.realfootage measures real BlazePose's.
 
-    python -m tools.sim_2d_stats [--poses .cache/mocap/val.npz] [--n 1500] [--seed 0] [--real FILE.json] [--json]
+    python -m tools.sim_2d_stats [--poses .cache/mocap/val.npz] [--n 1500] [--seed 0] [--real FILE.json]
+                                 [--persistence] [--json]
 
 Simulates --n poses (a seeded random subset of --poses) through lifter.simulate.simulate_batch (noise="detector",
 K=32), takes the candidates back to image px (undoing lifter.inputs.normalise_candidates) and scores them against the
@@ -8,7 +9,8 @@ simulator's own true 2D (SimBatch.xy_true) with tools.realfootage_metrics.stats_
 0 (the peak) per joint and overall, and the nearest of the K candidates, for all samples and per camera mode
 (SimBatch.mode). The visibility column of stats_2d gets candidate 0's likelihood (the simulator has no landmark
 visibility; the lifter sees the likelihood). --real: a saved `python -m tools.realfootage --json` result; its clips'
-stats_2d are printed next to the simulator's.
+stats_2d are printed next to the simulator's. --persistence: how much of the limb ends' error stays the same through
+a clip (clip_persistence; heatmap.real_2d.persistent_share), simulated as the real clips are measured.
 
 "noise joints" (NOISE_JOINTS): the 8 limb ends (elbows, wrists, knees, ankles), whose real errors are mostly noise.
 The real head, hips, pelvis, spine/thorax and nose carry joint-definition offsets (head top vs BlazePose's
@@ -32,9 +34,9 @@ import torch  # noqa: E402
 
 from lifter.simulate import SimConfig, simulate_batch  # noqa: E402
 from core.paths import cache_dir  # noqa: E402
-from tools.realfootage_metrics import GROSS, nearest_candidate, stats_2d  # noqa: E402
+from tools.realfootage_metrics import GROSS, LIMB_ENDS, nearest_candidate, persistent_share, stats_2d  # noqa: E402
 
-NOISE_JOINTS = ("l_elbow", "r_elbow", "l_wrist", "r_wrist", "l_knee", "r_knee", "l_ankle", "r_ankle")
+NOISE_JOINTS = LIMB_ENDS
 CHUNK = 250  # poses per simulate_batch call (memory; the result does not depend on it for a given seed)
 
 
@@ -58,6 +60,39 @@ def simulate_2d(poses: torch.Tensor, cfg: SimConfig, seed: int = 0, k: int = 32)
         parts.append(dict(cand=px, lik=sb.cand_lik.double(), truth=sb.xy_true.double(), mode=sb.mode,
                           visible=sb.visible))
     return {key: torch.cat([p[key] for p in parts]).numpy() for key in parts[0]}
+
+
+def clip_persistence(path: Path, cfg: SimConfig, clips: int = 80, frames: int = 100, fps: float = 60.0,
+                     seed: int = 0) -> dict:
+    """The persistent share of the limb ends' 2D error (tools.realfootage_metrics.persistent_share) on simulated
+    clips measured as on the real ones: `clips` runs of `frames` consecutive poses of the file's sequences, each
+    under one camera, frames 1/fps apart (so the frame-to-frame correlation, error_rho, is the real clips' at 60
+    fps), candidate 0 against the simulator's own 2D truth. The real clips are 100 frames at 60 fps: over 1.7 s the
+    correlated noise alone leaves a share in the clip's mean too, which this measures for the simulator's settings."""
+    from lifter.data.sequences import sequences_of
+    from lifter.simulate import error_rho
+
+    z = np.load(path, allow_pickle=False)
+    seq, _frame, _fps = sequences_of(z)
+    poses = np.asarray(z["poses"], np.float32)
+    change = np.flatnonzero(np.r_[True, seq[1:] != seq[:-1], True])
+    starts = [a for a, b in zip(change[:-1], change[1:]) if b - a >= frames]
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(starts), size=min(clips, len(starts)), replace=False)
+    p = torch.from_numpy(np.concatenate([poses[starts[i]:starts[i] + frames] for i in np.sort(pick)]))
+    times = torch.arange(frames, dtype=torch.float64).repeat(len(pick)) / fps
+    g = torch.Generator().manual_seed(seed)
+    sb = simulate_batch(p, cfg, g, noise="detector", k=8, group=frames, rho=error_rho(times, frames, cfg))
+    box = sb.box.double()
+    px = (sb.cand_xy[:, :, 0].double() * (box[:, None, 2:3] / 2) + box[:, None, :2]).numpy()
+    truth = sb.xy_true.double().numpy()
+    shares = [persistent_share(px[i:i + frames], truth[i:i + frames])["persistent_share_limb_ends"]
+              for i in range(0, len(p), frames)]
+    shares = [v for v in shares if v is not None]
+    return {"clips": len(shares), "frames": frames, "fps": fps,
+            "persistent_share_limb_ends_mean": round(float(np.mean(shares)), 3) if shares else None,
+            "persistent_share_limb_ends_median": round(float(np.median(shares)), 3) if shares else None,
+            "setting": float((cfg.heatmap.get("real_2d") or {}).get("persistent_share", 0.0))}
 
 
 def noise_joint_row(s: dict) -> dict:
@@ -129,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--config", type=Path, default=None, help="simulation config (default configs/simulation.yaml)")
     ap.add_argument("--real", type=Path, default=None, help="a saved `python -m tools.realfootage --json` result")
+    ap.add_argument("--persistence", action="store_true",
+                    help="also the persistent share of the 2D error on simulated 100-frame, 60 fps clips of the "
+                         "poses file's sequences (clip_persistence), beside the real clips' (with --real)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -139,14 +177,23 @@ def main(argv: list[str] | None = None) -> int:
     cfg = SimConfig.load(args.config)
     sim = sim_stats(simulate_2d(load_poses(path, args.n, args.seed), cfg, args.seed), cfg.modes)
     real = real_stats(args.real) if args.real else {}
+    persistence = None
+    if args.persistence:
+        persistence = {"sim": clip_persistence(path, cfg, seed=args.seed),
+                       **{name: r["candidate0"].get("persistent_share_limb_ends") for name, r in real.items()}}
     command = "python -m tools.sim_2d_stats " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.json:
         out = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
                "command": command.strip(), "gross_threshold_box": GROSS, "noise_joints": list(NOISE_JOINTS),
                "sim": sim, "real": real}
+        if persistence is not None:
+            out["persistence"] = persistence
         print(json.dumps(out, indent=1))
     else:
         print(table({**{f"sim {k}": v for k, v in sim.items()}, **real}))
+        if persistence is not None:
+            print("persistent share of the limb ends' 2D error (100 frames at 60 fps):",
+                  json.dumps(persistence))
     return 0
 
 
