@@ -4,7 +4,7 @@
                               [--noise detector|none] [--seed 0] [--max-poses 2000] [--json]
                               [--variant fp32|bf16|fp16|onnx|compile|graph|graph-bf16] [--device cpu|cuda]
                               [--sequences [--lifter-mode frame|temporal] [--window-mode causal|centred]
-                                           [--rate FPS] [--error-correlation]]
+                                           [--rate FPS] [--error-correlation] [--persistent-share F]]
 
 FILE.npz: key `poses` (M, 17, 3) float metres, world +Y up, core.skeleton order (e.g. .cache/mocap/test.npz); for
 --sequences also `sequence` and `frame` (and optionally `fps`), lifter.data.sequences.
@@ -37,7 +37,10 @@ Added metric: accel_error_mm: mean per-joint acceleration error of the mean pose
 consecutive frames, mm / frame^2; triples across a gap are skipped). --rate FPS resamples each segment to FPS
 (lifter.data.sequences.resample: linear between consecutive frames, e.g. the 10 fps cache at a phone's 60 fps);
 --error-correlation correlates a segment's 2D errors in time as BlazePose's on real video (lifter.simulate.error_rho;
-without it every frame's noise is independent, which a window of fast frames could average away).
+without it every frame's noise is independent, which a window of fast frames could average away). Either way a share
+of each landmark's 2D offset stays the same through the segment, as BlazePose's does on the real clips
+(configs/simulation.yaml heatmap.real_2d.persistent_share; --persistent-share F in its place, 0 for the protocol
+before 2026-12-02: a window can average none of that share away).
 --variant runs the same protocol through one of the lifter's fast paths (lifter.runtimes.make_variant), same noise, so
 its numbers compare one to one with the plain fp32 run.
 Prints one JSON object with --json, else a short summary. Bad input -> one line on stderr, exit status 2.
@@ -45,6 +48,7 @@ Prints one JSON object with --json, else a short summary. Bad input -> one line 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -178,11 +182,15 @@ def simulate(poses: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDA
 
 
 def simulate_segments(poses: np.ndarray, segment: np.ndarray, noise: str, seed: int, k: int = defaults.CANDIDATES,
-                      times: np.ndarray | None = None):
+                      times: np.ndarray | None = None, persistent_share: float | None = None):
     """Sequence mode: one camera per segment (one generator seeded with `seed`, segments in order). times (M,)
     seconds: the detector noise of a segment's frames is correlated in time as on real video (error_rho); None:
-    every frame's independent."""
+    every frame's independent. Either way a share of each landmark's offset is the same through the segment
+    (heatmap.real_2d.persistent_share, or `persistent_share` in its place; 0: none)."""
     cfg = SimConfig.load()
+    if persistent_share is not None:
+        cfg = copy.deepcopy(cfg)
+        cfg.heatmap.setdefault("real_2d", {})["persistent_share"] = float(persistent_share)
     g = torch.Generator().manual_seed(seed)
     bounds = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1], True])
     parts = [simulate_batch(torch.from_numpy(poses[a:b]), cfg, g, noise=noise, k=k, group=b - a,
@@ -238,7 +246,8 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
              variant: str = "fp32", device: str = "cpu", threads: int = 1, sequences: bool = False,
              lifter_mode: str = "frame", window_mode: str = "causal", temporal_weights: str = "temporal",
              segment: int = SEGMENT, stride: int = 1, rate: float | None = None,
-             error_correlation: bool = False, definition_sd: float = defaults.DEFINITION_SD_M) -> dict:
+             error_correlation: bool = False, definition_sd: float = defaults.DEFINITION_SD_M,
+             persistent_share: float | None = None) -> dict:
     if noise not in ("detector", "none"):
         raise InputError(f"--noise must be detector or none, got {noise!r}")
     if hypotheses < 1 or steps < 1:
@@ -255,8 +264,10 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         raise InputError("--lifter-mode temporal needs --sequences (a temporal model lifts windows of frames)")
     if sequences and variant != "fp32":
         raise InputError("--sequences runs the plain fp32 lifter (--variant fp32)")
-    if (rate is not None or error_correlation) and not sequences:
-        raise InputError("--rate and --error-correlation need --sequences")
+    if (rate is not None or error_correlation or persistent_share is not None) and not sequences:
+        raise InputError("--rate, --error-correlation and --persistent-share need --sequences")
+    if persistent_share is not None and not 0 <= persistent_share <= 1:
+        raise InputError(f"--persistent-share must be in 0..1, got {persistent_share}")
     if rate is not None and not rate > 0:
         raise InputError(f"--rate must be > 0, got {rate}")
     if not definition_sd >= 0:
@@ -285,14 +296,18 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
     t0 = time.perf_counter()
     if sequences:
         xy, lik, truth, visible, mode, mode_names = simulate_segments(
-            poses, segments, noise, seed, times=frames / fps if error_correlation else None)
+            poses, segments, noise, seed, times=frames / fps if error_correlation else None,
+            persistent_share=persistent_share)
     else:
         xy, lik, truth, visible, mode, mode_names = simulate(poses, noise, seed)
     sim_s = time.perf_counter() - t0
     out = dict(n_poses=len(poses), poses=str(poses_path), weights=str(weights), noise=noise, seed=seed,
                hypotheses=hypotheses, steps=steps, variant=variant, device=device)
     if sequences:
+        share = SimConfig.load().heatmap.get("real_2d", {}).get("persistent_share", 0.0) \
+            if persistent_share is None else persistent_share
         out.update(sequences=True, segments=int(segments[-1]) + 1, fps=fps, error_correlation=error_correlation,
+                   persistent_share=float(share),
                    lifter_mode=lifter_mode,
                    window_mode=window_mode if lifter_mode == "temporal" else None, stride=stride)
     if lifter is not None:
@@ -351,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--error-correlation", action="store_true",
                     help="sequences: 2D errors of consecutive frames correlated as on real video (configs/simulation.yaml "
                          "heatmap.real_2d.error_correlation_s; default: independent frames)")
+    ap.add_argument("--persistent-share", type=float, default=None,
+                    help="sequences: the share of each landmark's 2D offset that stays the same through a segment "
+                         "(default: configs/simulation.yaml heatmap.real_2d.persistent_share, measured on real video; "
+                         "0: every frame's offset drawn afresh, the protocol before 2026-12-02 session 12)")
     ap.add_argument("--definition-mm", type=float, default=defaults.DEFINITION_SD_M * 1000,
                     help="the joint-definition sd (mm per axis) added for coverage90_app (the app's joint_definition_mm)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
@@ -362,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                           args.max_poses, args.baseline, args.variant, args.device,
                           args.threads or torch.get_num_threads(), args.sequences, args.lifter_mode,
                           args.window_mode, args.temporal_weights, args.segment, args.stride, args.rate,
-                          args.error_correlation, args.definition_mm / 1000)
+                          args.error_correlation, args.definition_mm / 1000, args.persistent_share)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

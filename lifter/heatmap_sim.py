@@ -128,15 +128,27 @@ def _uniform(shape: tuple, rho: torch.Tensor | None, g: torch.Generator) -> torc
     return 0.5 * (1 + torch.erf(ar_normal(shape, rho, g) / 2 ** 0.5))
 
 
+def fixed_offsets(b: int, n_src: int, group: int, cfg, g: torch.Generator) -> torch.Tensor | None:
+    """(b, n_src, 2) standard normal directions, one draw per run of `group` frames (a video of one person under one
+    camera): the part of each landmark's peak offset that stays the same through the video
+    (heatmap.real_2d.persistent_share; render_maps). None (and nothing drawn) with group 1 or a share of 0."""
+    share = float((cfg.heatmap.get("real_2d") or {}).get("persistent_share", 0.0))
+    if group <= 1 or share <= 0:
+        return None
+    return torch.randn(b // group, n_src, 2, generator=g).repeat_interleave(group, 0)
+
+
 def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Generator,
-                rho: torch.Tensor | None = None) -> torch.Tensor:
+                rho: torch.Tensor | None = None, fixed: torch.Tensor | None = None) -> torch.Tensor:
     """cells (B, S, 2) true landmark positions in map cells, outside (B, S) bool (outside the image) ->
     (B, S, 64, 64) likelihood maps in 0..1 for the S = len(SOURCES) rendered landmarks.
 
     rho (B,): the maps are consecutive frames of video windows and each map's errors (peak offset, its scale, the
     peak height, swaps and misses) are correlated rho[i] with the map before it (BlazePose's 2D errors on the real
     clips: autocorrelation 0.73-0.78 at 17 ms, 0.25 at 133 ms, ~0 at 267 ms; heatmap.real_2d.error_correlation_s).
-    None: every map independent.
+    None: every map independent. fixed (B, S, 2) (fixed_offsets): the directions of the persistent share of the peak
+    offsets (real_2d.persistent_share of their variance: BlazePose's bias for one person in one view, which a window
+    of frames cannot average away); the rest changes as rho says. Each map's offset keeps its distribution.
 
     The per-landmark shape settings are tools/heatmap_stats.py's measurements on real BlazePose maps; the `real_2d`
     settings calibrate them to BlazePose's errors against 3D truth on real footage (configs/simulation.yaml,
@@ -164,7 +176,11 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
     # Offsets: Gaussian with a log-normal spread of their scale per map (real errors have a heavier tail).
     s_off = float(cal.get("offset_log_std", 0.0))
     off = offset_sd * torch.exp(ar_normal((b, n_src), rho, g) * s_off - 0.5 * s_off**2)
-    centre = cells + ar_normal((b, n_src, 2), rho, g) * off[..., None]
+    direction = ar_normal((b, n_src, 2), rho, g)
+    if fixed is not None:
+        share = float(cal.get("persistent_share", 0.0))
+        direction = (1 - share) ** 0.5 * direction + share ** 0.5 * fixed
+    centre = cells + direction * off[..., None]
     mirror = cells[:, list(MIRROR)] + torch.randn(b, n_src, 2, generator=g) * off[:, list(MIRROR), None]
     # A second mode sits on the mirrored landmark or anywhere over the person (often another limb's landmark).
     lo_b, hi_b = cells.amin(1, keepdim=True), cells.amax(1, keepdim=True)

@@ -118,7 +118,8 @@ def simulate_batch(
     noise="detector": candidates drawn from simulated heatmaps; noise="none": all K candidates are the exact
     projected joints with likelihood 1. group: runs of this many consecutive poses (a video window) share one camera.
     rho (B,): with noise="detector", each pose's 2D errors are correlated rho[i] with the pose before it (frames of a
-    video; heatmap_sim.render_maps, error_rho); None: independent.
+    video; heatmap_sim.render_maps, error_rho); None: independent. With group > 1 a share of each landmark's offset
+    is the same in all the group's frames (heatmap.real_2d.persistent_share, heatmap_sim.fixed_offsets).
     """
     if poses_world.ndim != 3 or poses_world.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses_world must be (B, {NUM_JOINTS}, 3), got {tuple(poses_world.shape)}")
@@ -140,9 +141,12 @@ def simulate_batch(
         # Render and sample a few poses at a time: the maps of a chunk stay in cache (several times faster).
         cells, lik_src = [], []
         chunk = MAP_CHUNK if rho is None else max(1, MAP_CHUNK // group) * group   # whole windows per chunk
+        fixed = heatmap_sim.fixed_offsets(b, src_cells.shape[1], group, cfg, generator)
         for i in range(0, b, chunk):
             r = None if rho is None else rho[i:i + chunk]
-            maps = heatmap_sim.render_maps(src_cells[i:i + chunk], src_out[i:i + chunk], cfg, generator, rho=r)
+            fx = None if fixed is None else fixed[i:i + chunk]
+            maps = heatmap_sim.render_maps(src_cells[i:i + chunk], src_out[i:i + chunk], cfg, generator, rho=r,
+                                           fixed=fx)
             c, l = cand.sample_candidates(maps, k, generator=generator)
             cells.append(c)
             lik_src.append(l)

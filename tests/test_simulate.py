@@ -247,3 +247,33 @@ def test_video_windows_get_2d_errors_correlated_in_time():
     assert lag1(with_rho) > 0.2 and lag1(without) < 0.05     # measured 0.32 and -0.03
     plain = simulate_batch(p, cfg, torch.Generator().manual_seed(3), group=frames, rho=None)
     assert torch.equal(plain.cand_xy, without.cand_xy)
+
+
+def test_a_share_of_the_2d_offset_persists_through_a_video():
+    """real_2d.persistent_share: part of each landmark's peak offset is the same in every frame of a group (one
+    person under one camera), so the clip's mean error keeps it (tools.realfootage_metrics.persistent_share, the
+    measure on the real clips) while each frame's error keeps its size; single frames draw exactly as before."""
+    from tools.realfootage_metrics import persistent_share
+    groups, frames = 24, 20
+    p = STAND[None].repeat(groups * frames, 1, 1)        # one still pose: the truth is the same in every frame
+
+    def run(share, group=frames):
+        cfg = copy.deepcopy(SimConfig.load())
+        cfg.heatmap["real_2d"]["persistent_share"] = share
+        sb = simulate_batch(p, cfg, torch.Generator().manual_seed(5), group=group)
+        px = (sb.cand_xy[:, :, 0] * sb.box[:, None, 2:3] / 2 + sb.box[:, None, :2]).double().numpy()
+        truth = sb.xy_true.double().numpy()
+        shares = [persistent_share(px[i:i + frames], truth[i:i + frames])["persistent_share_limb_ends"]
+                  for i in range(0, len(p), frames)]
+        size = np.median(np.linalg.norm(px - truth, axis=-1) / sb.box[:, None, 2].double().numpy())
+        return float(np.mean([v for v in shares if v is not None])), float(size)
+
+    none, size_none = run(0.0)
+    half, size_half = run(0.5)
+    assert none < 0.15 < 0.3 < half     # measured 0.09 and 0.38 (20 frames of a still pose: ~0.05 from noise alone)
+    assert abs(size_half / size_none - 1) < 0.15         # the offsets' size is unchanged
+    cfg = copy.deepcopy(SimConfig.load())
+    cfg.heatmap["real_2d"]["persistent_share"] = 0.5
+    single = simulate_batch(p[:32], cfg, torch.Generator().manual_seed(5))
+    cfg.heatmap["real_2d"]["persistent_share"] = 0.0
+    assert torch.equal(single.cand_xy, simulate_batch(p[:32], cfg, torch.Generator().manual_seed(5)).cand_xy)

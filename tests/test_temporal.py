@@ -284,6 +284,15 @@ def test_sequences_resample_and_correlated_2d(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["n_poses"] == 46 and res["fps"] == 30.0 and res["error_correlation"] is True
     assert evaluate.main(["--poses", str(tmp_path / "seq.npz"), "--rate", "30"]) == 2   # needs --sequences
+    # The persistent share of the 2D offsets: the config's by default, said in the result; 0 draws them afresh.
+    assert evaluate.main(args) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert default["persistent_share"] == SimConfig.load().heatmap["real_2d"]["persistent_share"] > 0
+    assert evaluate.main([*args, "--persistent-share", "0"]) == 0
+    none = json.loads(capsys.readouterr().out)
+    assert none["persistent_share"] == 0.0 and none["mpjpe_mean_mm"] != default["mpjpe_mean_mm"]
+    assert evaluate.main([*args, "--persistent-share", "1.5"]) == 2
+    assert evaluate.main(["--poses", str(tmp_path / "seq.npz"), "--persistent-share", "0.2"]) == 2
 
 
 def test_naming_a_frame_lifter_lifts_frames_unless_temporal_is_asked_for():
