@@ -99,12 +99,24 @@ def crop_box(xy, scale: float = 1.2):
     return np.concatenate([(lo + hi) / 2, side[..., None]], -1)
 
 
-def normalise_to_box(xy, box):
-    """Image px -> box coordinates in [-1, 1] (x right, y down). xy (..., J, K, 2) or (..., J, 2), box (..., 3)."""
+def _centre_and_half_side(xy, box):
+    """The box's centre (..., 1.., 2) and half side (..., 1.., 1), broadcastable against xy."""
     extra = xy.ndim - box.ndim  # number of axes between the box's batch axes and the coordinate axis
     c = box[..., :2]
     s = box[..., 2:3]
     for _ in range(extra):
         c = c[..., None, :]
         s = s[..., None, :]
-    return (xy - c) / (s / 2)
+    return c, s / 2
+
+
+def normalise_to_box(xy, box):
+    """Image px -> box coordinates in [-1, 1] (x right, y down). xy (..., J, K, 2) or (..., J, 2), box (..., 3)."""
+    c, half = _centre_and_half_side(xy, box)
+    return (xy - c) / half
+
+
+def box_to_image(xy, box):
+    """normalise_to_box undone: box coordinates -> image px. xy (..., J, K, 2) or (..., J, 2), box (..., 3)."""
+    c, half = _centre_and_half_side(xy, box)
+    return xy * half + c

@@ -61,6 +61,7 @@ from scipy.stats import spearmanr
 from core import defaults
 from core.skeleton import NUM_JOINTS
 from lifter.aggregate import inside_ellipsoid, summarise, with_definition
+from lifter import heatmap_sim
 from lifter.api import Lifter
 from lifter.baseline import Baseline
 from lifter.runtimes import VARIANTS, make_variant
@@ -304,8 +305,7 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
     out = dict(n_poses=len(poses), poses=str(poses_path), weights=str(weights), noise=noise, seed=seed,
                hypotheses=hypotheses, steps=steps, variant=variant, device=device)
     if sequences:
-        share = SimConfig.load().heatmap.get("real_2d", {}).get("persistent_share", 0.0) \
-            if persistent_share is None else persistent_share
+        share = heatmap_sim.persistent_share(SimConfig.load()) if persistent_share is None else persistent_share
         out.update(sequences=True, segments=int(segments[-1]) + 1, fps=fps, error_correlation=error_correlation,
                    persistent_share=float(share),
                    lifter_mode=lifter_mode,

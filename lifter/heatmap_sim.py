@@ -128,12 +128,17 @@ def _uniform(shape: tuple, rho: torch.Tensor | None, g: torch.Generator) -> torc
     return 0.5 * (1 + torch.erf(ar_normal(shape, rho, g) / 2 ** 0.5))
 
 
+def persistent_share(cfg) -> float:
+    """heatmap.real_2d.persistent_share: the share of each landmark's peak-offset variance that stays the same through
+    a video (0 when the config has none)."""
+    return float((cfg.heatmap.get("real_2d") or {}).get("persistent_share", 0.0))
+
+
 def fixed_offsets(b: int, n_src: int, group: int, cfg, g: torch.Generator) -> torch.Tensor | None:
     """(b, n_src, 2) standard normal directions, one draw per run of `group` frames (a video of one person under one
     camera): the part of each landmark's peak offset that stays the same through the video
     (heatmap.real_2d.persistent_share; render_maps). None (and nothing drawn) with group 1 or a share of 0."""
-    share = float((cfg.heatmap.get("real_2d") or {}).get("persistent_share", 0.0))
-    if group <= 1 or share <= 0:
+    if group <= 1 or persistent_share(cfg) <= 0:
         return None
     return torch.randn(b // group, n_src, 2, generator=g).repeat_interleave(group, 0)
 
@@ -178,7 +183,7 @@ def render_maps(cells: torch.Tensor, outside: torch.Tensor, cfg, g: torch.Genera
     off = offset_sd * torch.exp(ar_normal((b, n_src), rho, g) * s_off - 0.5 * s_off**2)
     direction = ar_normal((b, n_src, 2), rho, g)
     if fixed is not None:
-        share = float(cal.get("persistent_share", 0.0))
+        share = persistent_share(cfg)
         direction = (1 - share) ** 0.5 * direction + share ** 0.5 * fixed
     centre = cells + direction * off[..., None]
     mirror = cells[:, list(MIRROR)] + torch.randn(b, n_src, 2, generator=g) * off[:, list(MIRROR), None]

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from detectors.candidates import combine_candidates, crop_box, normalise_to_box, sample_candidates
+from detectors.candidates import box_to_image, combine_candidates, crop_box, normalise_to_box, sample_candidates
 
 
 def gaussian_map(h, w, cx, cy, sigma, peak=1.0):
@@ -47,3 +47,5 @@ def test_box_normalisation_roundtrip():
     assert np.allclose(n, [[-0.5, -1.0], [0.5, 1.0]])
     tb = crop_box(torch.tensor(pts)[None], scale=1.0)
     assert torch.allclose(normalise_to_box(torch.tensor(pts)[None, :, None, :], tb)[0, :, 0], torch.tensor(n))
+    assert np.allclose(box_to_image(n, box), pts)                                    # and back to image px
+    assert torch.allclose(box_to_image(torch.tensor(n)[None, :, None, :], tb)[0, :, 0], torch.tensor(pts))

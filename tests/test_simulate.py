@@ -257,11 +257,11 @@ def test_a_share_of_the_2d_offset_persists_through_a_video():
     groups, frames = 24, 20
     p = STAND[None].repeat(groups * frames, 1, 1)        # one still pose: the truth is the same in every frame
 
-    def run(share, group=frames):
+    def run(share):
         cfg = copy.deepcopy(SimConfig.load())
         cfg.heatmap["real_2d"]["persistent_share"] = share
-        sb = simulate_batch(p, cfg, torch.Generator().manual_seed(5), group=group)
-        px = (sb.cand_xy[:, :, 0] * sb.box[:, None, 2:3] / 2 + sb.box[:, None, :2]).double().numpy()
+        sb = simulate_batch(p, cfg, torch.Generator().manual_seed(5), group=frames)
+        px = cand.box_to_image(sb.cand_xy[:, :, 0], sb.box).double().numpy()
         truth = sb.xy_true.double().numpy()
         shares = [persistent_share(px[i:i + frames], truth[i:i + frames])["persistent_share_limb_ends"]
                   for i in range(0, len(p), frames)]

@@ -32,6 +32,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from detectors.candidates import box_to_image  # noqa: E402
+from lifter import heatmap_sim  # noqa: E402
 from lifter.simulate import SimConfig, simulate_batch  # noqa: E402
 from core.paths import cache_dir  # noqa: E402
 from tools.realfootage_metrics import GROSS, LIMB_ENDS, nearest_candidate, persistent_share, stats_2d  # noqa: E402
@@ -55,8 +57,7 @@ def simulate_2d(poses: torch.Tensor, cfg: SimConfig, seed: int = 0, k: int = 32)
     parts = []
     for i in range(0, len(poses), CHUNK):
         sb = simulate_batch(poses[i:i + CHUNK], cfg, g, noise="detector", k=k)
-        box = sb.box.double()
-        px = sb.cand_xy.double() * (box[:, None, None, 2:3] / 2) + box[:, None, None, :2]
+        px = box_to_image(sb.cand_xy.double(), sb.box.double())
         parts.append(dict(cand=px, lik=sb.cand_lik.double(), truth=sb.xy_true.double(), mode=sb.mode,
                           visible=sb.visible))
     return {key: torch.cat([p[key] for p in parts]).numpy() for key in parts[0]}
@@ -83,8 +84,7 @@ def clip_persistence(path: Path, cfg: SimConfig, clips: int = 80, frames: int = 
     times = torch.arange(frames, dtype=torch.float64).repeat(len(pick)) / fps
     g = torch.Generator().manual_seed(seed)
     sb = simulate_batch(p, cfg, g, noise="detector", k=8, group=frames, rho=error_rho(times, frames, cfg))
-    box = sb.box.double()
-    px = (sb.cand_xy[:, :, 0].double() * (box[:, None, 2:3] / 2) + box[:, None, :2]).numpy()
+    px = box_to_image(sb.cand_xy[:, :, 0].double(), sb.box.double()).numpy()
     truth = sb.xy_true.double().numpy()
     shares = [persistent_share(px[i:i + frames], truth[i:i + frames])["persistent_share_limb_ends"]
               for i in range(0, len(p), frames)]
@@ -92,7 +92,7 @@ def clip_persistence(path: Path, cfg: SimConfig, clips: int = 80, frames: int = 
     return {"clips": len(shares), "frames": frames, "fps": fps,
             "persistent_share_limb_ends_mean": round(float(np.mean(shares)), 3) if shares else None,
             "persistent_share_limb_ends_median": round(float(np.median(shares)), 3) if shares else None,
-            "setting": float((cfg.heatmap.get("real_2d") or {}).get("persistent_share", 0.0))}
+            "setting": heatmap_sim.persistent_share(cfg)}
 
 
 def noise_joint_row(s: dict) -> dict:
