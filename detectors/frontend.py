@@ -23,6 +23,7 @@ from detectors.candidates import sampling_generator
 from detectors.joint_map import blazepose_candidates
 from detectors.landmarks import LandmarkModel
 from detectors.pose_detector import DetectorConfig, PoseDetector, roi_bbox
+from detectors.sides import keep_sides
 from detectors.tracking import (PRESENCE_THRESHOLD, TrackerState, first_landmarks, is_present, roi_from_landmarks,
                                 smooth_aux)
 
@@ -31,7 +32,7 @@ class FrontEnd:
     def __init__(self, model: str = "full", runtime: str = "litert", device: str = "cpu", k: int = defaults.CANDIDATES,
                  seed: int | None = None, presence_threshold: float = PRESENCE_THRESHOLD,
                  min_detection_score: float = 0.5, num_threads: int = 2, refine: bool = True,
-                 smooth_roi: bool = True,
+                 smooth_roi: bool = True, keep_sides: bool = True,
                  detector: PoseDetector | None = None, landmark_model: LandmarkModel | None = None):
         self.detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
                                                       config=DetectorConfig(min_score=min_detection_score))
@@ -41,6 +42,7 @@ class FrontEnd:
         self.k = k
         self.presence_threshold = presence_threshold
         self.smooth_roi = smooth_roi
+        self.keep_sides = keep_sides     # undo BlazePose's left/right flips along the track (detectors.sides)
         self.generator = sampling_generator(seed)
 
     def process(self, frame: Frame, state: TrackerState | None = None) -> FrontEndOutput:
@@ -75,6 +77,9 @@ class FrontEnd:
                     detection, landmarks = None, None
 
         persons = []
+        sides = None
+        if detection is not None and self.keep_sides:
+            sides, landmarks = keep_sides(state.sides if detection.tracked else None, landmarks, frame.timestamp)
         if detection is not None:
             t0 = time.perf_counter()
             candidates = blazepose_candidates(landmarks, self.k, self.generator)
@@ -85,7 +90,7 @@ class FrontEnd:
                 prev = state.aux_filter if detection.tracked else None
                 aux_filter, aux = smooth_aux(prev, frame.timestamp, landmarks.aux)
             new_state = TrackerState(roi=roi_from_landmarks(landmarks, aux), person_id=person_id, next_id=next_id,
-                                     frame_index=frame.index, aux_filter=aux_filter, timings_ms=timings)
+                                     frame_index=frame.index, aux_filter=aux_filter, sides=sides, timings_ms=timings)
         else:
             new_state = TrackerState(roi=None, person_id=-1, next_id=next_id, frame_index=frame.index,
                                      timings_ms=timings)

@@ -33,6 +33,7 @@ from detectors.joint_map import blazepose_candidates_many
 from detectors.landmarks import LandmarkModel
 from detectors.people import Scanner, merge, next_regions, still, thumbnail
 from detectors.pose_detector import DetectorConfig, PoseDetector, iou
+from detectors.sides import Sides, keep_sides
 from detectors.tracking import (PRESENCE_THRESHOLD, OneEuro, first_landmarks, is_present, roi_from_landmarks,
                                 smooth_aux)
 
@@ -55,6 +56,7 @@ class PersonTrack:
     aux_filter: OneEuro | None = None
     frames: int = 1                 # frames seen
     look: np.ndarray | None = None  # running mean of the torso colour histogram (`appearance`)
+    sides: Sides | None = None      # left/right kept continuous (detectors.sides)
 
     def predicted(self, t: float) -> np.ndarray:
         """The box moved on at the last velocity to time t (at most 2 s ahead)."""
@@ -148,7 +150,7 @@ class MultiFrontEnd:
                  min_detection_score: float = 0.5, num_threads: int = 2, scan_period_s: float = 1.0,
                  max_lost_s: float = 3.0, extra_model: str | None = None, full_people: int = 1,
                  detector: PoseDetector | None = None, landmark_model: LandmarkModel | None = None,
-                 extra_landmark_model: LandmarkModel | None = None):
+                 extra_landmark_model: LandmarkModel | None = None, keep_sides: bool = True):
         detector = detector or PoseDetector.load(runtime=runtime, device=device, num_threads=num_threads,
                                                  config=DetectorConfig(min_score=min_detection_score))
         self.scanner = Scanner(detector)
@@ -165,6 +167,7 @@ class MultiFrontEnd:
         self.presence_threshold = presence_threshold
         self.scan_period_s = scan_period_s
         self.max_lost_s = max_lost_s
+        self.keep_sides = keep_sides     # undo BlazePose's left/right flips along a track (detectors.sides)
         self.generator = sampling_generator(seed)
 
     def process(self, frame: Frame, state: MultiTrackerState | None = None) -> FrontEndOutput:
@@ -235,6 +238,7 @@ class MultiFrontEnd:
         found, out = [], {}    # (id, detection, landmarks) of everyone in this frame
         for tr, lm, box, look in kept:
             out[tr.id] = self._update(tr, lm, box, look, t, frame.timestamp)
+            lm = self._sides(tr, lm, t, tr.sides)
             found.append((tr.id, Detection(lm.presence, box, lm.roi, tracked=True), lm))
         for (d, lm, box, look), track_id in zip(new, ids):
             prev = tracks.get(track_id)
@@ -242,6 +246,7 @@ class MultiFrontEnd:
                 track_id, next_id = next_id, next_id + 1
             tr = prev or PersonTrack(id=track_id, box=box, last_seen=t, frames=0)
             out[track_id] = self._update(tr, lm, box, look, t, frame.timestamp, continued=False)
+            lm = self._sides(tr, lm, t, None)
             found.append((track_id, Detection(lm.presence, box, d.roi, d.keypoints), lm))
         t0 = time.perf_counter()
         cands = blazepose_candidates_many([lm for _, _, lm in found], self.k, self.generator)
@@ -254,6 +259,13 @@ class MultiFrontEnd:
         persons.sort(key=lambda p: p.id)
         return FrontEndOutput(persons, MultiTrackerState(out, next_id, cursor, credit, empty, t, frame.index,
                                                                    timings))
+
+    def _sides(self, tr: PersonTrack, lm: Landmarks, t: float, state: Sides | None) -> Landmarks:
+        """The track's landmarks with left and right kept continuous (state None: a track starting again)."""
+        if not self.keep_sides:
+            return lm
+        tr.sides, lm = keep_sides(state, lm, t)
+        return lm
 
     def _landmarks(self, rgb: np.ndarray, rois: list[Roi], full: int) -> list[Landmarks]:
         """Landmarks on each ROI: the first `full` with the landmark model, the rest with the extra one (if any)."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.records import Detection, Landmarks, Roi
 from detectors.pose_detector import alignment_roi
+from detectors.sides import Sides
 
 PRESENCE_THRESHOLD = 0.5
 UPSIDE_DOWN = math.pi / 2    # a fresh detection's ROI turned further than this from upright gets an upright try too
@@ -74,6 +75,7 @@ class TrackerState:
     next_id: int = 0                # id given to the next newly detected person
     frame_index: int = -1           # index of the frame that produced this state
     aux_filter: OneEuro | None = None  # One-Euro state of the helper points (reset when the track is lost)
+    sides: Sides | None = None      # left/right kept continuous along the track (detectors.sides)
     timings_ms: dict[str, float] = field(default_factory=dict)  # stage timings of that frame
 
     def restarted(self) -> "TrackerState":

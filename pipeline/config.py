@@ -137,6 +137,7 @@ class AppConfig:
     litert_threads: int = 2      # threads for the BlazePose LiteRT interpreter
     max_people: int = 8          # people followed at once (1: the single-person tracker, no search while tracking)
     person: int | None = None    # keep only this track id in the outputs (None: everyone)
+    keep_sides: bool = True      # undo BlazePose's left/right flips along a track (detectors.sides)
     skeleton_names: str = "h36m"  # bone names in the BVH / glTF exports: h36m | mixamo | unreal (export/names.py)
     seed: int | None = None      # candidate sampling seed, each stream from the start (None: random; set: repeatable)
     joint_definition_mm: float = defaults.DEFINITION_SD_M * 1000   # sd per axis added to every joint's covariance
@@ -189,6 +190,7 @@ SCHEMA = {
         "litert_threads": {"type": "integer", "minimum": 1, "maximum": 256},
         "max_people": {"type": "integer", "minimum": 1, "maximum": 64},
         "person": {"type": ["integer", "null"], "minimum": 0},
+        "keep_sides": {"type": "boolean"},
         "people": {"type": "object", "additionalProperties": False, "properties": {
             "scan_period_s": _POS_NUM, "max_lost_s": _POS_NUM,
             "extra_model": {"enum": ["lite", "full", "heavy", None]},

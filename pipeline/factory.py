@@ -51,11 +51,12 @@ def build_frontend(cfg: AppConfig) -> FrontEnd:
         return MMPoseFrontEnd(backend, detector)
     if cfg.max_people == 1:
         return BlazePoseFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
-                                 num_threads=cfg.litert_threads, seed=cfg.seed)
+                                 num_threads=cfg.litert_threads, seed=cfg.seed, keep_sides=cfg.keep_sides)
     return MultiFrontEnd(model=cfg.model, runtime=cfg.runtime, device=cfg.device, k=cfg.candidates,
                          num_threads=cfg.litert_threads, seed=cfg.seed, max_people=cfg.max_people,
                          scan_period_s=cfg.people.scan_period_s, max_lost_s=cfg.people.max_lost_s,
-                         extra_model=cfg.people.extra_model, full_people=cfg.people.full_people)
+                         extra_model=cfg.people.extra_model, full_people=cfg.people.full_people,
+                         keep_sides=cfg.keep_sides)
 
 
 def build_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stderr, variant: str | None = None) -> Lifter:
