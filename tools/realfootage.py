@@ -8,7 +8,9 @@
                                 [--json] [--out FILE]
 
 Clips: ../shared/data/realfootage/pose2sim_balancing/CLIP.mp4 with CLIP_truth.npz (joints in the camera frame,
-README there). Every frame is processed in order (offline), up to the last truth frame or --frames, by the pipeline
+README there): cam01 and cam03 by default; cam02 and cam04, the same trial's other two cameras with the same truth,
+once `python -m tools.pose2sim_views` has fetched them (from the pinned pose2sim wheel; evaluation only). A clip with
+a bystander (cam02) is scored on its subject: the person whose 2D lies nearest the projected truth. Every frame is processed in order (offline), up to the last truth frame or --frames, by the pipeline
 app.py builds (configs/app.yaml defaults: BlazePose full, One-Euro smoothing, warm start from the previous frame),
 with the clip's true intrinsics K for the root translation (the lifter's root-relative output does not use K).
 Methods (tools/realfootage_metrics.py has the metrics):
@@ -58,9 +60,9 @@ from pipeline.reprojection import reprojection_errors  # noqa: E402
 from pipeline.root import solve_root  # noqa: E402
 from pipeline.sources import open_source  # noqa: E402
 from pipeline.stages import Pipeline  # noqa: E402
+from tools.pose2sim_views import CLIPS_DIR, views_dir  # noqa: E402
 from tools.realfootage_metrics import nearest_candidate, pose_metrics, stats_2d  # noqa: E402
 
-CLIPS_DIR = "data/realfootage/pose2sim_balancing"
 MEDIAPIPE_PYTHON = repo_root() / ".venv-mediapipe" / "bin" / "python"
 # Visibility of our 17 joints: the landmarks' visibility averaged with the joint table's absolute weights.
 VIS_TABLE = np.abs(TABLE) / np.abs(TABLE).sum(1, keepdims=True)
@@ -107,9 +109,19 @@ def own_copy(detected):
     return replace(detected, persons=[replace(p) for p in detected.persons])
 
 
+def subject(persons, uv: np.ndarray | None) -> list:
+    """The clip's subject among the people found: the one whose 2D joints lie nearest the projected truth `uv`
+    (17, 2) px, median over the joints (a bystander walks through cam02). Without truth for the frame: the first."""
+    if uv is None or len(persons) < 2:
+        return persons[:1]
+    dist = [np.median(np.linalg.norm(map_points(p.landmarks.landmarks[:, :2]) - uv, axis=-1)) for p in persons]
+    return [persons[int(np.argmin(dist))]]
+
+
 def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, windows=(), rates=(None,),
-            seed: int = 0) -> dict:
-    """Run the app's pipeline (and the --init world variants on the same 2D) over the first `frames` frames.
+            seed: int = 0, truth_uv: dict | None = None) -> dict:
+    """Run the app's pipeline (and the --init world variants on the same 2D) over the first `frames` frames, lifting
+    the subject (the person nearest `truth_uv`, frame index -> (17, 2) px; subject()).
     Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D. A
     temporal window that looks ahead returns a frame's result frames later: results are kept by their frame index."""
     pipe = build_pipeline(cfg)
@@ -180,7 +192,7 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
                 break
             read += 1
             detected = pipe.detect(frame)
-            detected.persons = detected.persons[:1]
+            detected.persons = subject(detected.persons, (truth_uv or {}).get(frame.index))
             world_pose[frame.index] = world_joints(detected.persons[0].landmarks.world) if detected.persons else None
             keep(pipe.lift(own_copy(detected)))
             for name, v in variants.items():
@@ -235,6 +247,16 @@ def run_mediapipe(video: Path, frames: int) -> list | None:
     return [None if f["world"] is None else {"mean": world_joints(np.asarray(f["world"]))} for f in data["frames"]]
 
 
+def clip_folder(name: str) -> Path | None:
+    """Where CLIP.mp4 and CLIP_truth.npz are: the shared folder (cam01, cam03), else the cache that
+    tools.pose2sim_views fills (cam02, cam04: the same trial's other cameras, the same truth); None if neither."""
+    shared = shared_dir()
+    for folder in ([] if shared is None else [shared / CLIPS_DIR]) + [views_dir()]:
+        if (folder / f"{name}_truth.npz").is_file() and (folder / f"{name}.mp4").is_file():
+            return folder
+    return None
+
+
 def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     truth = np.load(folder / f"{name}_truth.npz")
     index = np.asarray(truth["frame_index"])
@@ -242,7 +264,8 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     video = folder / f"{name}.mp4"
     k = np.asarray(truth["K"], np.float64)
     methods = collect(video, k, cfg, frames, args.init, args.init_t, args.temporal_windows or (),
-                      args.temporal_rates or (cfg.temporal_rate,), seed=args.seed)
+                      args.temporal_rates or (cfg.temporal_rate,), seed=args.seed,
+                      truth_uv={int(f): uv for f, uv in zip(index, np.asarray(truth["uv"], np.float64))})
     two_d = methods.pop("2d")
     worlds = methods.pop("world")
     mediapipe = None if args.no_mediapipe else run_mediapipe(video, frames)
@@ -317,11 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
     args = ap.parse_args(argv)
-    shared = shared_dir()
-    folder = None if shared is None else shared / CLIPS_DIR
-    missing = [c for c in args.clips if folder is None or not (folder / f"{c}_truth.npz").is_file()]
+    folders = {c: clip_folder(c) for c in args.clips}
+    missing = [c for c, f in folders.items() if f is None]
     if missing:
-        why = f"no real-footage clips ({', '.join(missing)}) under ../shared/{CLIPS_DIR}"
+        why = (f"no real-footage clips ({', '.join(missing)}) under ../shared/{CLIPS_DIR} or "
+               f"{views_dir()} (cam02 / cam04: `python -m tools.pose2sim_views`)")
         print(f"realfootage: skipped: {why}", file=sys.stderr)
         print(json.dumps({"skipped": why}))
         return 0
@@ -337,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
               "temporal_window": cfg.temporal_window, "temporal_rate": cfg.temporal_rate,
               "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
               "init": args.init, "seed": args.seed, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file() and not args.no_mediapipe,
-              "clips": {c: evaluate_clip(c, folder, args, cfg) for c in args.clips}}
+              "clips": {c: evaluate_clip(c, folders[c], args, cfg) for c in args.clips}}
     text = json.dumps(result, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
