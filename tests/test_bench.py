@@ -43,5 +43,6 @@ def test_bench_cli_prints_json_with_all_keys():
     assert result["live"]["frames"] + result["live_dropped"] >= 5
     assert "mediapipe_fps" in result and result["mediapipe"]["how"]
     if result["mediapipe_fps"]:
+        assert result["mediapipe"]["with_pose"] > 0              # both passes start where both find someone
         assert result["ratio_vs_mediapipe"] == pytest.approx(result["offline_fps"] / result["mediapipe_fps"], rel=1e-2)
     assert result["machine"]["cores"] >= 1 and result["config"]["model"] == "full"
