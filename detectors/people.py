@@ -19,21 +19,34 @@ from detectors.pose_detector import PoseDetector, iou
 
 TILE = 192        # px: a tile's side (people of 60-160 px fit; bigger ones are found on the whole frame)
 STRIDE = 144      # px between tiles (48 px overlap, so a person cut by one tile's edge is whole in the next)
+MID_TILE = 480    # px: the middle level's side, for people of about 160-400 px. On the whole frame the detector
+MID_STRIDE = 288  # sees two such people side by side as one (pose2sim's two-person demo, cam02: a detection between
+                  # them, whose landmarks land on one while the other is never followed); on a tile each is whole.
+# A middle tile's detection must be bigger than the small tiles handle (their true detections are at most 1.4
+# small tiles wide): on vtest.avi a middle tile over two 70-px pedestrians gave a 237-px detection between them,
+# whose landmarks lay across both (a horizontal "person" whose root jumped 4.7 m).
+MID_LEAST = 1.4 * TILE / MID_TILE
 REFERENCE = 960   # px: frames with a longer side get proportionally bigger tiles (a 4K frame: 28 tiles, not 364)
 
 
-def tile_regions(width: int, height: int, tile: int = TILE, stride: int = STRIDE) -> list[tuple[int, int, int]]:
-    """(x, y, side) of the whole frame's square (side 0: the letterboxed whole frame) then of every tile, row by row;
-    the last tile of a row/column is moved in to end at the frame's edge."""
+def tile_regions(width: int, height: int, tile: int = TILE, stride: int = STRIDE, mid_tile: int = MID_TILE,
+                 mid_stride: int = MID_STRIDE) -> list[tuple[int, int, int]]:
+    """(x, y, side) of the whole frame's square (side 0: the letterboxed whole frame), then of the middle level's
+    tiles (only where the frame is larger than one), then of every small tile, row by row; the last tile of a
+    row/column is moved in to end at the frame's edge."""
     grow = max(1.0, max(width, height) / REFERENCE)
-    tile, stride = int(round(tile * grow)), int(round(stride * grow))
 
-    def starts(size: int) -> list[int]:
-        if size <= tile:
-            return [0]
-        out = list(range(0, size - tile + 1, stride))
-        return out if out[-1] + tile >= size else out + [size - tile]
-    return [(0, 0, 0)] + [(x, y, tile) for y in starts(height) for x in starts(width)]
+    def level(side: int, step: int) -> list[tuple[int, int, int]]:
+        side, step = int(round(side * grow)), int(round(step * grow))
+
+        def starts(size: int) -> list[int]:
+            if size <= side:
+                return [0]
+            out = list(range(0, size - side + 1, step))
+            return out if out[-1] + side >= size else out + [size - side]
+        return [(x, y, side) for y in starts(height) for x in starts(width)]
+    mid = level(mid_tile, mid_stride) if max(width, height) > mid_tile * grow else []
+    return [(0, 0, 0)] + mid + level(tile, stride)
 
 
 def shifted(det: Detection, dx: float, dy: float) -> Detection:
@@ -43,17 +56,22 @@ def shifted(det: Detection, dx: float, dy: float) -> Detection:
                    keypoints=np.asarray(det.keypoints) + [dx, dy])
 
 
-def plausible(det: Detection, side: int, grow: float = 2.0, margin: float = 0.25) -> bool:
+def mid_side(width: int, height: int) -> int:
+    """The middle level's tile side for a frame (tile_regions)."""
+    return int(round(MID_TILE * max(1.0, max(width, height) / REFERENCE)))
+
+
+def plausible(det: Detection, side: int, grow: float = 2.0, margin: float = 0.25, least: float = 0.0) -> bool:
     """Whether a detection made on a tile of `side` px (in the tile's pixels; side 0: the whole frame, always true)
-    can be a person in that tile: its ROI at most `grow` tiles wide and centred (at the hip) within the tile widened
-    by `margin` of its side. On vtest's
+    can be a person in that tile: its ROI at most `grow` tiles wide (and at least `least` of one) and centred (at the
+    hip) within the tile widened by `margin` of its side. On vtest's
     counted frames every true tile detection is at most 1.4 tiles wide and centred at most 0.1 sides out; a face-like
     patch at a tile's edge can give a detection many times the tile's size centred far outside it (on messi5.jpg a
     1700-px ROI from a 192-px tile: a second, false person over the footballer)."""
     if side == 0:
         return True
     lo, hi = -margin * side, (1 + margin) * side
-    return det.roi.size <= grow * side and lo <= det.roi.cx <= hi and lo <= det.roi.cy <= hi
+    return least * side <= det.roi.size <= grow * side and lo <= det.roi.cx <= hi and lo <= det.roi.cy <= hi
 
 
 def merge(dets: list[Detection], iou_threshold: float = 0.3) -> list[Detection]:
@@ -81,7 +99,9 @@ class Scanner:
             return []
         crops = [image_bgr if side == 0 else image_bgr[y:y + side, x:x + side] for x, y, side in regions]
         found = self.detector.detect_batch(crops)
-        return [[shifted(d, x, y) for d in dets if plausible(d, side)] for (x, y, side), dets in zip(regions, found)]
+        mid = mid_side(image_bgr.shape[1], image_bgr.shape[0])
+        return [[shifted(d, x, y) for d in dets if plausible(d, side, least=MID_LEAST if side == mid else 0.0)]
+                for (x, y, side), dets in zip(regions, found)]
 
     def detect(self, image_bgr: np.ndarray, regions: list[tuple[int, int, int]]) -> list[Detection]:
         """The detections of all the regions, merged where tiles overlap."""

@@ -1,6 +1,6 @@
 """The balancing trial's other two cameras: cam02 and cam04 of the shared Pose2Sim clips, with the same 3D truth.
 
-    python -m tools.pose2sim_views [--force]
+    python -m tools.pose2sim_views [--force] [--multi]
 
 The shared folder (../shared/data/realfootage/pose2sim_balancing) holds cam01 and cam03 of a trial filmed by four
 synchronised, calibrated phones, and the trial's 3D truth in those two cameras' frames. The pose2sim wheel on PyPI
@@ -16,6 +16,8 @@ and a rotation r whose second and third rows point the other way from OpenCV's (
 focal length, principal point and distortion are stored x 64.
 
 Output: .cache/realfootage/pose2sim_balancing/ (core.paths.cache_dir). For evaluation only: never train on it.
+--multi also copies the wheel's two-person demo (the same lab and phones, two people close together, no truth) to
+.cache/realfootage/pose2sim_multi/, for the multi-person front end (tests/test_multiperson.py).
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ DEMO = "Pose2Sim/Demo_SinglePerson"
 MEMBERS = {"cam02.mp4": f"{DEMO}/videos/cam02.mp4", "cam04.mp4": f"{DEMO}/videos/cam04.mp4",
            "Calib.qca.txt": f"{DEMO}/calibration/Calib.qca.txt",
            "LICENSE": "pose2sim-0.10.49.dist-info/licenses/LICENSE"}
+MULTI_DEMO = "Pose2Sim/Demo_MultiPerson"
+MULTI_VIEWS = ("cam01", "cam02", "cam03", "cam04")
 CLIPS_DIR = "data/realfootage/pose2sim_balancing"   # the shared clips (relative to ../shared)
 NEW_VIEWS = ("cam02", "cam04")
 QCA_SCALE = 64.0   # Qualisys stores the intrinsics in sub-pixel units
@@ -108,6 +112,33 @@ def _download(tmp: Path) -> Path:
     return found[0]
 
 
+def _extract(members: dict[str, str], out: Path) -> None:
+    """Download the pinned wheel and copy the members (our name -> path in the wheel) into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="diffmocap-pose2sim-") as tmp_name:
+        wheel = _download(Path(tmp_name))
+        with zipfile.ZipFile(wheel) as z:
+            for ours, inner in members.items():
+                with z.open(inner) as src, open(out / ours, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+
+
+def multi_dir() -> Path:
+    return cache_dir() / "realfootage" / "pose2sim_multi"
+
+
+def fetch_multi(force: bool = False, log=print) -> Path:
+    """The wheel's two-person demo (same lab, same four phones, 100 frames; no 3D truth) under multi_dir(): a real
+    scene with two people close together, for the multi-person front end."""
+    out = multi_dir()
+    if not force and all((out / f"{c}.mp4").is_file() for c in MULTI_VIEWS):
+        log(f"pose2sim_views: the two-person demo is already in {out}")
+        return out
+    _extract({f"{c}.mp4": f"{MULTI_DEMO}/videos/{c}.mp4" for c in MULTI_VIEWS} | {"LICENSE": MEMBERS["LICENSE"]}, out)
+    log(f"pose2sim_views: the two-person demo written to {out}")
+    return out
+
+
 def fetch(force: bool = False, log=print) -> Path | None:
     """Make cam02 / cam04 with truth available under views_dir(); returns it, or None without the shared truth."""
     shared = shared_dir()
@@ -119,13 +150,7 @@ def fetch(force: bool = False, log=print) -> Path | None:
     if not force and all((out / f"{v}_truth.npz").is_file() and (out / f"{v}.mp4").is_file() for v in NEW_VIEWS):
         log(f"pose2sim_views: already in {out}")
         return out
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="diffmocap-pose2sim-") as tmp_name:
-        wheel = _download(Path(tmp_name))
-        with zipfile.ZipFile(wheel) as z:
-            for ours, inner in MEMBERS.items():
-                with z.open(inner) as src, open(out / ours, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+    _extract(MEMBERS, out)
     cams = read_qca(out / "Calib.qca.txt")
     truths = {c: dict(np.load(folder / f"{c}_truth.npz")) for c in ("cam01", "cam03")}
     check_against_shared(cams, truths)
@@ -138,9 +163,12 @@ def fetch(force: bool = False, log=print) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.pose2sim_views", description=__doc__.split("\n")[0])
     ap.add_argument("--force", action="store_true", help="download and write again")
+    ap.add_argument("--multi", action="store_true", help="also the two-person demo's videos (no truth)")
     args = ap.parse_args(argv)
     try:
         fetch(force=args.force)
+        if args.multi:
+            fetch_multi(force=args.force)
     except (RuntimeError, ValueError) as err:
         print(f"pose2sim_views: error: {err}", file=sys.stderr)
         return 1
