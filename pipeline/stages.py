@@ -367,8 +367,13 @@ class Pipeline:
             smooth = track.pose_filter(raw, t)
             if not self.world.enabled:
                 root = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
-        # Hypotheses move with the mean so the ellipsoids stay centred on it; the covariance is unchanged.
+        # Hypotheses move with the mean so the ellipsoids stay centred on it, and the covariance counts the move
+        # as it counts the reprojection choice's (the calibrated second moment about the mean reported): a live
+        # filter's lag is error the lifter's spread does not know of (real clips, live: coverage 0.79 / 0.69).
         est.hypotheses = (np.asarray(est.hypotheses) + (smooth - raw)[None]).astype(np.asarray(est.hypotheses).dtype)
+        if est.covariance is not None and est.calibration is not None:
+            est.covariance = np.asarray(about(est.covariance, raw - smooth, est.calibration),
+                                        dtype=np.asarray(est.covariance).dtype)
         est.mean = smooth.astype(np.asarray(est.mean).dtype)
         if root is not None:
             est.root_translation = root

@@ -57,8 +57,8 @@ def test_centred_has_no_lag_and_its_gain_at_the_cutoff_is_half_power():
 class _Ramp:
     """A lifter whose left wrist moves right at 1 m/s (the frame's time from the call count at `fps`), plus noise."""
 
-    def __init__(self, fps):
-        self.fps, self.calls = fps, 0
+    def __init__(self, fps, calibration=None):
+        self.fps, self.calls, self.calibration = fps, 0, calibration
 
     def estimate(self, candidates, n=16, steps=5, **kw):
         from core.records import Estimate3D
@@ -67,17 +67,18 @@ class _Ramp:
         pose[13, 0] += self.calls / self.fps
         self.calls += 1
         hyps = np.repeat(pose[None], 4, 0)
-        return Estimate3D(hypotheses=hyps, mean=pose.copy(), covariance=np.tile(np.eye(3) * 1e-4, (17, 1, 1)))
+        return Estimate3D(hypotheses=hyps, mean=pose.copy(), covariance=np.tile(np.eye(3) * 1e-4, (17, 1, 1)),
+                          calibration=self.calibration)
 
 
-def _run(offline, fps, frames=30):
+def _run(offline, fps, frames=30, calibration=None):
     from core.records import Frame
     from pipeline.config import BonesConfig, WarmStartConfig, WorldConfig
     from pipeline.stages import Pipeline
     from tests.fakes_app import FakeFrontEnd
-    pipe = Pipeline(frontend=FakeFrontEnd(), lifter=_Ramp(fps), hypotheses=4, steps=1, offline=offline,
+    pipe = Pipeline(frontend=FakeFrontEnd(), lifter=_Ramp(fps, calibration), hypotheses=4, steps=1, offline=offline,
                     warm_start=WarmStartConfig(enabled=False), bones=BonesConfig(enabled=False),
-                    world=WorldConfig(enabled=False))
+                    world=WorldConfig(enabled=False), definition_sd=0.0)
     out, returned = [], []
     for i in range(frames):
         r = pipe.lift(pipe.detect(Frame(image=np.zeros((480, 640, 3), np.uint8), index=i, timestamp=i / fps)))
@@ -97,6 +98,22 @@ def test_a_file_is_smoothed_without_lag_and_every_frame_comes_out_in_order():
     for i in range(4, 26):                                          # inside: the ramp comes through unmoved
         assert abs(offline[i].persons[0].estimate.mean[13, 0] - truth(i)) < 1e-9
     assert live[20].persons[0].estimate.mean[13, 0] < truth(20) - 0.005      # One-Euro lags behind it
+
+
+def test_the_ellipsoids_count_how_far_the_smoothing_moved_the_mean():
+    """Live, One-Euro lags behind the wrist's ramp: the covariance is the calibrated second moment about the mean
+    reported (the lifter's spread + scale x lag lag^T), as for the reprojection choice; still joints keep theirs."""
+    from tests.fakes_app import REST_POSE
+    live, _ = _run(False, 60.0, calibration=2.0)
+    est = live[20].persons[0].estimate
+    lag = REST_POSE[13, 0] - REST_POSE[0, 0] + 20 / 60.0 - est.mean[13, 0]
+    assert lag > 0.005
+    assert np.isclose(est.covariance[13, 0, 0], 1e-4 + 2.0 * lag**2, rtol=1e-6)
+    assert np.allclose(est.covariance[13, 1:, 1:], np.eye(2) * 1e-4)
+    assert np.allclose(est.covariance[5], np.eye(3) * 1e-4)
+    # offline (60 fps: centred, no lag on the ramp) the covariance is the lifter's
+    offline, _ = _run(True, 60.0, calibration=2.0)
+    assert np.allclose(offline[20].persons[0].estimate.covariance[13], np.eye(3) * 1e-4, atol=1e-12)
 
 
 def test_a_slow_file_is_smoothed_as_live():

@@ -5,14 +5,16 @@
                                 [--temporal-window causal|lag1|centred] [--temporal-windows MODE ...]
                                 [--temporal-rates FPS ...]
                                 [--hypotheses 16 --steps 5] [--init noise|world] [--init-t 100 200 400]
-                                [--json] [--out FILE]
+                                [--live] [--json] [--out FILE]
 
 Clips: ../shared/data/realfootage/pose2sim_balancing/CLIP.mp4 with CLIP_truth.npz (joints in the camera frame,
 README there): cam01 and cam03 by default; cam02 and cam04, the same trial's other two cameras with the same truth,
 once `python -m tools.pose2sim_views` has fetched them (from the pinned pose2sim wheel; evaluation only). A clip with
-a bystander (cam02) is scored on its subject: the person whose 2D lies nearest the projected truth. Every frame is processed in order (offline), up to the last truth frame or --frames, by the pipeline
-app.py builds (configs/app.yaml defaults: BlazePose full, One-Euro smoothing, warm start from the previous frame),
-with the clip's true intrinsics K for the root translation (the lifter's root-relative output does not use K).
+a bystander (cam02) is scored on its subject: the person whose 2D lies nearest the projected truth. Every frame is
+processed in order, up to the last truth frame or --frames, by the pipeline app.py builds, set up as the app runs a
+file (configs/app.yaml defaults; --live: as it runs a live source: the temporal window auto is causal and the output
+One-Euro smoothed, every frame still processed), with the clip's true intrinsics K for the root translation (the
+lifter's root-relative output does not use K).
 Methods (tools/realfootage_metrics.py has the metrics):
 - diffmocap: the app's output (smoothed mean, its hypotheses and calibrated covariance);
 - diffmocap_frame / diffmocap_temporal: the same pipeline with the other lifter mode (--lifter-mode: frame lifts each
@@ -119,14 +121,14 @@ def subject(persons, uv: np.ndarray | None) -> list:
 
 
 def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, windows=(), rates=(None,),
-            seed: int = 0, truth_uv: dict | None = None) -> dict:
+            seed: int = 0, truth_uv: dict | None = None, live: bool = False) -> dict:
     """Run the app's pipeline (and the --init world variants on the same 2D) over the first `frames` frames, lifting
     the subject (the person nearest `truth_uv`, frame index -> (17, 2) px; subject()).
     Returns per method a list (one entry per frame, None without a person) of dicts of arrays, plus the 2D. A
     temporal window that looks ahead returns a frame's result frames later: results are kept by their frame index."""
     pipe = build_pipeline(cfg)
     pipe.intrinsics = k
-    set_source(pipe, cfg, live=False)      # the clips run as the app runs a file
+    set_source(pipe, cfg, live=live)       # the clips run as the app runs a file (or, --live, a live source)
     pipe.frontend.generator.manual_seed(seed)  # reproducible candidates (the app seeds randomly)
     variants = {}
     # The other lifter mode (frame / temporal) on the same 2D, the rest of the pipeline as the app's (issue 14).
@@ -140,7 +142,7 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
                 lifters[key] = pipe.lifter if key == cfg.lifter_mode else build_lifter(vcfg)
             variants[name] = build_pipeline(vcfg, frontend=pipe.frontend, lifter=lifters[key])
             variants[name].intrinsics = k
-            set_source(variants[name], vcfg, live=False)
+            set_source(variants[name], vcfg, live=live)
         except ConfigError as e:  # no temporal weights: report the app's mode alone
             print(f"realfootage: no {name} variant ({e})", file=sys.stderr)
     if init == "world":
@@ -265,7 +267,8 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     k = np.asarray(truth["K"], np.float64)
     methods = collect(video, k, cfg, frames, args.init, args.init_t, args.temporal_windows or (),
                       args.temporal_rates or (cfg.temporal_rate,), seed=args.seed,
-                      truth_uv={int(f): uv for f, uv in zip(index, np.asarray(truth["uv"], np.float64))})
+                      truth_uv={int(f): uv for f, uv in zip(index, np.asarray(truth["uv"], np.float64))},
+                      live=args.live)
     two_d = methods.pop("2d")
     worlds = methods.pop("world")
     mediapipe = None if args.no_mediapipe else run_mediapipe(video, frames)
@@ -339,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe Pose (deterministic: one run is enough)")
     ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
+    ap.add_argument("--live", action="store_true", help="the settings the app uses for a live source (the temporal "
+                    "window auto -> causal, One-Euro smoothing instead of the file's centred low-pass); every frame "
+                    "is still processed, none dropped")
     args = ap.parse_args(argv)
     folders = {c: clip_folder(c) for c in args.clips}
     missing = [c for c, f in folders.items() if f is None]
@@ -353,13 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     # the app's option rules (checks; --lifter alone lifts frames with that lifter, as the app's --lifter does)
     cfg = apply_options(cfg, **{key: getattr(args, key) for key in ("lifter", "hypotheses", "steps", "lifter_mode",
                                                                     "temporal_lifter", "temporal_window")})
-    cfg.temporal_window = temporal_window_for(cfg.temporal_window, live=False)   # the clips run as the app runs a file
+    cfg.temporal_window = temporal_window_for(cfg.temporal_window, live=args.live)   # as the app runs a file (or live)
     result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
               "lifter": cfg.lifter, "lifter_mode": cfg.lifter_mode, "temporal_lifter": cfg.temporal_lifter,
               "temporal_window": cfg.temporal_window, "temporal_rate": cfg.temporal_rate,
               "hypotheses": cfg.hypotheses, "steps": cfg.steps, "model": cfg.model,
-              "init": args.init, "seed": args.seed, "warm_start": vars(cfg.warm_start), "mediapipe": MEDIAPIPE_PYTHON.is_file() and not args.no_mediapipe,
+              "init": args.init, "seed": args.seed, "live": args.live, "warm_start": vars(cfg.warm_start),
+              "mediapipe": MEDIAPIPE_PYTHON.is_file() and not args.no_mediapipe,
               "clips": {c: evaluate_clip(c, folders[c], args, cfg) for c in args.clips}}
     text = json.dumps(result, indent=1)
     if args.out:
