@@ -38,13 +38,15 @@ media: venv
 
 # Reference tools that must not share the main venv (they pin numpy 1.x): MediaPipe 0.10.14 for the 2D parity
 # test and the speed ratio, Blender's bpy for the BVH and glTF import tests; the Khronos glTF validator (npm) for
-# the glTF test, in .node/. Best effort: their tests skip when absent.
+# the glTF test, in .node/; the pinned pose2sim wheel's two-person demo videos for the multi-person test (and, with
+# ../shared, the real trial's other two phones). Best effort: their tests skip when absent.
 GLTF_VALIDATOR := gltf-validator@2.0.0-dev.3.10
 
 test-extras:
 	-bash tools/mediapipe_venv.sh
 	-bash tools/bpy_venv.sh
 	-npm install --silent --no-audit --no-fund --prefix .node $(GLTF_VALIDATOR)
+	-$(PY) -m tools.pose2sim_views --multi
 
 clean:
 	rm -rf $(VENV) .venv-mediapipe .venv-bpy .cache .node
