@@ -29,12 +29,21 @@ MID_LEAST = 1.4 * TILE / MID_TILE
 REFERENCE = 960   # px: frames with a longer side get proportionally bigger tiles (a 4K frame: 28 tiles, not 364)
 
 
-def tile_regions(width: int, height: int, tile: int = TILE, stride: int = STRIDE, mid_tile: int = MID_TILE,
-                 mid_stride: int = MID_STRIDE) -> list[tuple[int, int, int]]:
+def _grow(width: int, height: int) -> float:
+    """How much bigger than at REFERENCE the tiles of a frame are."""
+    return max(1.0, max(width, height) / REFERENCE)
+
+
+def mid_side(width: int, height: int) -> int:
+    """The middle level's tile side for a frame."""
+    return int(round(MID_TILE * _grow(width, height)))
+
+
+def tile_regions(width: int, height: int, tile: int = TILE, stride: int = STRIDE) -> list[tuple[int, int, int]]:
     """(x, y, side) of the whole frame's square (side 0: the letterboxed whole frame), then of the middle level's
     tiles (only where the frame is larger than one), then of every small tile, row by row; the last tile of a
     row/column is moved in to end at the frame's edge."""
-    grow = max(1.0, max(width, height) / REFERENCE)
+    grow = _grow(width, height)
 
     def level(side: int, step: int) -> list[tuple[int, int, int]]:
         side, step = int(round(side * grow)), int(round(step * grow))
@@ -45,7 +54,7 @@ def tile_regions(width: int, height: int, tile: int = TILE, stride: int = STRIDE
             out = list(range(0, size - side + 1, step))
             return out if out[-1] + side >= size else out + [size - side]
         return [(x, y, side) for y in starts(height) for x in starts(width)]
-    mid = level(mid_tile, mid_stride) if max(width, height) > mid_tile * grow else []
+    mid = level(MID_TILE, MID_STRIDE) if max(width, height) > mid_side(width, height) else []
     return [(0, 0, 0)] + mid + level(tile, stride)
 
 
@@ -54,11 +63,6 @@ def shifted(det: Detection, dx: float, dy: float) -> Detection:
     roi = Roi(det.roi.cx + dx, det.roi.cy + dy, det.roi.size, det.roi.rotation)
     return replace(det, bbox=np.asarray(det.bbox) + [dx, dy, dx, dy], roi=roi,
                    keypoints=np.asarray(det.keypoints) + [dx, dy])
-
-
-def mid_side(width: int, height: int) -> int:
-    """The middle level's tile side for a frame (tile_regions)."""
-    return int(round(MID_TILE * max(1.0, max(width, height) / REFERENCE)))
 
 
 def plausible(det: Detection, side: int, grow: float = 2.0, margin: float = 0.25, least: float = 0.0) -> bool:

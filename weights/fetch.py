@@ -130,24 +130,26 @@ def _from_cache(src: Source, files: list[str], root: Path, log) -> list[str]:
     return left
 
 
-def _download(src: Source, tmp: Path) -> Path:
-    """Ask the registry client for the package; returns the archive path."""
-    if src.registry == "pip":
-        # The wheel is platform-specific but the .tflite files inside are not; ask for one that exists for 0.10.14.
+def download(registry: str, spec: str, tmp: Path) -> Path:
+    """Ask the registry client ("pip" or "npm") for the package `spec` into `tmp`; returns the archive path (the
+    caller checks it against its pinned sha256)."""
+    if registry == "pip":
+        # A platform-specific wheel (mediapipe) is asked for as one that exists for it; the files taken from it are
+        # not platform-specific. A pure-Python wheel (pose2sim) matches any platform.
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--python-version",
-               "3.11", "--platform", "manylinux_2_17_x86_64", "-q", "-d", str(tmp), src.spec]
+               "3.11", "--platform", "manylinux_2_17_x86_64", "-q", "-d", str(tmp), spec]
         pattern = "*.whl"
     else:
         if shutil.which("npm") is None:
-            raise WeightsError(f"{src.folder}: npm is not installed, so {src.spec} cannot be fetched; "
+            raise WeightsError(f"npm is not installed, so {spec} cannot be fetched; "
                                "install npm (apt-get install npm) or provide the shared cache")
-        cmd = ["npm", "pack", "--silent", src.spec]
+        cmd = ["npm", "pack", "--silent", spec]
         pattern = "*.tgz"
     proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
     found = sorted(tmp.glob(pattern))
     if proc.returncode != 0 or not found:
         last = (proc.stderr or proc.stdout).strip().splitlines()
-        raise WeightsError(f"{src.registry} could not fetch {src.spec}: {last[-1] if last else 'no archive'}")
+        raise WeightsError(f"{registry} could not fetch {spec}: {last[-1] if last else 'no archive'}")
     return found[0]
 
 
@@ -178,7 +180,7 @@ def _from_registry(src: Source, files: list[str], root: Path, log) -> None:
     with tempfile.TemporaryDirectory(prefix="diffmocap-weights-") as tmp_name:
         tmp = Path(tmp_name)
         t0 = time.perf_counter()
-        archive = _download(src, tmp)
+        archive = download(src.registry, src.spec, tmp)
         log(f"{src.folder}: downloaded {archive.name} ({archive.stat().st_size / 1e6:.1f} MB) with {src.registry} "
             f"in {time.perf_counter() - t0:.1f} s")
         out = tmp / "extracted"
