@@ -27,7 +27,8 @@ def _t(x) -> torch.Tensor:
 def summarise(hyps, scale=1.0, floor: float = FLOOR_M) -> tuple[torch.Tensor, torch.Tensor]:
     """hyps (..., N, J, 3) -> mean (..., J, 3), cov (..., J, 3, 3) = scale * (sample covariance + floor^2 I).
 
-    scale: one number, or one per joint (J,). The sample covariance uses N - 1 (N = 1 gives the floor alone).
+    scale: one number, one per joint (J,), or one per pose and joint (..., J) (lifter.posture_scale). The sample
+    covariance uses N - 1 (N = 1 gives the floor alone).
     """
     h = _t(hyps).double()
     n = h.shape[-3]
@@ -37,7 +38,7 @@ def summarise(hyps, scale=1.0, floor: float = FLOOR_M) -> tuple[torch.Tensor, to
     cov = cov + floor**2 * torch.eye(3, dtype=h.dtype)
     dtype = _t(hyps).dtype if _t(hyps).is_floating_point() else torch.float64
     s = torch.as_tensor(scale, dtype=h.dtype, device=h.device)
-    s = s[:, None, None] if s.ndim == 1 else s
+    s = s[..., None, None] if s.ndim >= 1 else s
     return mean.to(dtype), (s * cov).to(dtype)
 
 
@@ -45,10 +46,10 @@ def about(cov, offset, scale=1.0) -> torch.Tensor:
     """The calibrated covariance (..., J, 3, 3) of hypotheses about another point than their mean, `offset` (..., J, 3)
     away from it: scale * (sample covariance + offset offset^T + floor^2 I), their second moment about that point.
     For an output whose mean is not the hypotheses' mean (the app's reprojection choice): its ellipsoids are centred
-    there, so their size must count the offset too. scale: one number or one per joint (J,), as in summarise."""
+    there, so their size must count the offset too. scale: one number, (J,) or (..., J), as in summarise."""
     c, o = _t(cov).double(), _t(offset).double()
     s = torch.as_tensor(scale, dtype=torch.float64)
-    s = s[:, None, None] if s.ndim == 1 else s
+    s = s[..., None, None] if s.ndim >= 1 else s
     return (c + s * o.unsqueeze(-1) * o.unsqueeze(-2)).to(_t(cov).dtype)
 
 

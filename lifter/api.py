@@ -19,6 +19,7 @@ import torch
 from core import defaults
 from core.records import Candidates, Estimate3D
 from core.skeleton import NUM_JOINTS
+from lifter import posture_scale
 from lifter.aggregate import summarise
 from lifter.inputs import candidates_to_inputs
 from lifter.model import Condition, LifterModel, ModelConfig
@@ -96,14 +97,17 @@ class Lifter:
         model.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
         return cls(model, blob.get("calibration", 1.0), blob.get("meta", {}), device)
 
-    def calibration_for(self, n: int, steps: int) -> float | list[float]:
+    def calibration_for(self, n: int, steps: int, means=None):
         """Covariance scale for N hypotheses and S steps. The spread of the hypotheses depends on both, so the
         weights carry a table fitted on validation poses (meta["calibration_table"], keys "N,S"); the nearest
         fitted setting is used (steps first, then N, on a log scale), else the single default-setting scale. With a
-        per-joint profile (meta["calibration_profile"], lifter.aggregate.fit_joint_profile) one scale per joint."""
+        per-joint profile (meta["calibration_profile"], lifter.aggregate.fit_joint_profile) one scale per joint.
+        With the estimated means ((17, 3) or (M, 17, 3)) and a posture entry (meta["calibration_posture"]), each
+        pose's scale times its posture group's factor (lifter.posture_scale.apply: (17,) or (M, 17))."""
         profile = self.meta.get("calibration_profile")
         scale = self._scalar_calibration(n, steps)
-        return scale if not profile else [scale * float(f) for f in profile]
+        scale = scale if not profile else [scale * float(f) for f in profile]
+        return scale if means is None else posture_scale.apply(scale, means, self.meta.get("calibration_posture"))
 
     def _scalar_calibration(self, n: int, steps: int) -> float:
         table = self.meta.get("calibration_table") or {}
@@ -208,9 +212,9 @@ class Lifter:
             init = torch.stack([torch.as_tensor(np.asarray(i), dtype=torch.float32).reshape(-1, 3) for i in inits])
         hyps = self.sample(xy, lik, n=n, steps=steps, eta=eta, generator=generator, init=init, init_t=init_t,
                            per_hypothesis_draw=per_hypothesis_draw)
-        scale = self.calibration_for(n, steps)
         out = []
         for h in hyps:
+            scale = self.calibration_for(n, steps, h.mean(0).cpu().numpy())
             mean, cov = summarise(h, scale)
             out.append(Estimate3D(hypotheses=h.cpu().numpy().astype(np.float32),
                                   mean=mean.cpu().numpy().astype(np.float32),

@@ -17,7 +17,9 @@ samples N hypotheses per pose (its own generator, seeded with --seed + 1). Metri
 camera frame (pelvis = 0), averaged over the 17 joints (pelvis included, as in Human3.6M protocol 1) unless said:
 - mpjpe_mean_mm: error of the hypotheses' mean; pa_mpjpe_mean_mm: after similarity Procrustes of the mean;
 - mpjpe_best_mm: the best single hypothesis per pose (oracle, as in multi-hypothesis papers);
-- coverage90: fraction of joints 1..16 inside their calibrated 90 % ellipsoid (lifter.aggregate, lifter.calibration);
+- coverage90: fraction of joints 1..16 inside their calibrated 90 % ellipsoid (lifter.aggregate, lifter.calibration;
+  with the weights' posture factors, lifter.posture_scale: then also coverage90_without_posture, the same without
+  them, and flexed_share, the share of poses whose estimated hips are flexed enough to get the flexed factor);
   coverage90_app: the same with the app's joint-definition term added (--definition-mm, default the app's
   core.defaults.DEFINITION_SD_M), which these
   test poses do not need (their truth shares the training's joint definitions): it shows how much wider the app's
@@ -65,7 +67,9 @@ from lifter import heatmap_sim
 from lifter.api import Lifter
 from lifter.baseline import Baseline
 from lifter.runtimes import VARIANTS, make_variant
+from lifter.data.posture import hip_flexion
 from lifter.data.sequences import check_sequences, resample, sequences_of
+from lifter.posture_scale import FLEXED_DEG
 from lifter.simulate import SimConfig, error_rho, simulate_batch
 from lifter.temporal import LIFTER_MODES, MODES, calibration_for_mode, is_temporal, lift_sequence
 
@@ -316,18 +320,24 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
             hyps = lift_sequence(lifter, xy, lik, frames / fps, segments, hypotheses, steps, lifter_mode,
                                  window_mode, stride, seed)
             ms = (time.perf_counter() - t1) * 1000 / max(len(poses), 1)
-            scale = calibration_for_mode(lifter, hypotheses, steps, window_mode) if lifter_mode == "temporal" \
-                else lifter.calibration_for(hypotheses, steps)
         else:
             hyps, ms = run_lifter(lifter, xy, lik, hypotheses, steps, seed)
-            scale = lifter.calibration_for(hypotheses, steps)
-        out.update(calibration=scale, definition_sd=definition_sd, **metrics(hyps, truth, scale, definition_sd))
+        temporal = sequences and lifter_mode == "temporal"
+        calib = lambda means=None: calibration_for_mode(lifter, hypotheses, steps, window_mode, means) \
+            if temporal else lifter.calibration_for(hypotheses, steps, means)  # noqa: E731
+        # base: the weights' scale (and profile); scale: per pose, times its posture factor (lifter.posture_scale)
+        base, scale = calib(), calib(hyps.mean(1).numpy())
+        out.update(calibration=base, definition_sd=definition_sd, **metrics(hyps, truth, scale, definition_sd))
+        if scale is not base:
+            out.update(coverage90_without_posture=metrics(hyps, truth, base, definition_sd)["coverage90"],
+                       flexed_share=float(np.mean(hip_flexion(hyps.mean(1).numpy()) >= FLEXED_DEG)))
         if sequences:
             out["accel_error_mm"] = accel_error(hyps.mean(1), truth, segments, frames)
         # The same metrics per camera mode (webcam / phone / room, lifter/cameras.py).
+        pick = lambda s, m: s[m] if isinstance(s, np.ndarray) and s.ndim == 2 else s  # noqa: E731
         out["per_camera_mode"] = {
-            name: {"n_poses": int((mode == i).sum()), **metrics(hyps[mode == i], truth[mode == i], scale,
-                                                                definition_sd)}
+            name: {"n_poses": int((mode == i).sum()),
+                   **metrics(hyps[mode == i], truth[mode == i], pick(scale, (mode == i).numpy()), definition_sd)}
             for i, name in enumerate(mode_names) if (mode == i).sum() >= 3}
     else:
         ms = None

@@ -58,18 +58,21 @@ def window_slots(frames: int, mode: str) -> tuple[int, int]:
     return (frames - 1) // 2, frames // 2
 
 
-def calibration_for_mode(lifter, n: int, steps: int, mode: str = "causal"):
-    """The covariance scale (per joint with a profile) for N, S in a window mode: the weights' per-mode table
-    (meta["calibration_modes"]), else Lifter.calibration_for."""
+CALIBRATION_KEYS = {"table": "calibration_table", "profile": "calibration_profile", "posture": "calibration_posture"}
+
+
+def calibration_for_mode(lifter, n: int, steps: int, mode: str = "causal", means=None):
+    """The covariance scale (per joint with a profile; per pose with means and a posture entry) for N, S in a window
+    mode: the weights' per-mode entry (meta["calibration_modes"]), else Lifter.calibration_for."""
     entry = (lifter.meta.get("calibration_modes") or {}).get(mode)
     if not entry:
-        return lifter.calibration_for(n, steps)
-    saved = lifter.meta.get("calibration_table"), lifter.meta.get("calibration_profile")
-    lifter.meta["calibration_table"], lifter.meta["calibration_profile"] = entry["table"], entry.get("profile")
+        return lifter.calibration_for(n, steps, means)
+    saved = {key: lifter.meta.get(key) for key in CALIBRATION_KEYS.values()}
+    lifter.meta.update({key: entry.get(part) for part, key in CALIBRATION_KEYS.items()})
     try:
-        return lifter.calibration_for(n, steps)
+        return lifter.calibration_for(n, steps, means)
     finally:
-        lifter.meta["calibration_table"], lifter.meta["calibration_profile"] = saved
+        lifter.meta.update(saved)
 
 
 def denoise(lifter, cond, noise: torch.Tensor, steps: int) -> torch.Tensor:
@@ -205,16 +208,18 @@ class TemporalStream:
         keep = (self.lifter.cfg.window - 1) * window_stride(self._interval(), self.rate) + 1
         self._tokens, self._times = self._tokens[-keep:], self._times[-keep:]
 
-    def sample(self, t: float | None = None) -> torch.Tensor:
-        """The hypotheses (N, 17, 3) metres of the frame at time t (the nearest one held; default the newest)."""
+    def sample(self, t: float | None = None, mode: str | None = None) -> torch.Tensor:
+        """The hypotheses (N, 17, 3) metres of the frame at time t (the nearest one held; default the newest), from
+        its window in `mode` (default the stream's)."""
+        mode = mode or self.mode
         f = self.lifter.cfg.window
         runner = getattr(self.lifter, "window_runner", None)
         m = len(self._times)
         j = m - 1 if t is None else int(np.argmin(np.abs(np.asarray(self._times) - t)))
         interval = self._interval()
         stride = window_stride(interval, self.rate)
-        slot = window_slots(f, self.mode)[0]
-        idx, pad = window_index(np.zeros(1, int), np.full(1, m), f, self.mode, stride, pos=np.array([j]))
+        slot = window_slots(f, mode)[0]
+        idx, pad = window_index(np.zeros(1, int), np.full(1, m), f, mode, stride, pos=np.array([j]))
         tau = window_times(np.asarray(self._times), idx, pad, slot, stride, interval or 1 / 30, pos=np.array([j]))
         tau, pad = torch.as_tensor(tau[0], dtype=torch.float32), torch.as_tensor(pad[0])
         window = torch.cat([self._tokens[r] for r in idx[0]])
@@ -236,11 +241,13 @@ class TemporalStream:
         xy, lik, _box = candidates_to_inputs(c)
         self.add(xy, lik, t)
 
-    def estimate_at(self, t: float | None = None) -> Estimate3D:
-        """The frame at time t (default the newest) -> Estimate3D (hypotheses, mean, the mode's calibrated
-        covariance; root_translation zero), as Lifter.estimate for the frame model."""
-        hyps = self.sample(t)
-        scale = calibration_for_mode(self.lifter, self.n, self.steps, self.mode)
+    def estimate_at(self, t: float | None = None, mode: str | None = None) -> Estimate3D:
+        """The frame at time t (default the newest) from its window in `mode` (default the stream's) -> Estimate3D
+        (hypotheses, mean, the mode's calibrated covariance; root_translation zero), as Lifter.estimate for the
+        frame model."""
+        mode = mode or self.mode
+        hyps = self.sample(t, mode)
+        scale = calibration_for_mode(self.lifter, self.n, self.steps, mode, hyps.mean(0).numpy())
         mean, cov = summarise(hyps, scale)
         return Estimate3D(hypotheses=hyps.numpy().astype(np.float32), mean=mean.numpy().astype(np.float32),
                           covariance=cov.numpy().astype(np.float32), calibration=scale)

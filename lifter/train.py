@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import yaml
 
+from lifter import posture_scale
 from lifter.aggregate import coverage, fit_calibration, fit_joint_profile, summarise
 from lifter.api import WEIGHTS_DIR, Lifter
 from lifter.data.augment import augment_batch
@@ -425,6 +426,11 @@ Training poses: {m.get('train_poses', '?')} (`.cache/mocap/train.npz` from `pyth
     if m.get("calibration_profile"):
         text += ("- Per-joint calibration profile (x the table's scale; fitted on the detector-noise half, N=16 S=5, "
                  "`lifter.aggregate.fit_joint_profile`): " + ", ".join(f"{v:.2f}" for v in m["calibration_profile"]) + "\n")
+    if m.get("calibration_posture"):
+        pc = m["calibration_posture"]
+        text += (f"- Posture factors (x the profile; `lifter.posture_scale`, estimated hip flexion >= {pc['threshold_deg']:g} "
+                 f"deg or not, same hypotheses): flexed {pc['flexed']:.3f} ({pc['poses']['flexed']} poses), other "
+                 f"{pc['other']:.3f} ({pc['poses']['other']} poses)\n")
     if m.get("evaluation_md"):
         text += "\n" + m["evaluation_md"].strip() + "\n"
     elif path.is_file() and "\n## Evaluation" in (old := path.read_text()):
@@ -463,15 +469,18 @@ def calibration_table(lifter: Lifter, batch: Batch, eta: float = 0.0, grid=CALIB
     return table
 
 
-def joint_profile(lifter: Lifter, batch: Batch, sampling: dict, table: dict) -> list[float]:
+def joint_profile(lifter: Lifter, batch: Batch, sampling: dict, table: dict) -> dict:
     """Per-joint calibration factors (lifter.aggregate.fit_joint_profile) at the default (N, S), fitted on the
-    detector-noise half of the calibration batch (the regime of real footage) relative to the table's scalar."""
+    detector-noise half of the calibration batch (the regime of real footage) relative to the table's scalar, and
+    on the same hypotheses the posture factors on top of them (lifter.posture_scale.fit) -> the meta entries
+    calibration_profile and calibration_posture."""
     det = Batch(*(getattr(batch, f)[: batch.xy.shape[0] // 2] for f in ("xy", "lik", "pose")))
     hyps, _ = evaluate(lifter, det, n=sampling["n"], steps=sampling["steps"], eta=sampling["eta"], seed=1)
     reference = table.get(f"{sampling['n']},{sampling['steps']}", lifter.calibration)
     profile = fit_joint_profile(hyps, det.pose, reference=float(reference))
-    print("calibration profile:", profile, flush=True)
-    return profile
+    posture = posture_scale.fit(hyps, det.pose, [float(reference) * f for f in profile])
+    print("calibration profile:", profile, "posture:", posture, flush=True)
+    return {"calibration_profile": profile, "calibration_posture": posture}
 
 
 def recalibrate(name: str, poses: int, config: str | None = None, keep_table: bool = False) -> Path:
@@ -486,7 +495,7 @@ def recalibrate(name: str, poses: int, config: str | None = None, keep_table: bo
     if not (keep_table and lifter.meta.get("calibration_table")):
         lifter.meta["calibration_table"] = calibration_table(lifter, batch, cfg["sampling"]["eta"])
         lifter.meta.setdefault("summary", {})["calib_table_poses"] = int(batch.xy.shape[0])
-    lifter.meta["calibration_profile"] = joint_profile(lifter, batch, cfg["sampling"], lifter.meta["calibration_table"])
+    lifter.meta.update(joint_profile(lifter, batch, cfg["sampling"], lifter.meta["calibration_table"]))
     path = ship(lifter, name)
     write_card(WEIGHTS_DIR / f"{name}.md", lifter)
     return path
@@ -561,7 +570,7 @@ def main(argv: list[str] | None = None) -> None:
     calib_batch = calibration_batch(val_poses, cfg["eval"]["calib_poses"], sim_cfg, k)
     summary.update(calibrate(lifter, calib_batch, s["n"], s["steps"], s["eta"]))
     table = calibration_table(lifter, calib_batch, s["eta"])
-    profile = joint_profile(lifter, calib_batch, s, table)
+    profiles = joint_profile(lifter, calib_batch, s, table)
     summary.update({"wall_minutes": (time.time() - t0) / 60, "machine": f"{platform.machine()} {platform.processor()} "
                     f"{torch.get_num_threads()} threads", "torch": str(torch.__version__)})
     lifter.meta = {"name": args.name, "sets": sets, "licences": {d: LICENCES.get(d, "?") for d in sets},
@@ -569,7 +578,7 @@ def main(argv: list[str] | None = None) -> None:
                    "command": f"python -m lifter.train --config {args.config} --name {args.name} --sets {args.sets}"
                               + (f" --minutes {args.minutes}" if args.minutes else ""),
                    "train_poses": int(len(train_poses)), "balance": cfg["train"].get("balance", 1.0),
-                   "summary": summary, "calibration_table": table, "calibration_profile": profile}
+                   "summary": summary, "calibration_table": table, **profiles}
     path = ship(lifter, args.name)
     write_card(WEIGHTS_DIR / f"{args.name}.md", lifter)
     (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1))

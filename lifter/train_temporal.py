@@ -31,6 +31,7 @@ import torch
 
 from core.paths import cache_dir, repo_root
 from core.skeleton import NUM_JOINTS
+from lifter import posture_scale
 from lifter.aggregate import coverage, fit_calibration, fit_joint_profile
 from lifter.api import Lifter
 from lifter.data import everyday as ev
@@ -41,7 +42,7 @@ from lifter.data.sequences import sequences_of
 from lifter.model import Condition, LifterModel, ModelConfig
 from lifter.sampler import training_target
 from lifter.schedule import CosineSchedule
-from lifter.temporal import MODES, denoise, hypothesis_noise, window_slots
+from lifter.temporal import CALIBRATION_KEYS, MODES, denoise, hypothesis_noise, window_slots
 from lifter.train import EMA, balance_weights, drop_joints, load_config, resume, ship
 
 FPS_RANGE = (10.0, 60.0)
@@ -420,7 +421,8 @@ def sequence_profile(lifter: Lifter, mode: str, reference: float, n: int, steps:
     the error depends on the window's time span and on whole sequences under one camera. poses (0: all) of the
     frame model's sets, each segment under `draws` cameras and seated / floor segments weighted as the standing ones
     (balanced_segments): 2000 poses under one camera each (40 cameras) left the fit to chance (test coverage 0.86 or
-    0.89 with another seed)."""
+    0.89 with another seed). On the same hypotheses the posture factors on top of the profile
+    (lifter.posture_scale.fit: the poses with flexed hips had stayed under 0.9)."""
     from lifter.evaluate import SEGMENT, load_segments, simulate_segments
     from lifter.temporal import lift_sequence
 
@@ -430,10 +432,13 @@ def sequence_profile(lifter: Lifter, mode: str, reference: float, n: int, steps:
     xy, lik, truth, *_ = simulate_segments(poses_, seg, "detector", seed)
     h = lift_sequence(lifter, xy, lik, frame / fps, seg, n, steps, "temporal", mode, seed=seed)
     profile = fit_joint_profile(h, truth, reference=reference)
-    return {"profile": profile, "profile_poses": int(len(poses_)), "profile_segments": segments,
+    scale = [reference * f for f in profile]
+    posture = posture_scale.fit(h, truth, scale)
+    return {"profile": profile, "posture": posture, "profile_poses": int(len(poses_)), "profile_segments": segments,
             "profile_everyday_segments": everyday, "profile_draws": draws, "profile_fps": float(fps),
             "detector_mpjpe_mm": round(1000 * float((h.mean(1) - truth).norm(dim=-1).mean()), 2),
-            "detector_coverage90": round(coverage(h, truth, [reference * f for f in profile]), 4)}
+            "detector_coverage90": round(coverage(h, truth, scale), 4),
+            "detector_coverage90_posture": round(coverage(h, truth, posture_scale.apply(scale, h.mean(1).numpy(), posture)), 4)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -500,8 +505,8 @@ def main(argv: list[str] | None = None) -> None:
     lifter.meta = {**{k: frame.meta.get(k) for k in ("sets", "licences", "licence", "train_poses", "balance")},
                    "name": args.name, "frame_model": args.init, "lifter_mode": "temporal",
                    "command": "python -m lifter.train_temporal " + " ".join(argv if argv is not None else sys.argv[1:]),
-                   "summary": summary, "calibration_table": modes["causal"]["table"],
-                   "calibration_profile": modes["causal"]["profile"], "calibration_modes": modes}
+                   "summary": summary, "calibration_modes": modes,
+                   **{key: modes["causal"].get(part) for part, key in CALIBRATION_KEYS.items()}}
     path = ship(lifter, args.name)
     (out / "summary.json").write_text(json.dumps(lifter.meta, indent=1, default=str))
     print(f"wrote {path}", json.dumps(summary, default=str), flush=True)
@@ -543,8 +548,7 @@ def recalibrate(args, cfg: dict, modes: list[str], argv: list[str] | None) -> No
         table[mode] = entry
     lifter.meta["calibration_modes"] = table
     if "causal" in fresh:                    # the weights' default calibration is the causal mode's
-        lifter.meta["calibration_table"], lifter.meta["calibration_profile"] = fresh["causal"]["table"], \
-            fresh["causal"]["profile"]
+        lifter.meta.update({key: fresh["causal"].get(part) for part, key in CALIBRATION_KEYS.items()})
         lifter.calibration = fresh["causal"]["table"]["16,5"]
     if args.no_ship:
         return
