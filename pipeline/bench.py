@@ -237,6 +237,7 @@ def live_pass(args, pipeline, pipelined: bool) -> dict:
             "frames": int(len(lat)), "with_person": count.with_person, "dropped": int(stats.dropped),
             "camera_skipped": int(stats.source_skipped), "replay_fps": round(native * speed, 2), "native_fps": native,
             "lift_ms_mean": round(float(np.mean(lift_ms)), 3) if len(lift_ms) else None,
+            "temporal_window_at_end": pipeline.window_in_use if pipeline.lifter_mode == "temporal" else None,
             "how": f"pipeline.runner.run_live(pipelined={pipelined}) + pipeline.stages.Pipeline; fps over the whole run"}
 
 

@@ -27,14 +27,19 @@ TEMPORAL_WINDOW_SETTINGS = ("auto", *TEMPORAL_WINDOWS)
 
 
 def temporal_window_for(setting: str, live: bool) -> str:
-    """The temporal lifter's window mode for a source: `auto` is causal live (the newest frame is the output: live
-    mode's promise is bounded latency; lag1, more accurate, waits for the next frame the pipeline takes, which on a
-    2-core CPU that keeps up with ~15 of 30 fps is 70 ms, not one frame period: docs/temporal_v1.md) and
-    centred on a file processed offline (half a window ahead: the most accurate of the three); any other setting is
-    kept."""
+    """The temporal lifter's window mode for a source: `auto` is lag1 live (the frame before the newest: one frame
+    period of added latency for a more accurate, smoother output than causal's; while that wait would be longer than
+    temporal_max_wait_ms, on a slow source or a pipeline that keeps up with only part of the frames, the pipeline
+    lifts causally: Pipeline.max_wait) and centred on a file processed offline (half a window ahead: the most
+    accurate of the three); any other setting is kept."""
     if setting != "auto":
         return setting
-    return "causal" if live else "centred"
+    return "lag1" if live else "centred"
+
+
+def max_wait_for(cfg, live: bool) -> float | None:
+    """Seconds a live result may wait for the frames after it (Pipeline.max_wait); None: no bound (files)."""
+    return cfg.temporal_max_wait_ms / 1000 if live and cfg.temporal_max_wait_ms is not None else None
 
 DEFAULT_CONFIG = repo_root() / "configs" / "app.yaml"
 DEFAULT_HYPOTHESES, DEFAULT_STEPS, DEFAULT_CANDIDATES = defaults.HYPOTHESES, defaults.STEPS, defaults.CANDIDATES
@@ -129,6 +134,7 @@ class AppConfig:
     temporal_lifter: str = "temporal"  # the temporal lifter's weights (lifter.temporal), for lifter_mode temporal
     temporal_rate: float | None = None  # frames per second of the temporal lifter's window (None: every frame)
     temporal_window: str = "auto"  # its window: auto | causal | lag1 (one frame behind) | centred (temporal_window_for)
+    temporal_max_wait_ms: float | None = 45.0  # live: the longest wait for a look-ahead frame; longer: causal
     fov: float = 60.0
     camera_pitch: float | None = None   # degrees the camera looks down; None: estimated from the people
     camera_roll: float | None = None    # degrees the camera is turned counter-clockwise; None: estimated
@@ -182,6 +188,7 @@ SCHEMA = {
         "temporal_lifter": {"type": "string"},
         "temporal_rate": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1000},
         "temporal_window": {"enum": list(TEMPORAL_WINDOW_SETTINGS)},
+        "temporal_max_wait_ms": {"type": ["number", "null"], "minimum": 0},
         "fov": {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 179},
         "camera_pitch": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
         "camera_roll": {"type": ["number", "null"], "minimum": -180, "maximum": 180},

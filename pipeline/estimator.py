@@ -37,13 +37,24 @@ class Estimator:
         cfg = config if isinstance(config, AppConfig) else load_config(config)
         self.config = apply_options(cfg, model=model, hypotheses=hypotheses, steps=steps, device=device, **options)
         self.pipeline = build_pipeline(self.config, say=say)
+        self._for_process()
         self._index, self._t0 = 0, None
+
+    def _for_process(self) -> None:
+        """Frames given to process() run as live, except that the temporal window `auto` is causal here, not lag1: a
+        call returns its own frame's result (a program's loop, a notebook's single picture); temporal_window="lag1"
+        asks for the look-ahead."""
+        set_source(self.pipeline, self.config, live=True)
+        if self.config.temporal_window == "auto":
+            self.pipeline.temporal_window, self.pipeline.max_wait = "causal", None
 
     def process(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> FrameResult | None:
         """One BGR uint8 image (H, W, 3) of the current stream; timestamp in seconds (default: the wall clock since
-        the stream's first frame). With a temporal window that looks ahead (temporal_window lag1 / centred) the
+        the stream's first frame). With a temporal window that looks ahead (temporal_window lag1 / centred given;
+        `auto` is causal here) the
         result is an earlier frame's (result.frame.index), None while the first frames are held; flush() returns the
-        held ones."""
+        held ones, and ready() any other result this call finished (once a stream, when a live look-ahead gives way
+        to causal: Pipeline.ready)."""
         now = time.perf_counter()
         if self._t0 is None:
             self._t0 = now
@@ -55,7 +66,8 @@ class Estimator:
     def run(self, source: Source | str | int | Path) -> Iterator[FrameResult]:
         """Every frame of a source (a pipeline.sources.Source, or what app.py's --source takes), as a new stream.
         A file runs as the app runs it offline (a temporal window `auto` centred, smoothing.offline), a webcam as
-        live; frames given to process() run as live."""
+        live (`auto` lag1, giving way to causal where the next frame is more than temporal_max_wait_ms away); frames
+        given to process() run as live, `auto` causal."""
         self.reset()
         src = source if isinstance(source, Source) else open_source(parse_spec(str(source)))
         live = bool(getattr(src, "live", True))
@@ -65,15 +77,20 @@ class Estimator:
                 result = self.pipeline.process(frame)
                 if result is not None:
                     yield result
+                    yield from self.pipeline.ready()
             yield from self.pipeline.flush()
         finally:
-            set_source(self.pipeline, self.config, live=True)
+            self._for_process()
             if src is not source:
                 src.close()
 
     def flush(self) -> list[FrameResult]:
         """The frames still held at the end of the stream given to process() (a temporal window that looks ahead)."""
         return self.pipeline.flush()
+
+    def ready(self) -> list[FrameResult]:
+        """Results finished by the last process() call besides the one it returned (Pipeline.ready)."""
+        return self.pipeline.ready()
 
     def reset(self) -> None:
         """Forget the stream: tracking, warm starts and smoothing start over."""

@@ -26,7 +26,7 @@ from lifter.loading import UNTRAINED, LifterWeightsError, load_lifter
 from lifter.onnx_export import MAX_EXPORT_STEPS, OnnxRunner, export_seconds, sampler_path
 from lifter.runtimes import fastest, make_variant, with_window_runtime
 from lifter.temporal import is_temporal, window_slots
-from pipeline.config import AppConfig, check_device, temporal_window_for
+from pipeline.config import AppConfig, check_device, max_wait_for, temporal_window_for
 from pipeline.stages import Pipeline
 
 
@@ -122,8 +122,10 @@ def build_temporal_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stder
         onnx = with_window_runtime(lifter, threads=cfg.torch_threads)
         runner, f = onnx.window_runner, lifter.cfg.window
         tokens = runner.encode(torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
-        # Every output slot a source may use (auto: causal live, centred offline; run_source picks per source).
-        for window in {temporal_window_for(cfg.temporal_window, live) for live in (True, False)}:
+        # Every output slot a source may use (auto: lag1 live, centred offline; run_source picks per source; causal
+        # where a live look-ahead may wait too long, max_wait_for).
+        windows = {temporal_window_for(cfg.temporal_window, live) for live in (True, False)}
+        for window in windows | ({"causal"} if max_wait_for(cfg, live=True) is not None else set()):
             runner.sample(tokens.expand(f, -1, -1), torch.zeros(f), torch.zeros(f, dtype=torch.bool),
                           torch.zeros(cfg.hypotheses, NUM_JOINTS - 1, 3), cfg.steps, window_slots(f, window)[0])
         return onnx
@@ -144,8 +146,10 @@ def fast_lifter(lifter: Lifter, cfg: AppConfig, say: Callable[[str], None]) -> L
 
 def set_source(pipeline: Pipeline, cfg: AppConfig, live: bool) -> None:
     """Run `pipeline` as the app runs a live source (webcam, stream) or a file: the temporal window `auto` resolves
-    (causal live, centred for a file) and a file may smooth with the frames after each one (smoothing.offline)."""
+    (lag1 live, centred for a file), a live look-ahead is bounded in time (max_wait_for) and a file may smooth with
+    the frames after each one (smoothing.offline)."""
     pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live)
+    pipeline.max_wait = max_wait_for(cfg, live)
     pipeline.offline = not live
 
 
@@ -166,4 +170,5 @@ def build_pipeline(cfg: AppConfig, say: Callable[[str], None] = say_stderr, fron
                     reprojection=cfg.reprojection, definition_sd=cfg.joint_definition_mm / 1000, world=cfg.world,
                     camera_pitch=cfg.camera_pitch, camera_roll=cfg.camera_roll, lifter_mode=cfg.lifter_mode,
                     person=cfg.person, temporal_rate=cfg.temporal_rate,
-                    temporal_window=temporal_window_for(cfg.temporal_window, live=True))
+                    temporal_window=temporal_window_for(cfg.temporal_window, live=True),
+                    max_wait=max_wait_for(cfg, live=True))

@@ -229,17 +229,17 @@ def hold(consumers, controls=None, interval: float = 0.03) -> None:
         pass
 
 
-def _estimate(pipeline, item) -> FrameResult | None:
-    """A captured frame (sequential modes) or the 2D thread's message (pipelined modes) -> a result: this frame's,
-    or with a temporal window that looks ahead an earlier frame's (None while the pipeline holds the first frames)."""
+def _estimate(pipeline, item) -> list[FrameResult]:
+    """A captured frame (sequential modes) or the 2D thread's message (pipelined modes) -> the results it finishes:
+    this frame's, or with a temporal window that looks ahead an earlier frame's (none while the pipeline holds the
+    first frames; two when a live look-ahead gives way to causal, Pipeline.ready)."""
     if isinstance(item, StageFailed):
         raise item.error
-    if isinstance(item, Detected):
-        return pipeline.lift(item)
-    return pipeline.process(item)
+    result = pipeline.lift(item) if isinstance(item, Detected) else pipeline.process(item)
+    return [] if result is None else [result, *getattr(pipeline, "ready", list)()]
 
 
-def _step(pipeline, item, consumers, stats: RunStats, controls, max_frames) -> FrameResult | None:
+def _step(pipeline, item, consumers, stats: RunStats, controls, max_frames) -> list[FrameResult]:
     """_estimate; when a stage fails (or Ctrl-C), the frames the pipeline already lifted and holds for a look-ahead
     (centred smoothing, a temporal window) still reach the sinks before the error goes on. A failure among them is
     left to the first error."""
@@ -313,10 +313,10 @@ def run_offline(source: Source, pipeline, consumers=(), controls=None, progress:
                 if item is _END:
                     _flush(pipeline, consumers, stats, controls, max_frames)
                     break
-                result = _step(pipeline, item, consumers, stats, controls, max_frames)
+                results = _step(pipeline, item, consumers, stats, controls, max_frames)
                 if bar is not None:
                     bar.update(1)
-                if result is not None and _finish(result, consumers, stats, controls, max_frames):
+                if any(_finish(r, consumers, stats, controls, max_frames) for r in results):
                     break
         finally:
             if bar is not None:
@@ -405,8 +405,8 @@ def run_live(source: Source, pipeline, consumers=(), controls=None, reconnect: b
                 if _flush(pipeline, consumers, stats, controls, max_frames):
                     break
                 pipeline.reset()
-            result = _step(pipeline, item, consumers, stats, controls, max_frames)
-            if result is not None and _finish(result, consumers, stats, controls, max_frames):
+            results = _step(pipeline, item, consumers, stats, controls, max_frames)
+            if any(_finish(r, consumers, stats, controls, max_frames) for r in results):
                 break
     stats.dropped = slot.dropped + (worker.outbox.dropped if worker is not None else 0)
     stats.source_skipped = source.late_frames

@@ -74,11 +74,15 @@ class Pipeline:
     lifter_mode: str = "frame"               # "temporal": the lifter is a temporal one, fed each person's window
     temporal_rate: float | None = None       # frames per second of that window (lifter.temporal.TemporalStream)
     temporal_window: str = "causal"          # its window mode (lifter.temporal.MODES); lag1 / centred hold frames
+    max_wait: float | None = None            # s (live): a window that looks ahead gives way to causal while its wait
+                                             # (frames ahead x frame interval) would be longer (temporal_max_wait_ms)
+    _causal_live: bool = False               # this stream has given way to causal (max_wait), until a new stream
     _held: deque = field(default_factory=deque)   # frames waiting for the frames after them (lag1 / centred)
     _ready: deque = field(default_factory=deque)  # results not returned yet (after time went back)
     offline: bool = False                    # a file processed offline: smoothing may look ahead (smoothing.offline)
     _lifted: deque = field(default_factory=deque)  # lifted frames waiting for the frames after them (centred smoothing)
     _stamps: deque = field(default_factory=lambda: deque(maxlen=9))   # recent frame times (the frame interval)
+    _arrivals: deque = field(default_factory=lambda: deque(maxlen=9))  # their wall-clock capture times (max_wait)
     _state: TrackState | None = None
     _tracks: PersonStates = field(default_factory=PersonStates)
     _size: tuple | None = None               # frame size seen last
@@ -98,7 +102,9 @@ class Pipeline:
         self._held.clear()
         self._ready.clear()
         self._stamps.clear()
+        self._arrivals.clear()
         self._lifted.clear()
+        self._causal_live = False
 
     def settle_world(self, frames) -> int:
         """Offline look-ahead for the world stage: the video's first frames (`frames`, read from a second opening of
@@ -157,7 +163,11 @@ class Pipeline:
         if self._stamps and t <= self._stamps[-1]:   # time went back (a new video): what is held is finished first,
             self._ready.extend(self.flush())         # from its own windows and frames
             self._stamps.clear()
+            self._arrivals.clear()
+            self._causal_live = False
         self._stamps.append(t)
+        if detected.frame.captured_at:
+            self._arrivals.append(detected.frame.captured_at)
         if self.lifter_mode != "temporal":
             self._lift(detected)
             return self._ready.popleft() if self._ready else None
@@ -166,9 +176,24 @@ class Pipeline:
             self._window(self._tracks.get(p.id)).add_candidates(p.candidates, t)
         detected.encode_ms = (time.perf_counter() - t1) * 1e3   # counted in this frame's lift time
         self._held.append(detected)
-        if len(self._held) > self._lookahead():
+        ahead = self._lookahead()
+        while len(self._held) > ahead:     # at the switch to causal the frame held is lifted too (see ready)
             self._lift(self._held.popleft())
         return self._ready.popleft() if self._ready else None
+
+    @property
+    def window_in_use(self) -> str:
+        """The temporal window mode the frames are lifted with now: temporal_window, or causal where a live
+        look-ahead gave way (max_wait)."""
+        return "causal" if self._causal_live else self.temporal_window
+
+    def ready(self) -> list[FrameResult]:
+        """The results finished along with the one lift returned (in order after it): at the switch of a live
+        look-ahead to causal (max_wait) one call finishes the frame held and the new one; a caller that wants each
+        result as soon as it exists takes these too (pipeline.runner, Estimator.run)."""
+        out = list(self._ready)
+        self._ready.clear()
+        return out
 
     def flush(self) -> list[FrameResult]:
         """The frames still held for a window or a smoothing that looks ahead, finished in order (at the end of a
@@ -182,11 +207,23 @@ class Pipeline:
         return out
 
     def _lookahead(self) -> int:
-        """Frames a result waits for: the window's slots after its output frame x the window's stride."""
+        """Frames a result waits for: the window's slots after its output frame x the window's stride. Live
+        (max_wait set), once that wait at the median interval between the frames' capture times is longer than
+        max_wait (a slow source, or a pipeline that keeps up with only part of the frames: the next frame it takes is
+        then more than one source period away), the stream gives way to causal windows for good (until a new
+        stream), so a machine at the edge does not flip between the two (each switch to causal finishes two frames
+        at once)."""
         after = window_slots(self.lifter.cfg.window, self.temporal_window)[1]
-        if not after:
+        if not after or self._causal_live:
             return 0
-        return after * window_stride(self._interval() or 0.0, self.temporal_rate)
+        ahead = after * window_stride(self._interval() or 0.0, self.temporal_rate)
+        # the wait in wall-clock time: frames reach the pipeline at their capture times (a sped-up replay's frame
+        # times are the video's own)
+        arrival = float(np.median(np.diff(self._arrivals))) if len(self._arrivals) > 1 else None
+        if self.max_wait is not None and arrival is not None and ahead * arrival > self.max_wait:
+            self._causal_live = True
+            return 0
+        return ahead
 
     def _people(self, detected: Detected) -> list[Person]:
         """The people of a frame that go through the lifter (with candidates; only --person where set)."""
@@ -233,7 +270,7 @@ class Pipeline:
         tracks = [self._tracks.get(p.id) for p in people]
         t1 = time.perf_counter()
         if self.lifter_mode == "temporal":   # issue 14: each person's window of frames replaces the warm start
-            estimates = [self._window(tr).estimate_at(frame.timestamp) for tr in tracks]
+            estimates = [self._window(tr).estimate_at(frame.timestamp, self.window_in_use) for tr in tracks]
         else:
             estimates = self._estimate(people, [self._init_pose(p, frame.timestamp, tr)
                                                 for p, tr in zip(people, tracks)])

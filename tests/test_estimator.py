@@ -33,7 +33,8 @@ def test_readme_example_gives_a_17x3_pose(blazepose_files, capsys):
     est = scope["est"]
     again = list(est.run(sample_path("messi5.jpg")))   # run() over a source: a new stream, same picture
     assert len(again) == 1 and again[0].persons[0].estimate.mean.shape == (17, 3)   # the held frame flushed
-    assert est.pipeline.offline is False          # frames given to process() after a run() run as live again
+    # frames given to process() after a run() run as live again, each call returning its own frame (auto: causal)
+    assert est.pipeline.offline is False and est.pipeline.temporal_window == "causal"
 
 
 def test_estimator_options_are_checked_by_the_config_layer():

@@ -106,6 +106,28 @@ def test_offline_run_in_lag1_delivers_every_frame_in_order(tmp_path):
     assert all(r.persons and r.persons[0].estimate is not None for r in collect.results)
 
 
+def test_runner_delivers_both_results_of_the_switch_to_causal_at_once(tmp_path):
+    """A live look-ahead giving way (max_wait) finishes the held frame and the new one in one call: the runner hands
+    both to the sinks then, so from there each frame's result leaves with its own call."""
+    src = open_source(write_video(tmp_path / "clip.avi", n=6))
+    pipe = _lag1_pipeline(0.0)                      # any wait is too long: causal from the second frame
+    calls = []
+    lift = pipe.process
+    pipe.process = lambda frame: (calls.append(frame.index), lift(frame))[1]
+
+    class Seen(Collect):
+        def write(self, result):
+            super().write(result)
+            self.at.append(calls[-1])
+
+    seen = Seen()
+    seen.at = []
+    stats = run_offline(src, pipe, [seen], progress=False)
+    src.close()
+    assert stats.frames == 6 and [r.frame.index for r in seen.results] == list(range(6))
+    assert seen.at == [1, 1, 2, 3, 4, 5] and pipe.window_in_use == "causal"
+
+
 def test_config_window_mode_reaches_the_streams_and_is_checked():
     cfg = apply_options(load_config(), lifter_mode="temporal", temporal_window="lag1")
     pipe = build_pipeline(replace(cfg, temporal_rate=15.0), frontend=FakeFrontEnd(), lifter=temporal_lifter())
@@ -135,22 +157,67 @@ def test_pipeline_lag1_lifts_the_held_frames_of_a_stream_before_time_goes_back()
     assert np.allclose(got[2].persons[0].estimate.hypotheses, stream.estimate_at(stamps[2]).hypotheses)
 
 
-def test_auto_window_is_causal_live_and_centred_offline(tmp_path):
+def test_auto_window_is_lag1_live_and_centred_offline(tmp_path):
     from pipeline.config import temporal_window_for
     from pipeline.outputs import run_source
 
     assert load_config().temporal_window == "auto"
-    assert (temporal_window_for("auto", True), temporal_window_for("auto", False)) == ("causal", "centred")
+    assert (temporal_window_for("auto", True), temporal_window_for("auto", False)) == ("lag1", "centred")
     assert temporal_window_for("causal", False) == "causal" and temporal_window_for("centred", True) == "centred"
     cfg = apply_options(load_config(), lifter_mode="temporal")
     cfg.world.settle_s = 0.0
     pipe = build_pipeline(cfg, frontend=FakeFrontEnd(), lifter=temporal_lifter())
-    assert pipe.temporal_window == "causal"                      # built for a stream (the Python API)
+    # built for a stream (the Python API): lag1, its wait bounded
+    assert pipe.temporal_window == "lag1" and pipe.max_wait == cfg.temporal_max_wait_ms / 1000
     collect = Collect()
     with open_source(write_video(tmp_path / "clip.avi", n=6)) as src:
         stats = run_source(cfg, src, pipe, [collect], live=False, progress=False)
-    assert pipe.temporal_window == "centred" and stats.frames == 6   # a file processed offline: centred
+    # a file processed offline: centred, no bound on the wait
+    assert pipe.temporal_window == "centred" and pipe.max_wait is None and stats.frames == 6
     assert [r.frame.index for r in collect.results] == list(range(6))
+
+
+def _lag1_pipeline(max_wait):
+    return Pipeline(frontend=FakeFrontEnd(), lifter=temporal_lifter(), hypotheses=3, steps=2, lifter_mode="temporal",
+                    temporal_window="lag1", max_wait=max_wait, bones=BonesConfig(enabled=False),
+                    smoothing=OneEuroConfig(enabled=False), world=WorldConfig(enabled=False))
+
+
+def test_live_lag1_gives_way_to_causal_for_good_once_the_next_frame_is_further_than_max_wait():
+    img = np.zeros((120, 160, 3), np.uint8)
+    # 30 fps (lag1: one frame late), then 10 fps (causal: each frame at once), then 30 fps again (still causal)
+    stamps = np.cumsum([0] + [1 / 30] * 4 + [0.1] * 6 + [1 / 30] * 10)
+    pipe = _lag1_pipeline(0.045)
+    late, out = [], []
+    for i, t in enumerate(stamps):
+        frame = Frame(index=i, timestamp=float(t), image=img, captured_at=100.0 + t)   # a camera: both clocks alike
+        got = [r for r in (pipe.process(frame),) if r is not None]
+        got += pipe.ready()
+        out += got
+        late.append(i - got[-1].frame.index if got else None)
+    assert late[:5] == [None, 1, 1, 1, 1]
+    switch = late.index(0)
+    assert 5 < switch < 11 and set(late[switch:]) == {0}   # the median interval moved over; it stays causal
+    assert pipe.flush() == [] and [r.frame.index for r in out] == list(range(len(stamps)))   # each frame once
+    # A frame lifted at once is the causal window's output: the newest frame, no slot after it.
+    stream = TemporalStream(pipe.lifter, n=3, steps=2, seed=0, mode="lag1")
+    for j in range(switch + 1):
+        stream.add_candidates(FakeFrontEnd().process(Frame(index=j, timestamp=float(stamps[j]), image=img))[0][0]
+                              .candidates, float(stamps[j]))
+    want = stream.estimate_at(float(stamps[switch]), "causal")
+    assert np.allclose(out[switch].persons[0].estimate.hypotheses, want.hypotheses)
+    assert not np.allclose(want.hypotheses, stream.estimate_at(float(stamps[switch])).hypotheses)   # lag1's differs
+    # A new stream starts with lag1 again.
+    pipe.reset()
+    assert pipe.process(Frame(index=0, timestamp=0.0, image=img)) is None and pipe.window_in_use == "lag1"
+    # Without a bound the same frames stay one frame late throughout; so does a bounded pipeline fed a sped-up
+    # replay (the frame times are the video's own, 10 fps here; the frames arrive every 1/30 s of wall-clock time).
+    unbounded, replay = _lag1_pipeline(None), _lag1_pipeline(0.045)
+    for pipe, arrival in ((unbounded, 100.0 + stamps), (replay, 100.0 + np.arange(len(stamps)) / 30)):
+        late = [i - r.frame.index for i, r in enumerate(
+            pipe.process(Frame(index=i, timestamp=float(t) * 3, image=img, captured_at=float(a)))
+            for i, (t, a) in enumerate(zip(stamps, arrival))) if r is not None]
+        assert set(late) == {1} and pipe.ready() == [] and pipe.window_in_use == "lag1"
 
 
 def test_the_fast_temporal_lifter_is_ready_for_every_window_a_source_may_use(tmp_path, monkeypatch):
@@ -160,9 +227,9 @@ def test_the_fast_temporal_lifter_is_ready_for_every_window_a_source_may_use(tmp
     lifter = temporal_lifter()
     lifter.save(tmp_path / "temporal.pt")
     f = lifter.cfg.window
-    for setting, slots in (("auto", {f - 1, (f - 1) // 2}), ("lag1", {f - 2})):
+    # auto: lag1 live with its causal fallback (max wait), centred offline; lag1: it and its fallback
+    for setting, slots in (("auto", {f - 2, f - 1, (f - 1) // 2}), ("lag1", {f - 2, f - 1})):
         cfg = apply_options(load_config(), lifter_mode="temporal", temporal_lifter=str(tmp_path / "temporal.pt"),
                             temporal_window=setting, steps=2, hypotheses=3)
         fast = build_temporal_lifter(cfg, say=lambda *_: None)
-        # exported and run before the first frame: causal live and centred offline for auto, the one set otherwise
         assert {key[1] for key in fast.window_runner.sessions if key != "tokens"} == slots

@@ -12,8 +12,9 @@ README there): cam01 and cam03 by default; cam02 and cam04, the same trial's oth
 once `python -m tools.pose2sim_views` has fetched them (from the pinned pose2sim wheel; evaluation only). A clip with
 a bystander (cam02) is scored on its subject: the person whose 2D lies nearest the projected truth. Every frame is
 processed in order, up to the last truth frame or --frames, by the pipeline app.py builds, set up as the app runs a
-file (configs/app.yaml defaults; --live: as it runs a live source: the temporal window auto is causal and the output
-One-Euro smoothed, every frame still processed), with the clip's true intrinsics K for the root translation (the
+file (configs/app.yaml defaults; --live: as it runs a live source on a machine that keeps up with it: the temporal
+window auto is lag1 (no causal fallback: temporal_max_wait_ms) and the output One-Euro smoothed, every frame still
+processed), with the clip's true intrinsics K for the root translation (the
 lifter's root-relative output does not use K).
 Methods (tools/realfootage_metrics.py has the metrics):
 - diffmocap: the app's output (smoothed mean, its hypotheses and calibrated covariance);
@@ -196,11 +197,13 @@ def collect(video: Path, k: np.ndarray, cfg, frames: int, init: str, init_ts, wi
             detected = pipe.detect(frame)
             detected.persons = subject(detected.persons, (truth_uv or {}).get(frame.index))
             world_pose[frame.index] = world_joints(detected.persons[0].landmarks.world) if detected.persons else None
-            keep(pipe.lift(own_copy(detected)))
+            for result in (pipe.lift(own_copy(detected)), *pipe.ready()):
+                keep(result)
             for name, v in variants.items():
                 if isinstance(v.lifter, WorldInit):
                     v.lifter.pose = world_pose[frame.index]
-                keep_variant(name, v.lift(own_copy(detected)))
+                for result in (v.lift(own_copy(detected)), *v.ready()):
+                    keep_variant(name, result)
     for result in pipe.flush():
         keep(result)
     for name, v in variants.items():
@@ -343,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
     ap.add_argument("--live", action="store_true", help="the settings the app uses for a live source (the temporal "
-                    "window auto -> causal, One-Euro smoothing instead of the file's centred low-pass); every frame "
+                    "window auto -> lag1, One-Euro smoothing instead of the file's centred low-pass); every frame "
                     "is still processed, none dropped")
     args = ap.parse_args(argv)
     folders = {c: clip_folder(c) for c in args.clips}
@@ -360,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = apply_options(cfg, **{key: getattr(args, key) for key in ("lifter", "hypotheses", "steps", "lifter_mode",
                                                                     "temporal_lifter", "temporal_window")})
     cfg.temporal_window = temporal_window_for(cfg.temporal_window, live=args.live)   # as the app runs a file (or live)
+    cfg.temporal_max_wait_ms = None   # every frame is processed, as by a machine that keeps up with the source
     result = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "command": "python -m tools.realfootage " + " ".join(argv if argv is not None else sys.argv[1:]),
               "lifter": cfg.lifter, "lifter_mode": cfg.lifter_mode, "temporal_lifter": cfg.temporal_lifter,
