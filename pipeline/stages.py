@@ -74,8 +74,8 @@ class Pipeline:
     lifter_mode: str = "frame"               # "temporal": the lifter is a temporal one, fed each person's window
     temporal_rate: float | None = None       # frames per second of that window (lifter.temporal.TemporalStream)
     temporal_window: str = "causal"          # its window mode (lifter.temporal.MODES); lag1 / centred hold frames
-    max_wait: float | None = None            # s (live): a window that looks ahead gives way to causal while its wait
-                                             # (frames ahead x frame interval) would be longer (temporal_max_wait_ms)
+    max_wait: float | None = None            # s (live): a window that looks ahead gives way to causal once its wait
+                                             # (frames ahead x capture interval) is longer (temporal_max_wait_ms)
     _causal_live: bool = False               # this stream has given way to causal (max_wait), until a new stream
     _held: deque = field(default_factory=deque)   # frames waiting for the frames after them (lag1 / centred)
     _ready: deque = field(default_factory=deque)  # results not returned yet (after time went back)
@@ -217,10 +217,11 @@ class Pipeline:
         if not after or self._causal_live:
             return 0
         ahead = after * window_stride(self._interval() or 0.0, self.temporal_rate)
-        # the wait in wall-clock time: frames reach the pipeline at their capture times (a sped-up replay's frame
-        # times are the video's own)
-        arrival = float(np.median(np.diff(self._arrivals))) if len(self._arrivals) > 1 else None
-        if self.max_wait is not None and arrival is not None and ahead * arrival > self.max_wait:
+        # The wait in wall-clock time: frames reach the pipeline at their capture times (a sped-up replay's frame
+        # times are the video's own). Judged once the recent arrivals are all in, so the slow first frames of a
+        # stream (models warming up, a camera starting) do not decide it.
+        full = len(self._arrivals) == self._arrivals.maxlen
+        if self.max_wait is not None and full and ahead * float(np.median(np.diff(self._arrivals))) > self.max_wait:
             self._causal_live = True
             return 0
         return ahead

@@ -109,8 +109,8 @@ def test_offline_run_in_lag1_delivers_every_frame_in_order(tmp_path):
 def test_runner_delivers_both_results_of_the_switch_to_causal_at_once(tmp_path):
     """A live look-ahead giving way (max_wait) finishes the held frame and the new one in one call: the runner hands
     both to the sinks then, so from there each frame's result leaves with its own call."""
-    src = open_source(write_video(tmp_path / "clip.avi", n=6))
-    pipe = _lag1_pipeline(0.0)                      # any wait is too long: causal from the second frame
+    src = open_source(write_video(tmp_path / "clip.avi", n=12))
+    pipe = _lag1_pipeline(0.0)           # any wait is too long: causal once 9 arrivals are in (frame 8)
     calls = []
     lift = pipe.process
     pipe.process = lambda frame: (calls.append(frame.index), lift(frame))[1]
@@ -124,8 +124,8 @@ def test_runner_delivers_both_results_of_the_switch_to_causal_at_once(tmp_path):
     seen.at = []
     stats = run_offline(src, pipe, [seen], progress=False)
     src.close()
-    assert stats.frames == 6 and [r.frame.index for r in seen.results] == list(range(6))
-    assert seen.at == [1, 1, 2, 3, 4, 5] and pipe.window_in_use == "causal"
+    assert stats.frames == 12 and [r.frame.index for r in seen.results] == list(range(12))
+    assert seen.at == [1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 10, 11] and pipe.window_in_use == "causal"
 
 
 def test_config_window_mode_reaches_the_streams_and_is_checked():
@@ -210,6 +210,12 @@ def test_live_lag1_gives_way_to_causal_for_good_once_the_next_frame_is_further_t
     # A new stream starts with lag1 again.
     pipe.reset()
     assert pipe.process(Frame(index=0, timestamp=0.0, image=img)) is None and pipe.window_in_use == "lag1"
+    # A stream whose first frames come slowly (models warming up, a camera starting), then at 30 fps, stays lag1.
+    slow_start = _lag1_pipeline(0.045)
+    arrival = 100.0 + np.cumsum([0, 0.3, 0.2] + [1 / 30] * 12)
+    for i, a in enumerate(arrival):
+        slow_start.process(Frame(index=i, timestamp=float(a - 100), image=img, captured_at=float(a)))
+    assert slow_start.window_in_use == "lag1" and slow_start.ready() == []
     # Without a bound the same frames stay one frame late throughout; so does a bounded pipeline fed a sped-up
     # replay (the frame times are the video's own, 10 fps here; the frames arrive every 1/30 s of wall-clock time).
     unbounded, replay = _lag1_pipeline(None), _lag1_pipeline(0.045)
