@@ -67,9 +67,8 @@ from lifter import heatmap_sim
 from lifter.api import Lifter
 from lifter.baseline import Baseline
 from lifter.runtimes import VARIANTS, make_variant
-from lifter.data.posture import hip_flexion
 from lifter.data.sequences import check_sequences, resample, sequences_of
-from lifter.posture_scale import FLEXED_DEG
+from lifter.posture_scale import flexed
 from lifter.simulate import SimConfig, error_rho, simulate_batch
 from lifter.temporal import LIFTER_MODES, MODES, calibration_for_mode, is_temporal, lift_sequence
 
@@ -330,7 +329,7 @@ def evaluate(poses_path: Path, weights: str = "default", hypotheses: int = defau
         out.update(calibration=base, definition_sd=definition_sd, **metrics(hyps, truth, scale, definition_sd))
         if scale is not base:
             out.update(coverage90_without_posture=metrics(hyps, truth, base, definition_sd)["coverage90"],
-                       flexed_share=float(np.mean(hip_flexion(hyps.mean(1).numpy()) >= FLEXED_DEG)))
+                       flexed_share=float(np.mean(flexed(hyps.mean(1).numpy()))))
         if sequences:
             out["accel_error_mm"] = accel_error(hyps.mean(1), truth, segments, frames)
         # The same metrics per camera mode (webcam / phone / room, lifter/cameras.py).

@@ -23,6 +23,11 @@ FLEXED_DEG = 55.0      # as lifter.data.posture's seated rule
 MIN_POSES = 30         # a group with fewer poses keeps factor 1 (its quantile would be noise)
 
 
+def flexed(means, threshold: float = FLEXED_DEG) -> np.ndarray:
+    """(M, 17, 3) estimated means -> (M,) bool: the hips flexed at least `threshold` degrees (the flexed group)."""
+    return hip_flexion(means) >= threshold
+
+
 def fit(hyps, truth, scale, threshold: float = FLEXED_DEG, q: float = 0.9, floor: float = FLOOR_M) -> dict:
     """hyps (M, N, 17, 3), truth (M, 17, 3), scale: the calibration they are lifted with (one number or (17,)) ->
     the entry: each group's factor on that scale so that a fraction q of its joints 1..16 lies inside the
@@ -30,9 +35,9 @@ def fit(hyps, truth, scale, threshold: float = FLEXED_DEG, q: float = 0.9, floor
     hyps = torch.as_tensor(hyps)
     mean, cov = summarise(hyps, scale, floor)
     d2 = mahalanobis_sq(torch.as_tensor(truth).double(), mean.double(), cov.double())[:, 1:] / chi2_3dof(q)
-    flexed = torch.as_tensor(hip_flexion(mean.float().numpy()) >= threshold)
+    bent = torch.as_tensor(flexed(mean.float().numpy(), threshold))
     entry = {"threshold_deg": float(threshold), "poses": {}}
-    for name, group in (("flexed", flexed), ("other", ~flexed)):
+    for name, group in (("flexed", bent), ("other", ~bent)):
         count = int(group.sum())
         entry["poses"][name] = count
         entry[name] = 1.0 if count < MIN_POSES else round(max(1.0, float(torch.quantile(d2[group].flatten(), q))), 4)
@@ -47,8 +52,7 @@ def apply(scale, means, entry: dict | None):
         return scale
     m = np.asarray(means, dtype=np.float64)
     one = m.ndim == 2
-    flexed = hip_flexion(m[None] if one else m) >= entry["threshold_deg"]
-    factor = np.where(flexed, entry["flexed"], entry["other"])
+    factor = np.where(flexed(m[None] if one else m, entry["threshold_deg"]), entry["flexed"], entry["other"])
     base = np.broadcast_to(np.asarray(scale, dtype=np.float64), (m.shape[-2],))
     out = factor[:, None] * base[None]
     return [float(v) for v in out[0]] if one else out

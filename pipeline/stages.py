@@ -101,9 +101,13 @@ class Pipeline:
         keep them)."""
         self._held.clear()
         self._ready.clear()
+        self._lifted.clear()
+        self._restart_clock()
+
+    def _restart_clock(self) -> None:
+        """A new stream's timing: its frame times, capture times and whether its look-ahead gave way (max_wait)."""
         self._stamps.clear()
         self._arrivals.clear()
-        self._lifted.clear()
         self._causal_live = False
 
     def settle_world(self, frames) -> int:
@@ -162,9 +166,7 @@ class Pipeline:
         t = detected.frame.timestamp
         if self._stamps and t <= self._stamps[-1]:   # time went back (a new video): what is held is finished first,
             self._ready.extend(self.flush())         # from its own windows and frames
-            self._stamps.clear()
-            self._arrivals.clear()
-            self._causal_live = False
+            self._restart_clock()
         self._stamps.append(t)
         if detected.frame.captured_at:
             self._arrivals.append(detected.frame.captured_at)
@@ -202,9 +204,7 @@ class Pipeline:
             self._lift(self._held.popleft())
         while self._lifted:
             self._ready.append(self._finish(self._lifted.popleft()))
-        out = list(self._ready)
-        self._ready.clear()
-        return out
+        return self.ready()
 
     def _lookahead(self) -> int:
         """Frames a result waits for: the window's slots after its output frame x the window's stride. Live
