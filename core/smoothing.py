@@ -12,7 +12,7 @@ usual cutoff for human movement in biomechanics, Winter, Biomechanics and Motor 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,6 +26,15 @@ class OneEuroConfig:
     max_gap: float = 0.5       # s: a longer gap between frames restarts the filter
     offline: str = "centred"   # files processed offline: centred (zero lag, the frames after too) | one_euro (as live)
     offline_cutoff_hz: float = 6.0   # the centred filter's -3 dB frequency
+    # beta for the temporal lifter's output (None: beta): its window already smooths, so One-Euro mostly adds lag
+    # there (simulation: +0.3-1.2 mm at beta 4, +0.04-0.5 at 8; tools/live_filter.py)
+    temporal_beta: float | None = 8.0
+
+    def for_lifter(self, lifter_mode: str) -> "OneEuroConfig":
+        """The filter settings for a lifter mode's output: temporal_beta in place of beta for 'temporal'."""
+        if lifter_mode == "temporal" and self.temporal_beta is not None:
+            return replace(self, beta=self.temporal_beta)
+        return self
 
 
 OFFLINE_MODES = ("centred", "one_euro")

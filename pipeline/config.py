@@ -215,7 +215,8 @@ SCHEMA = {
             "scale": {"enum": ["lifter", "world"]}}},
         "smoothing": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "min_cutoff": _HZ, "beta": {"type": "number", "minimum": 0, "maximum": 1e6},
-            "d_cutoff": _HZ, "max_gap": _SECONDS, "offline": {"enum": list(OFFLINE_MODES)}, "offline_cutoff_hz": _HZ}},
+            "d_cutoff": _HZ, "max_gap": _SECONDS, "offline": {"enum": list(OFFLINE_MODES)}, "offline_cutoff_hz": _HZ,
+            "temporal_beta": {"type": ["number", "null"], "minimum": 0, "maximum": 1e6}}},
         "live": {"type": "object", "additionalProperties": False, "properties": {
             "reconnect": {"type": "boolean"}, "reconnect_max_s": _SECONDS,
             "webcam_timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},

@@ -400,8 +400,9 @@ class Pipeline:
                 root = centred_mean(times, np.stack([s[2] for s in track.raw]), t, self.smoothing.offline_cutoff_hz)
         else:
             if track.pose_filter is None:
-                track.pose_filter = OneEuroFilter(self.smoothing)
-                track.root_filter = OneEuroFilter(self.smoothing)
+                live = self.smoothing.for_lifter(self.lifter_mode)
+                track.pose_filter = OneEuroFilter(live)
+                track.root_filter = OneEuroFilter(live)
             smooth = track.pose_filter(raw, t)
             if not self.world.enabled:
                 root = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]

@@ -158,3 +158,32 @@ def test_a_person_leaving_while_frames_are_held_keeps_their_smoothing_state():
     raw = REST_POSE[13, 0] - REST_POSE[0, 0] + 19 / 60.0
     assert out[9].persons[1].estimate.mean[13, 0] < raw - 0.005
     assert 1 not in pipe._tracks
+
+
+def test_the_temporal_lifter_is_filtered_with_its_own_beta(tmp_path):
+    """Its window already smooths: live, its output goes through One-Euro at smoothing.temporal_beta (null: beta);
+    the frame model's at beta."""
+    from core.records import Frame
+    from pipeline.config import BonesConfig, WorldConfig, load_config
+    from pipeline.stages import Pipeline
+    from tests.fakes_app import FakeFrontEnd
+    from tests.test_temporal import temporal_lifter
+
+    cfg = OneEuroConfig(beta=4.0, temporal_beta=8.0)
+    assert cfg.for_lifter("temporal").beta == 8.0 and cfg.for_lifter("frame").beta == 4.0
+    assert OneEuroConfig(beta=4.0, temporal_beta=None).for_lifter("temporal").beta == 4.0
+    assert load_config().smoothing.temporal_beta == 8.0
+    (tmp_path / "null.yaml").write_text("smoothing:\n  temporal_beta: null\n")
+    assert load_config(tmp_path / "null.yaml").smoothing.temporal_beta is None
+
+    img = np.zeros((120, 160, 3), np.uint8)
+    betas = {}
+    for mode, lifter in (("temporal", temporal_lifter()), ("frame", _Ramp(30.0))):
+        pipe = Pipeline(frontend=FakeFrontEnd(), lifter=lifter, hypotheses=3, steps=2, lifter_mode=mode,
+                        temporal_window="causal", smoothing=cfg, bones=BonesConfig(enabled=False),
+                        world=WorldConfig(enabled=False), definition_sd=0.0)
+        for i in range(3):
+            pipe.process(Frame(index=i, timestamp=i / 30.0, image=img))
+        (track,) = [pipe._tracks.get(i) for i in pipe._tracks.ids()]
+        betas[mode] = (track.pose_filter.config.beta, track.root_filter.config.beta)
+    assert betas == {"temporal": (8.0, 8.0), "frame": (4.0, 4.0)}
