@@ -150,19 +150,28 @@ class TemporalEncoder(nn.Module):
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
 
-    def forward(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, frames: int) -> torch.Tensor:
-        """tokens (B*F, 17, width) window-major rows, tau (B*F,) seconds, pad (B*F,) bool -> same shape."""
+    def forward(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, frames: int,
+                slot: int | None = None) -> torch.Tensor:
+        """tokens (B*F, 17, width) window-major rows, tau (B*F,) seconds, pad (B*F,) bool -> same shape; with
+        `slot`, only that slot's tokens (B, 17, width): the last layer then attends from that frame alone (all an
+        output frame needs; the same numbers, a ninth of the last layer's work)."""
         r, j, w = tokens.shape
         h = tokens.view(-1, frames, j, w).transpose(1, 2).reshape(-1, frames, w)     # (B*17, F, w)
         temb = seconds_embedding(tau.view(-1, 1, frames).expand(-1, j, frames).reshape(-1, frames), self.time_dim)
         mask = ~pad.view(-1, 1, frames).expand(-1, j, frames).reshape(-1, 1, 1, frames)  # attend to real frames
         hd = w // self.heads
-        for time, n1, qkv, proj, n2, ffn in zip(self.time, self.norm1, self.qkv, self.proj, self.norm2, self.ffn):
+        last = len(self.qkv) - 1
+        for i, (time, n1, qkv, proj, n2, ffn) in enumerate(zip(self.time, self.norm1, self.qkv, self.proj,
+                                                                 self.norm2, self.ffn)):
             z = n1(h) + time(temb)
             q, k, v = qkv(z).view(h.shape[0], frames, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+            if slot is not None and i == last:
+                q, h = q[:, :, slot:slot + 1], h[:, slot:slot + 1]
             a = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
             h = h + proj(a.transpose(1, 2).reshape(h.shape))
             h = h + ffn(n2(h))
+        if slot is not None:
+            return h.reshape(-1, j, w)
         return h.view(-1, j, frames, w).transpose(1, 2).reshape(r, j, w)
 
 
@@ -247,15 +256,18 @@ class LifterModel(nn.Module):
         return Condition(tokens, vec, inp, mods)
 
     def window_condition(self, tokens: torch.Tensor, tau: torch.Tensor | None = None,
-                         pad: torch.Tensor | None = None, frames: int = 1) -> Condition:
+                         pad: torch.Tensor | None = None, frames: int = 1, slot: int | None = None) -> Condition:
         """The Condition from encoder tokens (B*F, 17, width). Temporal model with tau: rows are windows of `frames`
         (window-major), tau (B*F,) their times in seconds relative to the window's last slot, pad (B*F,) bool the
         padding slots; each frame's condition then holds what the window's other frames add. Without tau (or for a
-        frame model): each row's own frame condition, as `condition`."""
+        frame model): each row's own frame condition, as `condition`. slot: only each window's frame at that slot
+        (B rows: an output frame's condition, without the other frames' share of the work)."""
         if tau is not None and self.temporal is not None:
             if pad is None:
                 pad = torch.zeros(tau.shape, dtype=torch.bool, device=tau.device)
-            tokens = self.temporal(tokens, tau, pad, frames)
+            tokens = self.temporal(tokens, tau, pad, frames, slot)
+        elif slot is not None:
+            tokens = tokens.view(-1, frames, *tokens.shape[1:])[:, slot]
         vec = self.encoder.flat(tokens.flatten(1))
         inp, mods = self.denoiser.precompute(tokens, vec)
         return Condition(tokens, vec, inp, mods)

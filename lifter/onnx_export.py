@@ -65,6 +65,7 @@ def model_key(model: LifterModel) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(model.cfg.to_dict(), sort_keys=True).encode())
     h.update(Path(model_module.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())          # the graphs' own code: a change here exports them again
     for name, value in model.state_dict().items():
         h.update(name.encode())
         h.update(value.detach().float().cpu().numpy().tobytes())
@@ -221,9 +222,9 @@ class WindowSampleGraph(nn.Module):
         self.register_buffer("alpha_bar", alpha_bar.double())
 
     def forward(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, noise: torch.Tensor):
-        c = self.model.window_condition(tokens, tau, pad > 0.5, self.model.cfg.window)
-        n, s = noise.shape[0], slice(self.slot, self.slot + 1)
-        rep = lambda v: v[s].expand(n, *v.shape[1:])  # noqa: E731
+        c = self.model.window_condition(tokens, tau, pad > 0.5, self.model.cfg.window, self.slot)
+        n = noise.shape[0]
+        rep = lambda v: v.expand(n, *v.shape[1:])  # noqa: E731  (one row: the slot's)
         cond = Condition(rep(c.inp), rep(c.inp), rep(c.inp), [rep(m) for m in c.mods])
         cfg = self.model.cfg
         x = ddim(lambda z, t: self.model.denoise(z, t, cond), noise, self.timesteps, self.alpha_bar, cfg.target,

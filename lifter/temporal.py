@@ -150,8 +150,7 @@ def lift_sequence(lifter, xy: torch.Tensor, lik: torch.Tensor, times: np.ndarray
         with torch.inference_mode():
             if frames > 1:
                 cond = lifter.model.window_condition(tokens[wi], torch.as_tensor(tau[sl]).flatten().float(),
-                                                     torch.as_tensor(pad[sl]).flatten(), frames)
-                cond = cond.select(torch.arange(sl.stop - sl.start) * frames + slot)
+                                                     torch.as_tensor(pad[sl]).flatten(), frames, slot)
             else:
                 cond = lifter.model.window_condition(tokens[wi])
         z = noise[torch.as_tensor(seq_no[sl])].reshape(-1, NUM_JOINTS - 1, 3)
@@ -228,8 +227,7 @@ class TemporalStream:
         if runner is not None:
             return runner.sample(window, tau, pad, self._noise, self.steps, slot)
         with torch.inference_mode():
-            cond = self.lifter.model.window_condition(window, tau, pad, f)
-            cond = cond.select(torch.tensor([slot]))
+            cond = self.lifter.model.window_condition(window, tau, pad, f, slot)
         return denoise(self.lifter, cond, self._noise, self.steps)[0]
 
     def step(self, xy: torch.Tensor, lik: torch.Tensor, t: float) -> torch.Tensor:

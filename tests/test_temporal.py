@@ -69,6 +69,27 @@ def test_untrained_temporal_model_is_the_frame_model():
     assert (c - a).abs().max() > 1e-3   # trained temporal layers do change the output
 
 
+def test_one_slots_condition_is_the_whole_windows_at_that_slot():
+    """window_condition(..., slot): an output frame's condition without the other frames' flat / precompute and the
+    last temporal layer's queries for them (live and offline lift that way) equals the whole window's at that slot."""
+    model = temporal_lifter(window=5).model
+    torch.manual_seed(0)
+    tokens = torch.randn(3 * 5, 17, model.cfg.width)
+    tau = (-torch.arange(4, -1, -1).float() / 30).repeat(3)
+    pad = torch.zeros(15, dtype=torch.bool)
+    pad[:2] = True                                   # the first window starts with padding
+    with torch.inference_mode():
+        for slot in (4, 3, 2):
+            whole = model.window_condition(tokens, tau, pad, 5).select(torch.arange(3) * 5 + slot)
+            one = model.window_condition(tokens, tau, pad, 5, slot)
+            assert one.rows == 3
+            for a, b in [(whole.tokens, one.tokens), (whole.vec, one.vec), (whole.inp, one.inp),
+                         *zip(whole.mods, one.mods)]:
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        frame = frame_lifter().model                 # no temporal layers: the slot's own frame
+        assert torch.equal(frame.window_condition(tokens, tau, pad, 5, 3).tokens, tokens[3::5])
+
+
 def test_windows_stay_in_their_sequence_and_causal_never_looks_ahead():
     lifter = temporal_lifter()
     xy, lik = candidates(10)
