@@ -400,9 +400,10 @@ class Pipeline:
                 root = centred_mean(times, np.stack([s[2] for s in track.raw]), t, self.smoothing.offline_cutoff_hz)
         else:
             if track.pose_filter is None:
-                live = self.smoothing.for_lifter(self.lifter_mode)
-                track.pose_filter = OneEuroFilter(live)
-                track.root_filter = OneEuroFilter(live)
+                # the pose at the lifter mode's beta (the temporal window already smooths it); the root, solved
+                # from each frame's 2D, at the base beta
+                track.pose_filter = OneEuroFilter(self.smoothing.for_lifter(self.lifter_mode))
+                track.root_filter = OneEuroFilter(self.smoothing)
             smooth = track.pose_filter(raw, t)
             if not self.world.enabled:
                 root = track.root_filter(np.asarray(est.root_translation, float)[None], t)[0]
