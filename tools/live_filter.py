@@ -66,12 +66,10 @@ def run(poses_path: Path, rate: float, seed: int, modes: list[str], betas: list[
         means = hyps.mean(1).numpy()
         scale = (calibration_for_mode(lifter, hypotheses, steps, mode, means) if temporal
                  else lifter.calibration_for(hypotheses, steps, means))
-        mean, cov = summarise(hyps, scale=scale)
-        mean, cov = mean.double(), cov.double()
-        s = scale if np.ndim(scale) == 0 else torch.as_tensor(np.asarray(scale), dtype=torch.float64)
+        mean, cov = summarise(hyps, scale=scale)            # float64, as hyps
         for beta in betas:
             rep = mean if beta < 0 else filtered(mean, times, segments, replace(cfg.smoothing, beta=beta))
-            c = about(cov, rep - mean, s)
+            c = about(cov, rep - mean, scale)
             inside = inside_ellipsoid(truth64, rep, c, 0.9)[:, 1:]
             app = inside_ellipsoid(truth64, rep, with_definition(c, cfg.joint_definition_mm / 1000), 0.9)[:, 1:]
             out["results"][f"{mode} beta {beta:g}" if beta >= 0 else f"{mode} unfiltered"] = dict(
