@@ -29,8 +29,12 @@ Methods (tools/realfootage_metrics.py has the metrics):
 - with --init world also: diffmocap_cold (every frame from noise: warm start off), diffmocap_world_tT (every frame
   starts from the world landmarks noised to timestep T, --init-t), diffmocap_reproj_best / _reproj_top (the app's
   hypothesis, or the mean of its best quarter, by reprojection error onto the candidate peaks with K).
-Only frames where every method found a person and the truth is valid for all 17 joints are scored (counts in the
-JSON). stats_2d: the front end's 2D (candidate 0 = heatmap peak, and the landmarks) against the projected truth.
+The truth is re-timed to the video first (`sync` in the JSON; --no-sync: as numbered): the phones are not genlocked,
+and the front end's 2D landmarks against the projected truth give each clip's lag (tools.realfootage_metrics.sync_lag;
+cam03's video is about 2 frames behind its truth; tools/realfootage_sync.py shows the front end itself does not lag).
+Every method is scored against the same re-timed truth; `unsynced` per method repeats MPJPE, PA12 and coverage90
+against the truth as numbered. Only frames where every method found a person and the re-timed truth is valid for all
+17 joints are scored (counts in the JSON). stats_2d: the front end's 2D (candidate 0 = heatmap peak, and the landmarks) against the projected truth.
 gravity: the world stage's up vector (pipeline/gravity.py, pipeline/floor.py) against the calibration's (world +Z
 in the camera frame: R[:, 2] of Rodrigues(rvec_world)), per frame, and its max / median after the first second.
 Without ../shared (or the clip files) prints why and exits 0 with {"skipped": ...}.
@@ -64,7 +68,7 @@ from pipeline.root import solve_root  # noqa: E402
 from pipeline.sources import open_source  # noqa: E402
 from pipeline.stages import Pipeline  # noqa: E402
 from tools.pose2sim_views import CLIPS_DIR, views_dir  # noqa: E402
-from tools.realfootage_metrics import nearest_candidate, pose_metrics, stats_2d  # noqa: E402
+from tools.realfootage_metrics import nearest_candidate, pose_metrics, stats_2d, sync_lag, truth_at  # noqa: E402
 
 MEDIAPIPE_PYTHON = repo_root() / ".venv-mediapipe" / "bin" / "python"
 # Visibility of our 17 joints: the landmarks' visibility averaged with the joint table's absolute weights.
@@ -277,28 +281,51 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
     mediapipe = None if args.no_mediapipe else run_mediapipe(video, frames)
     if mediapipe is not None:
         methods["mediapipe"] = mediapipe
-    rows = [i for i, f in enumerate(index) if f < frames and truth["valid"][i].all()
-            and all(f < len(m) and m[f] is not None for m in methods.values())]
-    clip = {"frames_with_truth": int((index < frames).sum()), "frames_evaluated": len(rows),
-            "frames_with_person": {n: sum(x is not None for x in m) for n, m in methods.items()}, "methods": {},
+    read = len(two_d)
+    landmarks = np.full((read, 17, 2), np.nan)
+    for f, d in enumerate(two_d):
+        if d is not None:
+            landmarks[f] = d["landmark_xy"]
+    sync = ({"lag_frames": 0.0, "how": "--no-sync"} if args.no_sync
+            else sync_lag(landmarks, truth["uv"], index, truth["valid"]))
+    lag = sync["lag_frames"]
+    clip = {"frames_with_truth": int((index < frames).sum()), "sync": sync, "methods": {},
+            "frames_with_person": {n: sum(x is not None for x in m) for n, m in methods.items()},
             "gravity": gravity_errors(worlds, truth_up(truth))}
-    if not rows:
+    scored = score(methods, truth, index, read, lag, cfg)
+    clip["frames_evaluated"] = scored["frames"]
+    if not scored["frames"]:
         return clip
-    gt = truth["joints"][rows].astype(np.float64)
-    for n, m in methods.items():
-        per = [m[index[i]] for i in rows]
-        stack = lambda key: np.stack([p[key] for p in per]) if key in per[0] else None  # noqa: E731
-        clip["methods"][n] = pose_metrics(stack("mean"), gt, stack("hyps"), stack("cov"), index[rows],
-                                          cfg.joint_definition_mm / 1000)
-    uv = truth["uv"][rows].astype(np.float64)
-    d2 = [two_d[index[i]] for i in rows]
+    clip["methods"] = scored["methods"]
+    if lag:   # the same frames' metrics against the truth as numbered (the video taken as in sync)
+        plain = score(methods, truth, index, read, 0.0, cfg)["methods"]
+        for n, m in plain.items():
+            clip["methods"][n]["unsynced"] = {key: m.get(key) for key in ("mpjpe_mm", "pa_mpjpe_limbs_mm",
+                                                                          "coverage90")}
+    uv, _ = truth_at(truth["uv"], index, truth["valid"], read, lag)
+    rows = scored["rows"]
+    d2 = [two_d[f] for f in rows]
     vis = np.stack([d["visibility"] for d in d2])
     clip["stats_2d"] = {
-        "candidate0": stats_2d(np.stack([d["cand_xy"][:, 0] for d in d2]), uv, vis),
-        "landmarks": stats_2d(np.stack([d["landmark_xy"] for d in d2]), uv, vis),
-        "nearest_of_k_candidates": nearest_candidate(np.stack([d["cand_xy"] for d in d2]), uv),
+        "candidate0": stats_2d(np.stack([d["cand_xy"][:, 0] for d in d2]), uv[rows], vis),
+        "landmarks": stats_2d(np.stack([d["landmark_xy"] for d in d2]), uv[rows], vis),
+        "nearest_of_k_candidates": nearest_candidate(np.stack([d["cand_xy"] for d in d2]), uv[rows]),
     }
     return clip
+
+
+def score(methods: dict, truth, index, read: int, lag: float, cfg) -> dict:
+    """Every method's metrics on the video frames where the truth re-timed by `lag` (truth_at) is valid for all 17
+    joints and every method has a result -> {"frames", "rows" (video frames), "methods"}."""
+    gt, good = truth_at(truth["joints"], index, truth["valid"], read, lag)
+    rows = [f for f in range(read) if good[f].all() and all(f < len(m) and m[f] is not None for m in methods.values())]
+    out = {"frames": len(rows), "rows": rows, "methods": {}}
+    for n, m in methods.items() if rows else ():
+        per = [m[f] for f in rows]
+        stack = lambda key: np.stack([p[key] for p in per]) if key in per[0] else None  # noqa: E731
+        out["methods"][n] = pose_metrics(stack("mean"), gt[rows], stack("hyps"), stack("cov"), np.asarray(rows),
+                                         cfg.joint_definition_mm / 1000)
+    return out
 
 
 def table(result: dict) -> str:
@@ -308,7 +335,8 @@ def table(result: dict) -> str:
             cells = [m["mpjpe_mm"], m["pa_mpjpe_mm"], m["pa_mpjpe_limbs_mm"], m.get("mpjpe_best_mm"),
                      m.get("coverage90")]
             lines.append(f"{clip:6} {n:24} " + " ".join(f"{'-' if v is None else v:>5}" for v in cells))
-        lines.append(f"{clip:6} frames evaluated {c['frames_evaluated']} of {c['frames_with_truth']}")
+        lines.append(f"{clip:6} frames evaluated {c['frames_evaluated']} of {c['frames_with_truth']}; truth re-timed "
+                     f"by {c['sync']['lag_frames']:+.2f} video frames (sync)")
         g = c.get("gravity")
         if g:
             lines.append(f"{clip:6} up vector vs calibration after {g['after_s']} s: max {g['max_deg']} median "
@@ -343,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="candidate sampling seed (the lifter's noise is fixed; another "
                     "seed shows how much a number moves with the sampled candidates alone)")
     ap.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe Pose (deterministic: one run is enough)")
+    ap.add_argument("--no-sync", action="store_true", help="score against the truth as its frames are numbered "
+                    "(default: re-timed by the video's lag estimated from the 2D, tools.realfootage_metrics.sync_lag)")
     ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
     ap.add_argument("--live", action="store_true", help="the settings the app uses for a live source (the temporal "

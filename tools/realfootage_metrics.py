@@ -29,6 +29,9 @@ GROSS = 0.1   # a 2D error above this fraction of the box size counts as gross
 # The 8 limb ends (elbows, wrists, knees, ankles), whose real errors are mostly BlazePose's own: the head, hips, pelvis,
 # spine/thorax and nose also carry the truth's other joint definitions (tools.sim_2d_stats).
 LIMB_ENDS = ("l_elbow", "r_elbow", "l_wrist", "r_wrist", "l_knee", "r_knee", "l_ankle", "r_ankle")
+# Offsets (video frames) tried between a clip's video and its truth: a quarter frame apart, up to 4 frames either way.
+SYNC_LAGS = np.round(np.arange(-4.0, 4.0 + 1e-9, 0.25), 2)
+SYNC_MIN_FRAMES = 30   # fewer frames with a detection than this: no estimate (the clip is taken as in sync)
 
 
 def root_relative(joints: np.ndarray) -> np.ndarray:
@@ -130,6 +133,59 @@ def persistent_share(det_xy, truth_uv) -> dict:
     total = (e ** 2).sum(-1).mean(0)
     return {"persistent_share_limb_ends": round(float(fixed.sum() / total.sum()), 3),
             "persistent_share": {n: round(float(f / t), 3) for n, f, t in zip(LIMB_ENDS, fixed, total)}}
+
+
+def truth_at(values, index, valid, frames: int, lag: float) -> tuple[np.ndarray, np.ndarray]:
+    """The truth of video frames 0..frames-1 for a video `lag` frames behind its truth (video frame f shows the
+    truth's time f - lag, in video frames): values (M, 17, D) at the video frames `index` (M,), valid (M, 17) ->
+    (frames, 17, D) linearly interpolated between the two truth frames around f - lag, and (frames, 17) valid where
+    both are valid (the one frame where f - lag is a whole frame)."""
+    values, index = np.asarray(values, np.float64), np.asarray(index, int)
+    n = int(max(index.max() + 1, frames))
+    full = np.full((n, *values.shape[1:]), np.nan)
+    ok = np.zeros((n, values.shape[1]), bool)
+    full[index], ok[index] = values, np.asarray(valid, bool)
+    t = np.arange(frames) - float(lag)
+    lo = np.floor(t + 1e-9).astype(int)
+    a = np.clip(t - lo, 0.0, 1.0)
+    hi = np.where(a > 1e-9, lo + 1, lo)                 # a whole frame needs only itself
+    inside = (lo >= 0) & (hi < n)
+    lo_c, hi_c = np.clip(lo, 0, n - 1), np.clip(hi, 0, n - 1)
+    out = (1 - a)[:, None, None] * full[lo_c] + a[:, None, None] * full[hi_c]
+    good = inside[:, None] & ok[lo_c] & ok[hi_c]
+    out[~good] = np.nan
+    return out, good
+
+
+def sync_lag(det_xy, truth_uv, index, valid, lags=SYNC_LAGS) -> dict:
+    """How many video frames a clip's video lags its truth (phones are not genlocked; a triangulation's frame
+    numbers need not be the video's), from the 2D alone: det_xy (F, 17, 2) px the front end's landmarks of video
+    frames 0..F-1 (NaN without a detection), truth_uv (M, 17, 2) the truth projected, at the video frames `index`.
+    The lag is where the median error of the 8 limb ends (the joints whose 2D truth and detection mean the same
+    point; over the frames every lag can score, the same frames for each) is least: the vertex of a parabola through
+    the lags within 5 % of the least. Independent of
+    any 3D estimate, so every method is scored against the same re-timed truth.
+    -> {"lag_frames", "limb_end_median_px" per lag, "frames"}; lag 0 with fewer than SYNC_MIN_FRAMES frames."""
+    det = np.asarray(det_xy, np.float64)
+    ends = [JOINT_NAMES.index(n) for n in LIMB_ENDS]
+    errors, usable = [], np.isfinite(det[:, ends]).all((1, 2))
+    for lag in lags:
+        uv, good = truth_at(truth_uv, index, valid, len(det), lag)
+        usable &= good[:, ends].all(1)
+        errors.append(np.linalg.norm(det[:, ends] - uv[:, ends], axis=-1))
+    if usable.sum() < SYNC_MIN_FRAMES:
+        return {"lag_frames": 0.0, "limb_end_median_px": {}, "frames": int(usable.sum())}
+    med = np.array([float(np.median(e[usable])) for e in errors])
+    # The minimum is flat over about a frame: the vertex of a parabola through the lags within 5 % of it.
+    near = med <= med.min() * 1.05
+    best = float(lags[int(np.argmin(med))])
+    if near.sum() >= 3:
+        c2, c1, _ = np.polyfit(np.asarray(lags, float)[near], med[near], 2)
+        if c2 > 0:
+            best = float(np.clip(-c1 / (2 * c2), np.min(np.asarray(lags)[near]), np.max(np.asarray(lags)[near])))
+    return {"lag_frames": round(best, 2),
+            "limb_end_median_px": {f"{lag:+.2f}": round(m, 2) for lag, m in zip(lags, med)},
+            "frames": int(usable.sum())}
 
 
 def nearest_candidate(cand_xy, truth_uv) -> dict:
