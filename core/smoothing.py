@@ -27,8 +27,8 @@ class OneEuroConfig:
     offline: str = "centred"   # files processed offline: centred (zero lag, the frames after too) | one_euro (as live)
     offline_cutoff_hz: float = 6.0   # the centred filter's -3 dB frequency
     # beta for the temporal lifter's output (None: beta): its window already smooths, so One-Euro mostly adds lag
-    # there (simulation: +0.3-1.2 mm at beta 4, +0.04-0.5 at 8; tools/live_filter.py)
-    temporal_beta: float | None = 8.0
+    # there; 5 keeps the causal output's jitter at most half the frame model's live jitter (tools/live_filter.py)
+    temporal_beta: float | None = 5.0
 
     def for_lifter(self, lifter_mode: str) -> "OneEuroConfig":
         """The filter settings for a lifter mode's output: temporal_beta in place of beta for 'temporal'."""

@@ -2,7 +2,7 @@
 Pose on the same frames.
 
     python -m pipeline.bench [--source vtest.avi] [--device cpu|cuda] [--runtime litert|torch|onnx] [--model full]
-                             [--hypotheses 16] [--steps 5] [--frames 100] [--temporal [--temporal-window lag1]]
+                             [--hypotheses 16] [--steps 5] [--frames 100] [--temporal [--temporal-window causal|lag1]]
                              [--json]
 
 The pipeline is the app's: built by pipeline.factory.build_pipeline from configs/app.yaml with the options given

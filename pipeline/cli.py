@@ -49,9 +49,8 @@ def add_settings_options(p: argparse.ArgumentParser, defaults: AppConfig) -> Non
       help=f"temporal lifter weights for --lifter-mode temporal (default: {defaults.temporal_lifter})")
     a("--temporal-window", default=None, choices=list(TEMPORAL_WINDOW_SETTINGS),
       help="the temporal lifter's window: causal (the newest frame is the output), lag1 (the frame before it: one "
-           "frame of future, one frame of added latency), centred (half a window of future, for videos), auto (lag1 "
-           "live, causal where the next frame is more than temporal_max_wait_ms away; centred for a file processed "
-           "offline) "
+           "frame of future, one frame of added latency), centred (half a window of future, for videos), auto (causal "
+           "live, centred for a file processed offline) "
            f"(default: {defaults.temporal_window})")
     a("--skeleton-names", default=None, metavar="h36m|mixamo|unreal",
       help="bone names in the BVH and glTF exports, to drop onto common rigs (docs/export.md) "

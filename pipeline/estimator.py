@@ -41,12 +41,10 @@ class Estimator:
         self._index, self._t0 = 0, None
 
     def _for_process(self) -> None:
-        """Frames given to process() run as live, except that the temporal window `auto` is causal here, not lag1: a
-        call returns its own frame's result (a program's loop, a notebook's single picture); temporal_window="lag1"
-        asks for the look-ahead."""
+        """Frames given to process() run as live: the temporal window `auto` is causal, so a call returns its own
+        frame's result (a program's loop, a notebook's single picture); temporal_window="lag1" asks for the
+        look-ahead."""
         set_source(self.pipeline, self.config, live=True)
-        if self.config.temporal_window == "auto":
-            self.pipeline.temporal_window, self.pipeline.max_wait = "causal", None
 
     def process(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> FrameResult | None:
         """One BGR uint8 image (H, W, 3) of the current stream; timestamp in seconds (default: the wall clock since
@@ -66,8 +64,8 @@ class Estimator:
     def run(self, source: Source | str | int | Path) -> Iterator[FrameResult]:
         """Every frame of a source (a pipeline.sources.Source, or what app.py's --source takes), as a new stream.
         A file runs as the app runs it offline (a temporal window `auto` centred, smoothing.offline), a webcam as
-        live (`auto` lag1, giving way to causal where the next frame is more than temporal_max_wait_ms away); frames
-        given to process() run as live, `auto` causal."""
+        live (`auto` causal; lag1 gives way to causal where the next frame is more than temporal_max_wait_ms away);
+        frames given to process() run as live."""
         self.reset()
         src = source if isinstance(source, Source) else open_source(parse_spec(str(source)))
         live = bool(getattr(src, "live", True))

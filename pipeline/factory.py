@@ -122,8 +122,8 @@ def build_temporal_lifter(cfg: AppConfig, say: Callable[[str], None] = say_stder
         onnx = with_window_runtime(lifter, threads=cfg.torch_threads)
         runner, f = onnx.window_runner, lifter.cfg.window
         tokens = runner.encode(torch.zeros(1, NUM_JOINTS, cfg.candidates, 2), torch.ones(1, NUM_JOINTS, cfg.candidates))
-        # Every output slot a source may use (auto: lag1 live, centred offline; run_source picks per source; causal
-        # where a live look-ahead may wait too long, max_wait_for).
+        # Every output slot a source may use (auto: causal live, centred offline; run_source picks per source; causal
+        # also where a live look-ahead may wait too long, max_wait_for).
         windows = {temporal_window_for(cfg.temporal_window, live) for live in (True, False)}
         for window in windows | ({"causal"} if max_wait_for(cfg, live=True) is not None else set()):
             runner.sample(tokens.expand(f, -1, -1), torch.zeros(f), torch.zeros(f, dtype=torch.bool),
@@ -146,7 +146,7 @@ def fast_lifter(lifter: Lifter, cfg: AppConfig, say: Callable[[str], None]) -> L
 
 def set_source(pipeline: Pipeline, cfg: AppConfig, live: bool) -> None:
     """Run `pipeline` as the app runs a live source (webcam, stream) or a file: the temporal window `auto` resolves
-    (lag1 live, centred for a file), a live look-ahead is bounded in time (max_wait_for) and a file may smooth with
+    (causal live, centred for a file), a live look-ahead is bounded in time (max_wait_for) and a file may smooth with
     the frames after each one (smoothing.offline)."""
     pipeline.temporal_window = temporal_window_for(cfg.temporal_window, live)
     pipeline.max_wait = max_wait_for(cfg, live)

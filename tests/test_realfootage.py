@@ -223,14 +223,14 @@ def test_sync_lag_finds_the_offset_of_a_video_from_its_truth():
 
 @pytest.mark.skipif(shared_dir() is None, reason="no ../shared")
 def test_short_real_run_as_a_live_source(capsys):
-    """--live: the app's live settings (temporal window auto -> lag1, One-Euro), every frame still scored."""
+    """--live: the app's live settings (temporal window auto -> causal, One-Euro), every frame still scored."""
     from tools.realfootage import main
 
     assert main(["--clips", "cam03", "--frames", "6", "--live", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     if "skipped" in out:
         pytest.skip(out["skipped"])
-    assert out["live"] is True and out["temporal_window"] == "lag1"
+    assert out["live"] is True and out["temporal_window"] == "causal"
     assert out["clips"]["cam03"]["frames_evaluated"] == 6
 
 

@@ -172,7 +172,7 @@ def test_the_temporal_lifter_is_filtered_with_its_own_beta(tmp_path):
     cfg = OneEuroConfig(beta=4.0, temporal_beta=8.0)
     assert cfg.for_lifter("temporal").beta == 8.0 and cfg.for_lifter("frame").beta == 4.0
     assert OneEuroConfig(beta=4.0, temporal_beta=None).for_lifter("temporal").beta == 4.0
-    assert load_config().smoothing.temporal_beta == 8.0
+    assert load_config().smoothing.temporal_beta == 5.0
     (tmp_path / "null.yaml").write_text("smoothing:\n  temporal_beta: null\n")
     assert load_config(tmp_path / "null.yaml").smoothing.temporal_beta is None
 

@@ -157,18 +157,20 @@ def test_pipeline_lag1_lifts_the_held_frames_of_a_stream_before_time_goes_back()
     assert np.allclose(got[2].persons[0].estimate.hypotheses, stream.estimate_at(stamps[2]).hypotheses)
 
 
-def test_auto_window_is_lag1_live_and_centred_offline(tmp_path):
+def test_auto_window_is_causal_live_and_centred_offline(tmp_path):
     from pipeline.config import temporal_window_for
     from pipeline.outputs import run_source
 
     assert load_config().temporal_window == "auto"
-    assert (temporal_window_for("auto", True), temporal_window_for("auto", False)) == ("lag1", "centred")
+    assert (temporal_window_for("auto", True), temporal_window_for("auto", False)) == ("causal", "centred")
     assert temporal_window_for("causal", False) == "causal" and temporal_window_for("centred", True) == "centred"
     cfg = apply_options(load_config(), lifter_mode="temporal")
     cfg.world.settle_s = 0.0
     pipe = build_pipeline(cfg, frontend=FakeFrontEnd(), lifter=temporal_lifter())
-    # built for a stream (the Python API): lag1, its wait bounded
-    assert pipe.temporal_window == "lag1" and pipe.max_wait == cfg.temporal_max_wait_ms / 1000
+    # built for a stream (the Python API): causal, each frame's result at once
+    assert pipe.temporal_window == "causal" and pipe.max_wait == cfg.temporal_max_wait_ms / 1000
+    assert pipe.process(Frame(index=0, timestamp=0.0, image=np.zeros((120, 160, 3), np.uint8))) is not None
+    pipe.reset()
     collect = Collect()
     with open_source(write_video(tmp_path / "clip.avi", n=6)) as src:
         stats = run_source(cfg, src, pipe, [collect], live=False, progress=False)
@@ -233,8 +235,8 @@ def test_the_fast_temporal_lifter_is_ready_for_every_window_a_source_may_use(tmp
     lifter = temporal_lifter()
     lifter.save(tmp_path / "temporal.pt")
     f = lifter.cfg.window
-    # auto: lag1 live with its causal fallback (max wait), centred offline; lag1: it and its fallback
-    for setting, slots in (("auto", {f - 2, f - 1, (f - 1) // 2}), ("lag1", {f - 2, f - 1})):
+    # auto: causal live, centred offline; lag1: it and its causal fallback (max wait)
+    for setting, slots in (("auto", {f - 1, (f - 1) // 2}), ("lag1", {f - 2, f - 1})):
         cfg = apply_options(load_config(), lifter_mode="temporal", temporal_lifter=str(tmp_path / "temporal.pt"),
                             temporal_window=setting, steps=2, hypotheses=3)
         fast = build_temporal_lifter(cfg, say=lambda *_: None)

@@ -13,8 +13,8 @@ once `python -m tools.pose2sim_views` has fetched them (from the pinned pose2sim
 a bystander (cam02) is scored on its subject: the person whose 2D lies nearest the projected truth. Every frame is
 processed in order, up to the last truth frame or --frames, by the pipeline app.py builds, set up as the app runs a
 file (configs/app.yaml defaults; --live: as it runs a live source on a machine that keeps up with it: the temporal
-window auto is lag1 (no causal fallback: temporal_max_wait_ms) and the output One-Euro smoothed, every frame still
-processed), with the clip's true intrinsics K for the root translation (the
+window auto is causal (a lag1 asked for has no causal fallback: temporal_max_wait_ms) and the output One-Euro
+smoothed, every frame still processed), with the clip's true intrinsics K for the root translation (the
 lifter's root-relative output does not use K).
 Methods (tools/realfootage_metrics.py has the metrics):
 - diffmocap: the app's output (smoothed mean, its hypotheses and calibrated covariance);
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the JSON (default: a table)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file")
     ap.add_argument("--live", action="store_true", help="the settings the app uses for a live source (the temporal "
-                    "window auto -> lag1, One-Euro smoothing instead of the file's centred low-pass); every frame "
+                    "window auto -> causal, One-Euro smoothing instead of the file's centred low-pass); every frame "
                     "is still processed, none dropped")
     args = ap.parse_args(argv)
     folders = {c: clip_folder(c) for c in args.clips}
