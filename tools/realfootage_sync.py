@@ -34,8 +34,9 @@ def landmarks(frames: list, truth, cfg, backwards: bool) -> np.ndarray:
     pipe = build_pipeline(cfg)
     uv = {int(f): u for f, u in zip(truth["frame_index"], truth["uv"])}
     out = np.full((len(frames), 17, 2), np.nan)
+    step = frames[1].timestamp - frames[0].timestamp if len(frames) > 1 else 0.0
     for i, frame in enumerate(frames[::-1] if backwards else frames):
-        detected = pipe.detect(replace(frame, index=i, timestamp=i * (frames[1].timestamp - frames[0].timestamp)))
+        detected = pipe.detect(replace(frame, index=i, timestamp=i * step))
         person = subject(detected.persons, uv.get(frame.index))
         if person:
             out[frame.index] = map_points(person[0].landmarks.landmarks[:, :2])
