@@ -5,7 +5,7 @@
                                 [--temporal-window causal|lag1|centred] [--temporal-windows MODE ...]
                                 [--temporal-rates FPS ...]
                                 [--hypotheses 16 --steps 5] [--init noise|world] [--init-t 100 200 400]
-                                [--live] [--json] [--out FILE]
+                                [--live] [--no-sync] [--json] [--out FILE]
 
 Clips: ../shared/data/realfootage/pose2sim_balancing/CLIP.mp4 with CLIP_truth.npz (joints in the camera frame,
 README there): cam01 and cam03 by default; cam02 and cam04, the same trial's other two cameras with the same truth,
@@ -34,7 +34,8 @@ and the front end's 2D landmarks against the projected truth give each clip's la
 cam03's video is about 2 frames behind its truth; tools/realfootage_sync.py shows the front end itself does not lag).
 Every method is scored against the same re-timed truth; `unsynced` per method repeats MPJPE, PA12 and coverage90
 against the truth as numbered. Only frames where every method found a person and the re-timed truth is valid for all
-17 joints are scored (counts in the JSON). stats_2d: the front end's 2D (candidate 0 = heatmap peak, and the landmarks) against the projected truth.
+17 joints are scored (counts in the JSON). stats_2d: the front end's 2D (candidate 0 = heatmap peak, and the
+landmarks) against the projected, re-timed truth.
 gravity: the world stage's up vector (pipeline/gravity.py, pipeline/floor.py) against the calibration's (world +Z
 in the camera frame: R[:, 2] of Rodrigues(rvec_world)), per frame, and its max / median after the first second.
 Without ../shared (or the clip files) prints why and exits 0 with {"skipped": ...}.
