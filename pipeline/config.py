@@ -28,7 +28,7 @@ TEMPORAL_WINDOW_SETTINGS = ("auto", *TEMPORAL_WINDOWS)
 
 def temporal_window_for(setting: str, live: bool) -> str:
     """The temporal lifter's window mode for a source: `auto` is causal live (the newest frame is the output: no
-    added latency; lag1, one frame behind, is 0-1.6 mm more accurate on the real clips for one frame period more,
+    added latency; lag1, one frame behind, is 0.4-2.7 mm more accurate on the real clips for one frame period more,
     docs/realfootage.md, session 17) and centred on a file processed offline (half a window ahead: the most accurate
     of the three); any other setting is kept (a live lag1 lifts causally while its wait would be longer than
     temporal_max_wait_ms: Pipeline.max_wait)."""

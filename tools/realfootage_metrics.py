@@ -163,10 +163,10 @@ def sync_lag(det_xy, truth_uv, index, valid, lags=SYNC_LAGS) -> dict:
     frames 0..F-1 (NaN without a detection), truth_uv (M, 17, 2) the truth projected, at the video frames `index`.
     The lag is where the median error of the 8 limb ends (the joints whose 2D truth and detection mean the same
     point; over the frames every lag can score, the same frames for each) is least: the vertex of a parabola through
-    the lags within 5 % of the least. Independent of
-    any 3D estimate, so every method is scored against the same re-timed truth.
+    the lags within 5 % of the least. Independent of any 3D estimate, so every method is scored against the same
+    re-timed truth.
     -> {"lag_frames", "limb_end_median_px" per lag, "frames"}; lag 0 with fewer than SYNC_MIN_FRAMES frames."""
-    det = np.asarray(det_xy, np.float64)
+    det, lags = np.asarray(det_xy, np.float64), np.asarray(lags, np.float64)
     ends = [JOINT_NAMES.index(n) for n in LIMB_ENDS]
     errors, usable = [], np.isfinite(det[:, ends]).all((1, 2))
     for lag in lags:
@@ -180,9 +180,9 @@ def sync_lag(det_xy, truth_uv, index, valid, lags=SYNC_LAGS) -> dict:
     near = med <= med.min() * 1.05
     best = float(lags[int(np.argmin(med))])
     if near.sum() >= 3:
-        c2, c1, _ = np.polyfit(np.asarray(lags, float)[near], med[near], 2)
+        c2, c1, _ = np.polyfit(lags[near], med[near], 2)
         if c2 > 0:
-            best = float(np.clip(-c1 / (2 * c2), np.min(np.asarray(lags)[near]), np.max(np.asarray(lags)[near])))
+            best = float(np.clip(-c1 / (2 * c2), lags[near].min(), lags[near].max()))
     return {"lag_frames": round(best, 2),
             "limb_end_median_px": {f"{lag:+.2f}": round(m, 2) for lag, m in zip(lags, med)},
             "frames": int(usable.sum())}
