@@ -20,8 +20,8 @@ from lifter.model import LifterModel, ModelConfig
 from lifter.simulate import SimConfig
 from lifter.runtimes import with_window_runtime
 from lifter.temporal import TemporalStream, lift_sequence, window_index, window_stride
-from lifter.train_temporal import (WindowSampler, Clips, balanced_segments, simulate_windows, slot_weights,
-                                   temporal_from_frame, window_loss)
+from lifter.train_temporal import (WindowSampler, Clips, balanced_segments, frame_tokens, jitter_loss,
+                                   simulate_windows, slot_weights, split_pair, temporal_from_frame, window_loss)
 from pipeline.config import apply_options, load_config
 from pipeline.factory import build_pipeline, build_temporal_lifter
 from pipeline.stages import Pipeline
@@ -201,6 +201,50 @@ def test_edge_weight_weighs_the_causal_and_lag1_slots():
                                               torch.Generator().manual_seed(1), 1, 0.0, edge)) for edge in (1.0, 1e6))
     # the same draws (generator): edge 1 is the mean over the real frames, a huge edge the last slot's error alone
     assert plain > 0 and last_only > 0 and abs(plain - last_only) > 1e-6 * plain
+
+
+def test_split_pair_gives_two_windows_a_frame_apart():
+    poses = synthetic_poses(30)
+    clips = Clips(poses, np.arange(30) / 10.0, np.zeros(30, int), np.full(30, 30), np.array(["x"] * 30))
+    w, tau, pad = WindowSampler(clips, 5).sample(np.array([3, 12, 29]), np.random.default_rng(0))
+    batch = simulate_windows(w, tau, pad, SimConfig.load(), torch.Generator().manual_seed(0), k=3, none_share=0.0)
+    tokens = torch.arange(15.0)[:, None, None].expand(15, 17, 2)
+    (a, ta), (b, tb) = split_pair(batch, tokens)
+    assert a.frames == b.frames == 4 and a.pose.shape == (12, 17, 3)
+    whole = batch.pose.view(3, 5, 17, 3)
+    assert torch.equal(a.pose.view(3, 4, 17, 3), whole[:, :4]) and torch.equal(b.pose.view(3, 4, 17, 3), whole[:, 1:])
+    assert torch.equal(ta[:, 0, 0].view(3, 4), torch.arange(15.0).view(3, 5)[:, :4])
+    assert torch.equal(tb[:, 0, 0].view(3, 4), torch.arange(15.0).view(3, 5)[:, 1:])
+    # each window's times are relative to its own last slot; b's are the batch's own
+    assert (a.tau.view(3, 4)[:, -1] == 0).all() and torch.allclose(b.tau, torch.as_tensor(tau)[:, 1:].reshape(-1))
+    assert torch.allclose(a.tau.view(3, 4), torch.as_tensor(tau[:, :4] - tau[:, 3:4]))
+
+
+def test_jitter_loss_scores_the_live_outputs_move_against_the_truths():
+    lifter = temporal_lifter()
+    model = lifter.model.train()
+    poses = np.repeat(synthetic_poses(2)[:, None], 5, 1)              # two people standing still, 5 frames
+    tau = np.repeat((np.arange(5.0) - 4)[None] / 30, 2, 0).astype(np.float32)
+    batch = simulate_windows(poses, tau, np.zeros((2, 5), bool), SimConfig.load(), torch.Generator().manual_seed(0),
+                             k=3, none_share=1.0)                     # exact 2D: every frame's candidates alike
+    batch.xy[:] = batch.xy.view(2, 5, 17, 3, 2)[:, :1].expand(2, 5, 17, 3, 2).reshape(batch.xy.shape)
+    batch.lik[:] = batch.lik.view(2, 5, 17, 3)[:, :1].expand(2, 5, 17, 3).reshape(batch.lik.shape)
+    tokens = frame_tokens(model, batch, batch.lik)
+    (a, ta), (b, tb) = split_pair(batch, tokens)
+    loss = lambda seed: jitter_loss(model, a, ta, b, tb, lifter.alpha_bar, torch.Generator().manual_seed(seed), 3)  # noqa: E731
+    assert float(loss(1).detach()) < 1e-10               # the same window a frame later: no move, none true
+    b.pose[:] = b.pose + torch.linspace(0, 0.05, 17)[:, None]    # the truth moved, the candidates did not
+    moved = loss(1)
+    assert float(moved.detach()) > 1e-4
+    moved.backward()                                     # differentiable back to the window layers
+    assert model.temporal.proj[0].weight.grad.abs().sum() > 0
+    b.pad.view(2, 4)[:, -1] = True                       # no live output in b: nothing to score
+    assert float(loss(1)) == 0.0
+    # a model that knows the truth (its x0 prediction is the clean pose) has no jitter to score
+    b.pad.view(2, 4)[:, -1] = False
+    model.denoise = lambda x, t, cond: oracle.pop(0)     # noqa: E731
+    oracle = [model.to_internal(w.pose[3::4]).repeat_interleave(3, 0) for w in (b, a)]
+    assert float(loss(1).detach()) < 1e-12
 
 
 def test_balanced_segments_weigh_seated_segments_as_standing_ones():
