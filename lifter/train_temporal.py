@@ -393,16 +393,14 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
                                  tc["k"], tc["none_share"])
         for group in opt.param_groups:
             group["lr"] = group["scale"] * lr_at(elapsed / budget, step, args.lr, args.lr / 30, args.warmup)
+        tokens = frame_tokens(model, batch, drop_joints(batch.lik, tc["joint_drop"], g))
+        if jitter:   # the diffusion loss on the later window, the jitter between the two
+            (a, tokens_a), (batch, tokens) = split_pair(batch, tokens)
+        loss = window_loss(model, batch, alpha_bar, g, tc["repeats"], tc["joint_drop"], args.edge_weight, tokens)
         if jitter:
-            tokens = frame_tokens(model, batch, drop_joints(batch.lik, tc["joint_drop"], g))
-            (a, tokens_a), (b, tokens_b) = split_pair(batch, tokens)
-            main_loss = window_loss(model, b, alpha_bar, g, tc["repeats"], tc["joint_drop"], args.edge_weight,
-                                    tokens_b)
-            jit = jitter_loss(model, a, tokens_a, b, tokens_b, alpha_bar, g, tc["repeats"])
-            loss = main_loss + args.jitter_weight * jit
+            jit = jitter_loss(model, a, tokens_a, batch, tokens, alpha_bar, g, tc["repeats"])
+            loss = loss + args.jitter_weight * jit
             run_jitter.append(float(jit.detach()))
-        else:
-            loss = window_loss(model, batch, alpha_bar, g, tc["repeats"], tc["joint_drop"], args.edge_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, tc["grad_clip"])

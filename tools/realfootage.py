@@ -294,8 +294,8 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
             "frames_with_person": {n: sum(x is not None for x in m) for n, m in methods.items()},
             "gravity": gravity_errors(worlds, truth_up(truth))}
     scored = score(methods, truth, index, read, lag, cfg)
-    clip["frames_evaluated"] = scored["frames"]
-    if not scored["frames"]:
+    clip["frames_evaluated"] = len(scored["rows"])
+    if not scored["rows"]:
         return clip
     clip["methods"] = scored["methods"]
     if lag:   # the same frames' metrics against the truth as numbered (the video taken as in sync)
@@ -317,10 +317,10 @@ def evaluate_clip(name: str, folder: Path, args, cfg) -> dict:
 
 def score(methods: dict, truth, index, read: int, lag: float, cfg) -> dict:
     """Every method's metrics on the video frames where the truth re-timed by `lag` (truth_at) is valid for all 17
-    joints and every method has a result -> {"frames", "rows" (video frames), "methods"}."""
+    joints and every method has a result -> {"rows" (video frames), "methods"}."""
     gt, good = truth_at(truth["joints"], index, truth["valid"], read, lag)
     rows = [f for f in range(read) if good[f].all() and all(f < len(m) and m[f] is not None for m in methods.values())]
-    out = {"frames": len(rows), "rows": rows, "methods": {}}
+    out = {"rows": rows, "methods": {}}
     for n, m in methods.items() if rows else ():
         per = [m[f] for f in rows]
         stack = lambda key: np.stack([p[key] for p in per]) if key in per[0] else None  # noqa: E731
