@@ -39,6 +39,7 @@ class ModelConfig:
     # Temporal variant (lifter/temporal.py): per-joint attention over a window of frames on the condition tokens.
     temporal_layers: int = 0   # 0: the frame model
     window: int = 1            # frames per window it was trained on
+    temporal_spatial: bool = False  # each temporal layer followed by attention across the joints of each frame
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -130,10 +131,22 @@ class ConditionEncoder(nn.Module):
         return tokens, self.flat(tokens.flatten(1))
 
 
+def zero_residual_layer(cfg: ModelConfig) -> nn.TransformerEncoderLayer:
+    """A pre-norm transformer layer (attention + FFN) whose residual branches start at zero: the identity."""
+    layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, cfg.ffn, dropout=0.0, activation="gelu",
+                                       batch_first=True, norm_first=True)
+    for lin in (layer.self_attn.out_proj, layer.linear2):
+        nn.init.zeros_(lin.weight)
+        nn.init.zeros_(lin.bias)
+    return layer
+
+
 class TemporalEncoder(nn.Module):
     """Per-joint self-attention over the frames of a window on the encoder's joint tokens (each layer: attention +
-    FFN, pre-norm, the frame times in seconds added to the input). The output projections start at zero, so an
-    untrained temporal model is exactly the frame model it was initialised from."""
+    FFN, pre-norm, the frame times in seconds added to the input). With cfg.temporal_spatial each such layer is
+    followed by attention across the 17 joints of each frame, so what one joint's track says can reach the others
+    before the next layer looks over time again (a joint x time factorisation, as MixSTE). The output projections
+    start at zero, so an untrained temporal model is exactly the frame model it was initialised from."""
 
     def __init__(self, cfg: ModelConfig, time_dim: int = 64):
         super().__init__()
@@ -149,6 +162,8 @@ class TemporalEncoder(nn.Module):
         for lin in [*self.proj, *(f[2] for f in self.ffn)]:
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
+        self.spatial = (nn.ModuleList([zero_residual_layer(cfg) for _ in range(cfg.temporal_layers)])
+                        if cfg.temporal_spatial else None)
 
     def forward(self, tokens: torch.Tensor, tau: torch.Tensor, pad: torch.Tensor, frames: int,
                 slot: int | None = None) -> torch.Tensor:
@@ -170,6 +185,10 @@ class TemporalEncoder(nn.Module):
             a = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
             h = h + proj(a.transpose(1, 2).reshape(h.shape))
             h = h + ffn(n2(h))
+            if self.spatial is not None:     # (B*17, F', w) -> each frame's 17 joints -> back
+                f = h.shape[1]
+                frame_rows = h.view(-1, j, f, w).transpose(1, 2).reshape(-1, j, w)
+                h = self.spatial[i](frame_rows).view(-1, f, j, w).transpose(1, 2).reshape(-1, f, w)
         if slot is not None:
             return h.reshape(-1, j, w)
         return h.view(-1, j, frames, w).transpose(1, 2).reshape(r, j, w)

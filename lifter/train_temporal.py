@@ -4,7 +4,9 @@
 
 The temporal model starts as the frame model (weights copied; the temporal attention's output projections are zero,
 so before training it IS the frame model) and learns only what time adds. The condition encoder stays frozen (its
-per-frame features are the frame model's), the denoiser and the temporal layers train.
+per-frame features are the frame model's) unless --train-encoder; the denoiser and the temporal layers train.
+--spatial adds attention across the joints after each temporal layer (to a shipped model given by --from-weights
+too; zero residual branches, so it starts as that model).
 
 Windows (WindowSampler): an anchor pose of a training clip at a random slot of the window, the other slots at an app
 frame rate drawn log-uniformly in 10-60 fps with +-15 % interval jitter and dropped frames (an interval doubled or
@@ -169,13 +171,20 @@ def simulate_windows(poses: np.ndarray, tau: np.ndarray, pad: np.ndarray, sim_cf
 
 # ------------------------------------------------------------------------------------------------- model
 
-def temporal_from_frame(frame: Lifter, layers: int, frames: int) -> LifterModel:
+def temporal_from_frame(frame: Lifter, layers: int, frames: int, spatial: bool = False) -> LifterModel:
     """The frame model with temporal layers (zero output projections: before training it is the frame model)."""
-    cfg = ModelConfig.from_dict({**frame.cfg.to_dict(), "temporal_layers": layers, "window": frames})
-    model = LifterModel(cfg)
-    missing = model.load_state_dict(frame.model.state_dict(), strict=False)
-    assert not missing.unexpected_keys and all(k.startswith("temporal.") for k in missing.missing_keys), missing
-    return model
+    cfg = ModelConfig.from_dict({**frame.cfg.to_dict(), "temporal_layers": layers, "window": frames,
+                                 "temporal_spatial": spatial})
+    return grown(frame.model, cfg, "temporal.")
+
+
+def grown(model: LifterModel, cfg: ModelConfig, new: str) -> LifterModel:
+    """A model of config cfg holding `model`'s weights; only parameters under `new` are new (their residual
+    branches start at zero, so the grown model computes what `model` did)."""
+    out = LifterModel(cfg)
+    missing = out.load_state_dict(model.state_dict(), strict=False)
+    assert not missing.unexpected_keys and all(k.startswith(new) for k in missing.missing_keys), missing
+    return out
 
 
 def shipped_temporal(name: str, init: str) -> Lifter:
@@ -187,8 +196,8 @@ def shipped_temporal(name: str, init: str) -> Lifter:
 
 
 def frame_tokens(model: LifterModel, batch: WindowBatch, lik: torch.Tensor) -> torch.Tensor:
-    """Every frame's joint tokens (B*F, 17, width); the frame encoder is frozen (no gradient through it)."""
-    with torch.no_grad():
+    """Every frame's joint tokens (B*F, 17, width); no gradient through a frozen encoder (the default)."""
+    with torch.set_grad_enabled(torch.is_grad_enabled() and model.encoder.proj.weight.requires_grad):
         return model.encoder(batch.xy, lik)[0]
 
 
@@ -334,9 +343,16 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
     torch.manual_seed(tc["seed"])
     # A shipped temporal model's network goes on training (its window and layers); optimiser and data stream start
     # afresh (the run folder that trained it is gone with its session).
-    model = temporal_from_frame(frame, args.layers, args.frames) if shipped is None else shipped.model
+    if shipped is None:
+        model = temporal_from_frame(frame, args.layers, args.frames, args.spatial)
+    elif args.spatial and not shipped.cfg.temporal_spatial:   # joint layers added to a shipped window model
+        model = grown(shipped.model, ModelConfig.from_dict({**shipped.cfg.to_dict(), "temporal_spatial": True}),
+                      "temporal.spatial.")
+    else:
+        model = shipped.model
     for name, p in model.encoder.named_parameters():
-        p.requires_grad_(name.startswith("flat."))       # the per-frame features stay the frame model's
+        # The per-frame features stay the frame model's unless --train-encoder (then at lr x old_lr_scale).
+        p.requires_grad_(args.train_encoder or name.startswith("flat."))
     params = [p for p in model.parameters() if p.requires_grad]
     new = [p for name, p in model.named_parameters() if name.startswith("temporal.")]
     old = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("temporal.")]
@@ -423,7 +439,8 @@ def train(args, cfg: dict, out: Path) -> tuple[LifterModel, dict]:
     checkpoint()
     return ema.model.eval(), {"steps": step, "start_step": start_step, "train_minutes": elapsed / 60,
                               "frame_model": args.init, "from_weights": args.from_weights,
-                              "edge_weight": args.edge_weight, "jitter_weight": args.jitter_weight}
+                              "edge_weight": args.edge_weight, "jitter_weight": args.jitter_weight,
+                              "spatial": model.cfg.temporal_spatial, "train_encoder": args.train_encoder}
 
 
 def calibrate(lifter: Lifter, batch: WindowBatch, sets: list[str], grid=CALIBRATION_GRID, default=(16, 5),
@@ -505,6 +522,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None, help="run folder (default <cache>/lifter/<name>)")
     ap.add_argument("--frames", type=int, default=9, help="window length T")
     ap.add_argument("--layers", type=int, default=2, help="temporal attention layers")
+    ap.add_argument("--spatial", action="store_true",
+                    help="attention across the joints after each temporal layer (added to --from-weights' model)")
+    ap.add_argument("--train-encoder", action="store_true",
+                    help="train the per-frame condition encoder too (at lr x --old-lr-scale; frozen by default)")
     ap.add_argument("--batch", type=int, default=14, help="windows per step")
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--old-lr-scale", type=float, default=0.2, help="learning rate factor of the frame model's parts")
@@ -549,7 +570,8 @@ def main(argv: list[str] | None = None) -> None:
         summary = {"steps": ck["step"], "start_step": ck.get("start_step", 0), "train_minutes": ck["elapsed"] / 60,
                    "frame_model": args.init, "from_weights": ck["args"].get("from_weights"),
                    "edge_weight": ck["args"].get("edge_weight", 1.0),
-                   "jitter_weight": ck["args"].get("jitter_weight", 0.0)}
+                   "jitter_weight": ck["args"].get("jitter_weight", 0.0),
+                   "spatial": model.cfg.temporal_spatial, "train_encoder": ck["args"].get("train_encoder", False)}
     else:
         model, summary = train(args, cfg, out)
     if args.no_ship:

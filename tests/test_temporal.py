@@ -21,7 +21,8 @@ from lifter.simulate import SimConfig
 from lifter.runtimes import with_window_runtime
 from lifter.temporal import TemporalStream, lift_sequence, window_index, window_stride
 from lifter.train_temporal import (WindowSampler, Clips, balanced_segments, frame_tokens, jitter_loss,
-                                   simulate_windows, slot_weights, split_pair, temporal_from_frame, window_loss)
+                                   grown, simulate_windows, slot_weights, split_pair, temporal_from_frame,
+                                   window_loss)
 from pipeline.config import apply_options, load_config
 from pipeline.factory import build_pipeline, build_temporal_lifter
 from pipeline.stages import Pipeline
@@ -43,8 +44,8 @@ def frame_lifter(seed: int = 0) -> Lifter:
     return Lifter(model.eval(), calibration=1.0)
 
 
-def temporal_lifter(window: int = 4, trained: bool = True) -> Lifter:
-    model = temporal_from_frame(frame_lifter(), 1, window)
+def temporal_lifter(window: int = 4, trained: bool = True, spatial: bool = False) -> Lifter:
+    model = temporal_from_frame(frame_lifter(), 1, window, spatial)
     if trained:  # stand-in for training: the zero output projections get weights
         with torch.no_grad():
             for p in model.temporal.parameters():
@@ -57,22 +58,62 @@ def candidates(m: int, k: int = 3, seed: int = 0):
     return torch.rand(m, 17, k, 2, generator=g) * 1.6 - 0.8, torch.rand(m, 17, k, generator=g)
 
 
-def test_untrained_temporal_model_is_the_frame_model():
-    frame, temporal = frame_lifter(), temporal_lifter(trained=False)
+@pytest.mark.parametrize("spatial", [False, True])
+def test_untrained_temporal_model_is_the_frame_model(spatial):
+    frame, temporal = frame_lifter(), temporal_lifter(trained=False, spatial=spatial)
     xy, lik = candidates(7)
     times, seq = np.arange(7) / 30, np.zeros(7, int)
     a = lift_sequence(frame, xy, lik, times, seq, n=4, steps=2, lifter_mode="frame")
     b = lift_sequence(temporal, xy, lik, times, seq, n=4, steps=2, lifter_mode="temporal")
     assert a.abs().max() > 0.01
     torch.testing.assert_close(a, b)
-    c = lift_sequence(temporal_lifter(), xy, lik, times, seq, n=4, steps=2, lifter_mode="temporal")
+    c = lift_sequence(temporal_lifter(spatial=spatial), xy, lik, times, seq, n=4, steps=2, lifter_mode="temporal")
     assert (c - a).abs().max() > 1e-3   # trained temporal layers do change the output
 
 
-def test_one_slots_condition_is_the_whole_windows_at_that_slot():
+def test_joint_layers_grown_onto_a_trained_window_model_change_nothing_until_trained():
+    """--spatial on --from-weights: the shipped window model with attention across the joints added computes what
+    it did; once those layers have weights, one joint's track reaches the others' tokens."""
+    plain = temporal_lifter().model
+    spatial = grown(plain, ModelConfig.from_dict({**plain.cfg.to_dict(), "temporal_spatial": True}),
+                    "temporal.spatial.").eval()
+    torch.manual_seed(0)
+    tokens = torch.randn(2 * 4, 17, plain.cfg.width)
+    tau = (-torch.arange(3, -1, -1).float() / 30).repeat(2)
+    pad = torch.zeros(8, dtype=torch.bool)
+    with torch.inference_mode():
+        torch.testing.assert_close(spatial.window_condition(tokens, tau, pad, 4).vec,
+                                   plain.window_condition(tokens, tau, pad, 4).vec)
+    moved = tokens.clone()
+    moved[:4, 5] += torch.randn(4, plain.cfg.width)      # joint 5's track in the first window (not a constant shift,
+                                                         # which the layer norms would remove)
+    for model, reaches in ((plain, False), (spatial, True)):
+        if reaches:
+            with torch.no_grad():
+                for p in model.temporal.spatial.parameters():
+                    p.add_(torch.randn(p.shape) * 0.3)
+        with torch.inference_mode():
+            a = model.temporal(tokens, tau, pad, 4)
+            b = model.temporal(moved, tau, pad, 4)
+        other = (a - b)[:4].abs().amax(-1)               # (frames, joints) of the first window
+        assert bool((other[:, [j for j in range(17) if j != 5]] > 1e-5).any()) == reaches
+        torch.testing.assert_close(a[4:], b[4:])         # never across windows
+
+
+def test_train_encoder_lets_the_loss_reach_the_per_frame_encoder():
+    model = temporal_lifter().model.train()
+    xy, lik = candidates(4)
+    batch = type("B", (), {"xy": xy, "lik": lik})()
+    for flag in (False, True):
+        model.encoder.proj.weight.requires_grad_(flag)
+        assert frame_tokens(model, batch, lik).requires_grad == flag
+
+
+@pytest.mark.parametrize("spatial", [False, True])
+def test_one_slots_condition_is_the_whole_windows_at_that_slot(spatial):
     """window_condition(..., slot): an output frame's condition without the other frames' flat / precompute and the
     last temporal layer's queries for them (live and offline lift that way) equals the whole window's at that slot."""
-    model = temporal_lifter(window=5).model
+    model = temporal_lifter(window=5, spatial=spatial).model
     torch.manual_seed(0)
     tokens = torch.randn(3 * 5, 17, model.cfg.width)
     tau = (-torch.arange(4, -1, -1).float() / 30).repeat(3)
@@ -90,8 +131,9 @@ def test_one_slots_condition_is_the_whole_windows_at_that_slot():
         assert torch.equal(frame.window_condition(tokens, tau, pad, 5, 3).tokens, tokens[3::5])
 
 
-def test_windows_stay_in_their_sequence_and_causal_never_looks_ahead():
-    lifter = temporal_lifter()
+@pytest.mark.parametrize("spatial", [False, True])
+def test_windows_stay_in_their_sequence_and_causal_never_looks_ahead(spatial):
+    lifter = temporal_lifter(spatial=spatial)
     xy, lik = candidates(10)
     times, seq = np.arange(10) / 30.0, np.array([0] * 5 + [1] * 5)
     base = lift_sequence(lifter, xy, lik, times, seq, n=3, steps=2, mode="causal")
@@ -124,11 +166,12 @@ def test_live_stream_equals_the_offline_causal_pass_and_hypotheses_are_trajector
     assert step < 0.5 * spread
 
 
-def test_window_rate_and_the_onnx_window_equal_the_offline_pass(tmp_path, monkeypatch):
+@pytest.mark.parametrize("spatial", [False, True])
+def test_window_rate_and_the_onnx_window_equal_the_offline_pass(tmp_path, monkeypatch, spatial):
     monkeypatch.setenv("DIFFMOCAP_CACHE", str(tmp_path))          # the ONNX export goes to a fresh cache
     assert window_stride(1 / 60, 10) == 6 and window_stride(1 / 30, 20) == 2
     assert window_stride(0.1, 30) == 1 and window_stride(1 / 60, None) == 1
-    lifter = temporal_lifter()
+    lifter = temporal_lifter(spatial=spatial)
     xy, lik = candidates(16)
     times = np.arange(16) / 60.0
     offline = lift_sequence(lifter, xy, lik, times, np.zeros(16, int), n=4, steps=2, seed=0, rate=20)  # stride 3
