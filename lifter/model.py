@@ -103,6 +103,12 @@ class Condition:
         return Condition(rep(self.tokens), rep(self.vec), rep(self.inp), [rep(m) for m in self.mods])
 
 
+def token_layer(cfg: ModelConfig) -> nn.TransformerEncoderLayer:
+    """A pre-norm transformer layer (attention + FFN) over joint tokens of the condition's width."""
+    return nn.TransformerEncoderLayer(cfg.width, cfg.heads, cfg.ffn, dropout=0.0, activation="gelu",
+                                      batch_first=True, norm_first=True)
+
+
 class ConditionEncoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -110,9 +116,7 @@ class ConditionEncoder(nn.Module):
         feat = 4 * cfg.grid + 2  # peak x, peak y, pooled x, pooled y bumps + peak and mean likelihood
         self.proj = nn.Linear(feat, cfg.width)
         self.joint = nn.Parameter(torch.randn(NUM_JOINTS, cfg.width) * 0.02)
-        layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, cfg.ffn, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, cfg.enc_layers, enable_nested_tensor=False)
+        self.encoder = nn.TransformerEncoder(token_layer(cfg), cfg.enc_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(cfg.width)
         self.flat = nn.Linear(NUM_JOINTS * cfg.width, cfg.cond_dim)
 
@@ -132,9 +136,8 @@ class ConditionEncoder(nn.Module):
 
 
 def zero_residual_layer(cfg: ModelConfig) -> nn.TransformerEncoderLayer:
-    """A pre-norm transformer layer (attention + FFN) whose residual branches start at zero: the identity."""
-    layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, cfg.ffn, dropout=0.0, activation="gelu",
-                                       batch_first=True, norm_first=True)
+    """A token_layer whose residual branches start at zero: the identity."""
+    layer = token_layer(cfg)
     for lin in (layer.self_attn.out_proj, layer.linear2):
         nn.init.zeros_(lin.weight)
         nn.init.zeros_(lin.bias)
